@@ -1,0 +1,214 @@
+/**
+ * The one `Deno.dlopen` of libc in berth, its symbol table, and errno.
+ *
+ * Everything else in `ffi/` wraps these symbols in typed functions that throw
+ * {@linkcode SyscallError}. Nothing outside `ffi/` may call `Deno.dlopen`.
+ *
+ * @module
+ */
+import { SyscallError } from "../lib/errors.ts";
+
+const SYMBOLS = {
+  /** int *__errno_location(void): read right after a synchronous call. */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** char *strerror(int) */
+  strerror: { parameters: ["i32"], result: "pointer" },
+  /** mount(2) */
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  /** umount2(2) */
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  /** unshare(2) */
+  unshare: { parameters: ["i32"], result: "i32" },
+  /** setns(2) */
+  setns: { parameters: ["i32", "i32"], result: "i32" },
+  /** pivot_root(2) has no glibc wrapper: syscall(155, new_root, put_old) on x86-64. */
+  syscall_pivot_root: { name: "syscall", parameters: ["i64", "buffer", "buffer"], result: "i64" },
+  /** syscall(2) with integer arguments only (close_range = 436, capset = 126, ...). */
+  syscall_i64: {
+    name: "syscall",
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+  /** syscall(2) with a pointer in the second and third argument (capget/capset). */
+  syscall_ptr2: { name: "syscall", parameters: ["i64", "buffer", "buffer"], result: "i64" },
+  /** sethostname(2) */
+  sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  /** setdomainname(2) */
+  setdomainname: { parameters: ["buffer", "usize"], result: "i32" },
+  /** mknod(2); obeys the umask, so callers chmod afterwards. */
+  mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
+  /** lsetxattr(2) */
+  lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  /** lgetxattr(2) */
+  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  /** llistxattr(2) */
+  llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  /** lchown(2) */
+  lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
+  /** utimensat(2), used with AT_SYMLINK_NOFOLLOW for symlinks. */
+  utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  /** prctl(2) */
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  /** chdir(2) */
+  chdir: { parameters: ["buffer"], result: "i32" },
+  /** chroot(2) */
+  chroot: { parameters: ["buffer"], result: "i32" },
+  /** execve(2): argv and envp are NULL-terminated pointer arrays. */
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  /** execvp(3): searches PATH of the calling process. */
+  execvp: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** setsid(2) */
+  setsid: { parameters: [], result: "i32" },
+  /** ioctl(2) with a pointer argument. */
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  /** ioctl(2) with an integer argument. */
+  ioctl_int: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
+  /** open(2) */
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  /** close(2) */
+  close: { parameters: ["i32"], result: "i32" },
+  /** read(2), blocking the calling thread. */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** read(2) on a tokio worker thread (errno is not readable afterwards). */
+  read_nb: { name: "read", parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
+  /** write(2) */
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** dup2(2) */
+  dup2: { parameters: ["i32", "i32"], result: "i32" },
+  /** pipe2(2) */
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  /** fcntl(2) with an integer argument. */
+  fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  /** setgroups(2) */
+  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
+  /** setresuid(2) */
+  setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  /** setresgid(2) */
+  setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  /** setrlimit(2) */
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  /** umask(2) */
+  umask: { parameters: ["u32"], result: "u32" },
+  /** getpid(2) */
+  getpid: { parameters: [], result: "i32" },
+  /** kill(2) */
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  /** waitpid(2), blocking a tokio worker thread. */
+  waitpid_nb: { name: "waitpid", parameters: ["i32", "buffer", "i32"], result: "i32", nonblocking: true },
+  /** waitpid(2) on the calling thread (use WNOHANG). */
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** posix_openpt(3) */
+  posix_openpt: { parameters: ["i32"], result: "i32" },
+  /** grantpt(3) */
+  grantpt: { parameters: ["i32"], result: "i32" },
+  /** unlockpt(3) */
+  unlockpt: { parameters: ["i32"], result: "i32" },
+  /** ptsname_r(3) */
+  ptsname_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  /** socket(2) */
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** bind(2) */
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** send(2) */
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  /** recv(2) */
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  /** setsockopt(2) */
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  /** if_nametoindex(3) */
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The loaded libc with berth's symbol table. */
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+
+/** Opens libc on first use (a command that needs no syscall never pays for it). */
+export function libc(): Libc {
+  if (lib === undefined) {
+    lib = Deno.dlopen(Deno.build.os === "linux" ? "libc.so.6" : "libc.dylib", SYMBOLS);
+  }
+  return lib.symbols;
+}
+
+/** Reads errno; only meaningful right after a failed synchronous call. */
+export function errno(): number {
+  const ptr = libc().__errno_location();
+  if (ptr === null) return 0;
+  return new Deno.UnsafePointerView(ptr).getInt32();
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
+  8: "ENOEXEC",
+  9: "EBADF",
+  10: "ECHILD",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  15: "ENOTBLK",
+  16: "EBUSY",
+  17: "EEXIST",
+  18: "EXDEV",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  25: "ENOTTY",
+  26: "ETXTBSY",
+  27: "EFBIG",
+  28: "ENOSPC",
+  29: "ESPIPE",
+  30: "EROFS",
+  31: "EMLINK",
+  32: "EPIPE",
+  34: "ERANGE",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  39: "ENOTEMPTY",
+  40: "ELOOP",
+  61: "ENODATA",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  105: "ENOBUFS",
+  110: "ETIMEDOUT",
+  111: "ECONNREFUSED",
+};
+
+/** errno's symbolic name, e.g. `EPERM`. */
+export function errnoName(code: number): string {
+  return ERRNO_NAMES[code] ?? `E${code}`;
+}
+
+/** strerror(3) text for an errno. */
+export function errnoText(code: number): string {
+  const ptr = libc().strerror(code);
+  return ptr === null ? `errno ${code}` : new Deno.UnsafePointerView(ptr).getCString();
+}
+
+/** Builds a {@linkcode SyscallError} from the current errno. */
+export function syscallError(call: string, path?: string, code = errno()): SyscallError {
+  return new SyscallError(call, code, errnoName(code), errnoText(code), path);
+}
+
+const encoder = new TextEncoder();
+
+/** A NUL-terminated C string buffer. */
+export function cstr(value: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(value);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
