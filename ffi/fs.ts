@@ -23,7 +23,9 @@ export function makedev(major: number, minor: number): bigint {
  * @throws {SyscallError}
  */
 export function mknod(path: string, mode: number, major = 0, minor = 0): void {
-  if (libc().mknod(cstr(path), mode, makedev(major, minor)) !== 0) throw syscallError("mknod", path);
+  if (libc().mknod(cstr(path), mode, makedev(major, minor)) !== 0) {
+    throw syscallError("mknod", path);
+  }
 }
 
 /**

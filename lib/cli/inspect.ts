@@ -1,0 +1,81 @@
+/**
+ * `berth inspect` and `berth image inspect`: Docker's JSON for each object, or
+ * `--format` applied to each.
+ *
+ * @module
+ */
+import { NotFoundError } from "../errors.ts";
+import { Engine } from "../engine/mod.ts";
+import { type Command, str } from "./_command.ts";
+import { printInspect } from "./_format.ts";
+
+const FLAGS: Command["flags"] = [
+  {
+    name: "format",
+    short: "f",
+    type: "string",
+    value: "string",
+    description: "Format output using a custom template: 'json' or a Go template",
+  },
+];
+
+/**
+ * Inspects every name; prints what was found, then fails on the first that was
+ * not (Docker prints the found ones and exits 1 with `Error: No such object`).
+ */
+function inspectImages(engine: Engine, names: string[], errors: string[]): unknown[] {
+  const out: unknown[] = [];
+  for (const name of names) {
+    try {
+      out.push(engine.inspectImage(engine.image(name)));
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      errors.push(name);
+    }
+  }
+  return out;
+}
+
+/** `image inspect [OPTIONS] IMAGE [IMAGE...]` */
+export const imageInspect: Command = {
+  usage: "[OPTIONS] IMAGE [IMAGE...]",
+  summary: "Display detailed information on one or more images",
+  args: { min: 1 },
+  flags: FLAGS,
+  run(ctx, flags, args) {
+    const missing: string[] = [];
+    const found = inspectImages(Engine.open(ctx.root), args, missing);
+    printInspect(ctx, found, str(flags, "format"));
+    if (missing.length > 0) throw new NotFoundError(`No such image: ${missing.join(", ")}`);
+    return Promise.resolve(0);
+  },
+};
+
+/** `inspect [OPTIONS] NAME|ID [NAME|ID...]` (images for now; containers join later) */
+export const inspect: Command = {
+  usage: "[OPTIONS] NAME|ID [NAME|ID...]",
+  summary: "Return low-level information on berth objects",
+  args: { min: 1 },
+  flags: [
+    ...FLAGS,
+    {
+      name: "type",
+      type: "string",
+      value: "string",
+      description: "Return JSON for specified type",
+    },
+  ],
+  run(ctx, flags, args) {
+    const type = str(flags, "type");
+    if (type !== undefined && type !== "image") {
+      throw new NotFoundError(
+        `Unsupported type "${type}" for inspect: only "image" objects exist so far`,
+      );
+    }
+    const missing: string[] = [];
+    const found = inspectImages(Engine.open(ctx.root), args, missing);
+    printInspect(ctx, found, str(flags, "format"));
+    if (missing.length > 0) throw new NotFoundError(`No such object: ${missing.join(", ")}`);
+    return Promise.resolve(0);
+  },
+};

@@ -1,0 +1,196 @@
+/**
+ * The images a store holds, as Docker sees them: one record per image ID
+ * (the config's digest) with its tags, manifest, config and layers; and the
+ * lookup of a user's `NAME[:TAG]`, `NAME@DIGEST` or ID prefix.
+ *
+ * @module
+ */
+import { chainIds, type Digest } from "../digest.ts";
+import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
+import {
+  type Descriptor,
+  familiarString,
+  formatReference,
+  type ImageConfig,
+  type Manifest,
+  parseImageConfig,
+  parseManifest,
+  parseReference,
+  type Reference,
+} from "../image/mod.ts";
+import { REF_NAME, type Store } from "../store/mod.ts";
+
+/** The annotation berth adds to record `repo@digest` names of pulled images. */
+export const REPO_DIGESTS = "io.berth.image.repo-digests";
+
+/** One image of the store. */
+export interface ImageRecord {
+  /** The image ID: the config's digest. */
+  id: Digest;
+  manifestDigest: Digest;
+  /** Every manifest in the index whose config is this image's (usually one). */
+  manifests: Digest[];
+  /** Descriptor of the manifest (media type, size) as `index.json` has it. */
+  descriptor: Descriptor;
+  manifest: Manifest;
+  config: ImageConfig;
+  /** Full references that tag it (`docker.io/library/busybox:latest`). */
+  names: string[];
+  /** `repo@sha256:...` of registries it came from. */
+  repoDigests: string[];
+  chainIds: Digest[];
+  /** Sum of its layers' uncompressed sizes. */
+  size: number;
+}
+
+/** Reads every image of the store (images whose blobs vanished meanwhile are skipped). */
+export function listImages(store: Store): ImageRecord[] {
+  const byId = new Map<Digest, ImageRecord>();
+  const byManifest = new Map<Digest, ImageRecord | null>();
+  for (const desc of store.index.read()) {
+    let record = byManifest.get(desc.digest);
+    if (record === undefined) {
+      record = readRecord(store, desc) ?? null;
+      if (record !== null) {
+        const same = byId.get(record.id);
+        if (same !== undefined) {
+          same.manifests.push(desc.digest);
+          record = same;
+        } else {
+          byId.set(record.id, record);
+        }
+      }
+      byManifest.set(desc.digest, record);
+    }
+    if (record === null) continue;
+    const name = desc.annotations?.[REF_NAME];
+    if (name !== undefined && !record.names.includes(name)) record.names.push(name);
+    for (const rd of (desc.annotations?.[REPO_DIGESTS] ?? "").split(",")) {
+      if (rd !== "" && !record.repoDigests.includes(rd)) record.repoDigests.push(rd);
+    }
+  }
+  return [...byId.values()];
+}
+
+function readRecord(store: Store, desc: Descriptor): ImageRecord | undefined {
+  let manifest: Manifest;
+  let config: ImageConfig;
+  try {
+    manifest = parseManifest(store.blobs.read(desc.digest));
+    config = parseImageConfig(store.blobs.read(manifest.config.digest));
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+  const chains = chainIds(config.rootfs.diff_ids);
+  let size = 0;
+  for (const chain of chains) size += store.layers.info(chain)?.size ?? 0;
+  return {
+    id: manifest.config.digest,
+    manifestDigest: desc.digest,
+    manifests: [desc.digest],
+    descriptor: { mediaType: desc.mediaType, digest: desc.digest, size: desc.size },
+    manifest,
+    config,
+    names: [],
+    repoDigests: [],
+    chainIds: chains,
+    size,
+  };
+}
+
+/** `busybox:latest` style names of an image, as `docker images` shows them. */
+export function familiarTags(record: ImageRecord): string[] {
+  return record.names.map((n) => familiarString(parseReference(n)));
+}
+
+/**
+ * Finds an image by `NAME[:TAG]`, `NAME@DIGEST`, full ID or unique ID prefix.
+ * @throws {NotFoundError} `No such image: busybox:latest`
+ * @throws {ConflictError} when an ID prefix matches several images
+ */
+export function resolveImage(store: Store, given: string, images = listImages(store)): ImageRecord {
+  const id = /^(?:sha256:)?([a-f0-9]{1,64})$/.exec(given);
+  if (id !== null && given.startsWith("sha256:") && id[1]!.length === 64) {
+    const hit = images.find((i) => i.id === given);
+    if (hit !== undefined) return hit;
+    throw new NotFoundError(`No such image: ${given}`);
+  }
+  let ref: Reference | undefined;
+  let refError: unknown;
+  try {
+    ref = parseReference(given);
+  } catch (error) {
+    refError = error;
+  }
+  if (ref !== undefined) {
+    const hit = findByReference(images, ref);
+    if (hit !== undefined) return hit;
+  }
+  if (id !== null) {
+    const hits = images.filter((i) => i.id.slice(7).startsWith(id[1]!));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) {
+      throw new ConflictError(`Multiple IDs found with provided prefix: ${id[1]}`);
+    }
+  }
+  if (ref === undefined) {
+    throw refError instanceof InvalidError
+      ? refError
+      : new InvalidError(`Invalid reference format: "${given}"`);
+  }
+  throw new NotFoundError(`No such image: ${familiarString(ref)}`);
+}
+
+/** The image a parsed reference names, if any. */
+export function findByReference(images: ImageRecord[], ref: Reference): ImageRecord | undefined {
+  if (ref.digest !== undefined) {
+    const repo = formatReference({ domain: ref.domain, path: ref.path });
+    return images.find((i) =>
+      i.repoDigests.includes(`${repo}@${ref.digest}`) ||
+      (i.manifestDigest === ref.digest && i.names.some((n) => n.startsWith(`${repo}:`)))
+    );
+  }
+  const full = formatReference(ref);
+  return images.find((i) => i.names.includes(full));
+}
+
+/**
+ * Rewrites the index entries so that `name` (a full reference) tags
+ * `descriptor` and nothing else; an image that loses its last tag keeps an
+ * untagged entry (Docker's dangling `<none>` image).
+ */
+export function tagInIndex(
+  manifests: Descriptor[],
+  descriptor: Descriptor,
+  name: string | undefined,
+  extra: Record<string, string> = {},
+): Descriptor[] {
+  let out = manifests;
+  if (name !== undefined) {
+    const previous = out.find((d) => d.annotations?.[REF_NAME] === name);
+    out = out.filter((d) => d.annotations?.[REF_NAME] !== name);
+    if (previous !== undefined && previous.digest !== descriptor.digest) {
+      if (!out.some((d) => d.digest === previous.digest)) {
+        out.push({ mediaType: previous.mediaType, digest: previous.digest, size: previous.size });
+      }
+    }
+  }
+  const annotations: Record<string, string> = { ...extra };
+  if (name !== undefined) annotations[REF_NAME] = name;
+  const entry: Descriptor = {
+    mediaType: descriptor.mediaType,
+    digest: descriptor.digest,
+    size: descriptor.size,
+    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+  };
+  if (name !== undefined) {
+    out = out.filter((d) =>
+      !(d.digest === descriptor.digest && d.annotations?.[REF_NAME] === undefined)
+    );
+    out.push(entry);
+  } else if (!out.some((d) => d.digest === descriptor.digest)) {
+    out.push(entry);
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+/**
+ * berth's engine: Docker's object model (images now; containers, volumes and
+ * networks as they arrive) over the store, the archive code and the runtime.
+ * Front ends (the CLI, later the API server) call only this module.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./lib/engine/mod.ts";
+ * const engine = Engine.open("/var/lib/berth");
+ * for (const image of engine.listImages()) console.log(image.id);
+ * ```
+ * @module
+ */
+import { openStore, type Store } from "../store/mod.ts";
+import { type ImageRecord, listImages, resolveImage, tagInIndex } from "./image_records.ts";
+import { formatReference, type Reference } from "../image/mod.ts";
+import { importImage, type ImportOptions } from "./image_import.ts";
+import { type LoadedImage, loadImages, type LoadOptions } from "./image_load.ts";
+import { type SaveFormat, saveImages } from "./image_save.ts";
+import {
+  pruneImages,
+  type PruneReport,
+  type RemoveEvent,
+  removeImage,
+  type RemoveOptions,
+} from "./image_remove.ts";
+import { type HistoryRow, imageHistory, inspectImage } from "./image_inspect.ts";
+import type { CommittedImage } from "./image_commit.ts";
+
+export { familiarTags, type ImageRecord } from "./image_records.ts";
+export type {
+  CommittedImage,
+  HistoryRow,
+  ImportOptions,
+  LoadedImage,
+  LoadOptions,
+  PruneReport,
+  RemoveEvent,
+  RemoveOptions,
+  SaveFormat,
+};
+
+/** Disk usage by kind, for `system df`. */
+export interface DiskUsage {
+  images: { total: number; active: number; size: number; reclaimable: number };
+}
+
+/** The engine over one store root. */
+export class Engine {
+  readonly store: Store;
+
+  private constructor(store: Store) {
+    this.store = store;
+  }
+
+  /** Opens the store at `root`, laying it out on first use. */
+  static open(root: string): Engine {
+    return new Engine(openStore(root));
+  }
+
+  listImages(): ImageRecord[] {
+    return listImages(this.store);
+  }
+
+  /** @throws {NotFoundError} */
+  image(nameOrId: string): ImageRecord {
+    return resolveImage(this.store, nameOrId);
+  }
+
+  importImage(
+    source: ReadableStream<Uint8Array>,
+    options?: ImportOptions,
+  ): Promise<CommittedImage> {
+    return importImage(this.store, source, options);
+  }
+
+  loadImages(source: ReadableStream<Uint8Array>, options?: LoadOptions): Promise<LoadedImage[]> {
+    return loadImages(this.store, source, options);
+  }
+
+  saveImages(names: readonly string[], format?: SaveFormat): ReadableStream<Uint8Array> {
+    return saveImages(this.store, names, format);
+  }
+
+  /** Tags `source` as `target` (moving the tag if another image had it). */
+  async tagImage(source: string, target: Reference): Promise<void> {
+    await this.store.locked(() => {
+      const image = resolveImage(this.store, source);
+      this.store.index.update((manifests) =>
+        tagInIndex(manifests, image.descriptor, formatReference(target))
+      );
+    });
+  }
+
+  removeImage(nameOrId: string, options?: RemoveOptions): Promise<RemoveEvent[]> {
+    return removeImage(this.store, nameOrId, options);
+  }
+
+  pruneImages(options?: { all?: boolean }): Promise<PruneReport> {
+    return pruneImages(this.store, options);
+  }
+
+  inspectImage(record: ImageRecord): Record<string, unknown> {
+    return inspectImage(this.store, record);
+  }
+
+  imageHistory(record: ImageRecord): HistoryRow[] {
+    return imageHistory(this.store, record);
+  }
+
+  /** Disk usage: unique layers count once however many images share them. */
+  diskUsage(): DiskUsage {
+    const images = this.listImages();
+    const chains = new Set(images.flatMap((i) => i.chainIds));
+    let size = 0;
+    for (const chain of chains) size += this.store.layers.info(chain)?.size ?? 0;
+    return { images: { total: images.length, active: 0, size, reclaimable: size } };
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * berth's on-disk image store: an OCI image layout (`oci-layout`,
+ * `index.json`, `blobs/sha256/`) that skopeo and umoci read directly, plus
+ * extracted layers shared by chain ID and a `tmp/` for staged writes.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "./lib/store/mod.ts";
+ * const store = openStore("/var/lib/berth");
+ * const tags = store.index.read().map((d) => d.annotations?.["org.opencontainers.image.ref.name"]);
+ * ```
+ * @module
+ */
+import { BlobStore } from "./blob_store.ts";
+import { IndexStore } from "./index_store.ts";
+import { LayerStore } from "./layer_store.ts";
+import { withLock } from "./lock.ts";
+import { clearStale, tempPath, writeFileAtomic } from "./tmp.ts";
+
+export { BlobStore, BlobWriter, type StagedBlob } from "./blob_store.ts";
+export { IndexStore, REF_NAME } from "./index_store.ts";
+export { type LayerInfo, LayerStore, type StagedLayer } from "./layer_store.ts";
+export { clearStale, tempPath, writeFileAtomic } from "./tmp.ts";
+
+/** An opened store root. */
+export interface Store {
+  root: string;
+  tmpDir: string;
+  blobs: BlobStore;
+  layers: LayerStore;
+  index: IndexStore;
+  /** Runs `fn` under the store's cross-process lock. */
+  locked<T>(fn: () => Promise<T> | T): Promise<T>;
+}
+
+/**
+ * Opens (and on first use lays out) the store at `root`. Leftovers of killed
+ * processes in `tmp/` are removed.
+ */
+export function openStore(root: string): Store {
+  const tmpDir = `${root}/tmp`;
+  for (const dir of [root, `${root}/blobs/sha256`, `${root}/layers`, tmpDir]) {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+  Deno.chmodSync(root, 0o711);
+  if (!exists(`${root}/oci-layout`)) {
+    writeFileAtomic(`${root}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}', tmpDir);
+  }
+  const index = new IndexStore(`${root}/index.json`, tmpDir);
+  if (!exists(index.path)) {
+    createIfAbsent(index.path, '{"schemaVersion":2,"manifests":[]}\n', tmpDir);
+  }
+  clearStale(tmpDir);
+  return {
+    root,
+    tmpDir,
+    blobs: new BlobStore(`${root}/blobs/sha256`, tmpDir),
+    layers: new LayerStore(`${root}/layers`, tmpDir),
+    index,
+    locked: (fn) => withLock(`${root}/lock`, fn),
+  };
+}
+
+/** Creates `path` with `text` unless it exists, atomically (link(2) fails on EEXIST). */
+function createIfAbsent(path: string, text: string, tmpDir: string): void {
+  const tmp = tempPath(tmpDir);
+  Deno.writeTextFileSync(tmp, text, { mode: 0o644 });
+  try {
+    Deno.linkSync(tmp, path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  } finally {
+    Deno.removeSync(tmp);
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

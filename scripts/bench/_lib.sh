@@ -1,0 +1,40 @@
+# Shared by the benchmarks: timing with medians, ratios, a busybox rootfs.
+# Sourced, not run.
+
+BERTH_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RUNS=${RUNS:-5}
+
+berth() { deno run -A --quiet "$BERTH_REPO/main.ts" "$@"; }
+
+# now: seconds since the epoch with nanoseconds
+now() { date +%s.%N; }
+
+# time_runs LABEL SETUP_FN CMD...: runs SETUP_FN (untimed) then CMD, RUNS times;
+# prints the label and the median seconds; leaves the median in $MEDIAN.
+time_runs() {
+  local label=$1 setup=$2; shift 2
+  local times=() i t0 t1
+  for ((i = 0; i < RUNS; i++)); do
+    "$setup"
+    sync
+    t0=$(now)
+    "$@" >/dev/null 2>&1 || { echo "$label: command failed: $*" >&2; "$@" >&2 || true; return 1; }
+    t1=$(now)
+    times+=("$(echo "$t1 - $t0" | bc -l)")
+  done
+  MEDIAN=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+  printf '%-28s median %7.3f s  (runs: %s)\n' "$label" "$MEDIAN" "$(printf '%.3f ' "${times[@]}")"
+}
+
+# ratio A B: A/B with 2 decimals
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+noop() { :; }
+
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}

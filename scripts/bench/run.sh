@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every benchmark (or those named): scripts/bench/run.sh [import ...]
+set -euo pipefail
+dir=$(dirname "$0")
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(import)
+for name in "${names[@]}"; do
+  echo "== $name"
+  bash "$dir/$name.sh"
+done
