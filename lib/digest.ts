@@ -23,7 +23,9 @@ export function isDigest(value: unknown): value is Digest {
  */
 export function parseDigest(value: string, what = "digest"): Digest {
   if (isDigest(value)) return value;
-  if (/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(value) && !value.startsWith("sha256:")) {
+  if (
+    /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(value) && !value.startsWith("sha256:")
+  ) {
     throw new InvalidError(`Unsupported ${what} algorithm: "${value.split(":")[0]}"`);
   }
   throw new InvalidError(`Invalid ${what}: "${value}"`);
