@@ -155,3 +155,17 @@ Deno.test("kill -9 during an import leaves a store that the next import uses", a
     assert.equal((await berth(root, ["images", "--format", "{{.Repository}}"])).stdout, "victim\n");
   });
 });
+
+Deno.test("two berth processes importing at once both land, and the store stays consistent", async () => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/root`;
+    const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
+    const results = await Promise.all(
+      ["a", "b", "c"].map((name) => berth(root, ["import", "--change", `LABEL n=${name}`, tarball, name])),
+    );
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const names = (await berth(root, ["images", "--format", "{{.Repository}}"])).stdout.trim().split("\n").sort();
+    assert.deepEqual(names, ["a", "b", "c"]);
+    assert.equal(listDir(`${root}/layers`).length, 1, "the shared layer is stored once");
+  });
+});

@@ -232,3 +232,30 @@ Deno.test("image prune removes dangling images and prune -a the rest, with recla
     assert.equal((await berth(root, ["images", "-q"])).stdout, "");
   });
 });
+
+Deno.test("import reads a tarball from an http URL and from stdin", async () => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/root`;
+    const tarball = Deno.readFileSync(await makeRootfs(`${dir}/rootfs.tar.gz`));
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) =>
+      new URL(req.url).pathname === "/rootfs.tar.gz"
+        ? new Response(tarball, { headers: { "content-length": String(tarball.length) } })
+        : new Response("no", { status: 404 }));
+    try {
+      const url = `http://127.0.0.1:${server.addr.port}`;
+      const fromUrl = await berth(root, ["import", `${url}/rootfs.tar.gz`, "fromurl"]);
+      assert.equal(fromUrl.code, 0, fromUrl.stderr);
+      const missing = await berth(root, ["import", `${url}/missing.tar`, "nope"]);
+      assert.equal(missing.code, 125);
+      assert.match(missing.stderr, /HTTP 404/);
+    } finally {
+      await server.shutdown();
+    }
+    const fromStdin = await berth(root, ["import", "-", "fromstdin"], { stdin: tarball });
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    const [info] = JSON.parse((await berth(root, ["image", "inspect", "fromstdin"])).stdout);
+    assert.equal(info.Comment, "Imported from -");
+    assert.equal((await berth(root, ["images", "-q"])).stdout.trim().split("\n").length, 2);
+    assert.equal(listDir(`${root}/layers`).length, 1, "both share one extracted layer");
+  });
+});
