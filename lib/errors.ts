@@ -78,6 +78,11 @@ export class SyscallError extends EngineError {
   }
 }
 
+/** The exit status an error maps to: its own for an EngineError, else 125. */
+export function exitCodeOf(error: unknown): number {
+  return error instanceof EngineError ? error.exitCode : EXIT_ENGINE;
+}
+
 /** Formats an error and its causes as one line, the way `main.ts` prints it. */
 export function describeError(error: unknown): string {
   const parts: string[] = [];
@@ -91,5 +96,12 @@ export function describeError(error: unknown): string {
       break;
     }
   }
-  return parts.filter((p) => p.length > 0).join(": ");
+  // A wrapper that already quotes its cause's text should not repeat it.
+  const out: string[] = [];
+  for (const part of parts) {
+    const prev = out[out.length - 1];
+    if (part.length === 0 || (prev !== undefined && prev.toLowerCase().includes(part.toLowerCase()))) continue;
+    out.push(part);
+  }
+  return out.join(": ");
 }

@@ -169,3 +169,26 @@ Deno.test("two berth processes importing at once both land, and the store stays 
     assert.equal(listDir(`${root}/layers`).length, 1, "the shared layer is stored once");
   });
 });
+
+Deno.test("a full disk fails the import with one line and leaves the store as it was", async () => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/small`;
+    Deno.mkdirSync(root);
+    const tarball = await makeRootfs(`${dir}/rootfs.tar`);
+    // A 1.5 MB file system cannot hold the 2 MB busybox layer.
+    const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=1500k", "tmpfs", root] }).output();
+    assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
+    try {
+      assert.equal((await berth(root, ["images"])).code, 0);
+      const before = snapshot(root);
+      const out = await berth(root, ["import", tarball, "toobig"]);
+      assert.equal(out.code, 125);
+      oneLine(out.stderr);
+      assert.match(out.stderr, /^Error: Cannot import ".*rootfs.tar": .*(No space left on device|ENOSPC)/);
+      assert.deepEqual(snapshot(root), before);
+      assert.deepEqual(listDir(`${root}/tmp`), []);
+    } finally {
+      await new Deno.Command("umount", { args: [root] }).output();
+    }
+  });
+});

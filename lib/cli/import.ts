@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InvalidError } from "../errors.ts";
+import { EngineError, exitCodeOf, InvalidError } from "../errors.ts";
 import { Engine } from "../engine/mod.ts";
 import { parsePlatform, parseReference, type Reference } from "../image/mod.ts";
 import { type Command, list, str } from "./_command.ts";
@@ -68,7 +68,7 @@ export const importCmd: Command = {
       return 0;
     } catch (error) {
       progress.done();
-      throw error;
+      throw new EngineError(`Cannot import "${source.name}"`, { cause: error, exitCode: exitCodeOf(error) });
     }
   },
 };

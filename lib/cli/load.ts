@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { EngineError, exitCodeOf, UsageError } from "../errors.ts";
 import { Engine } from "../engine/mod.ts";
 import { familiarString } from "../image/mod.ts";
 import { bool, type Command, str } from "./_command.ts";
@@ -44,6 +44,8 @@ export const load: Command = {
         for (const name of image.names) ctx.print(`Loaded image: ${familiarString(name)}\n`);
       }
       return 0;
+    } catch (error) {
+      throw new EngineError(`Cannot load "${source.name}"`, { cause: error, exitCode: exitCodeOf(error) });
     } finally {
       progress?.done();
     }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { EngineError, UsageError } from "../errors.ts";
+import { EngineError, exitCodeOf, UsageError } from "../errors.ts";
 import { Engine, type SaveFormat } from "../engine/mod.ts";
 import { type Command, str } from "./_command.ts";
 import { progressFor } from "./_progress.ts";
@@ -67,7 +67,7 @@ export const save: Command = {
       if (error instanceof Deno.errors.NotFound) {
         throw new EngineError(`Cannot write "${output}": no such directory`, { cause: error });
       }
-      throw error;
+      throw new EngineError(`Cannot save to "${output}"`, { cause: error, exitCode: exitCodeOf(error) });
     } finally {
       progress.done();
     }
