@@ -3,7 +3,7 @@
  * history, tag, rmi, save, load, prune, system df, and what bad input does.
  */
 import assert from "node:assert/strict";
-import { berth, listDir, makeRootfs, withTempDir } from "./_helpers.ts";
+import { berth, listDir, makeRootfs, REPO, run, withTempDir } from "./_helpers.ts";
 
 const SHA = /^sha256:[a-f0-9]{64}$/;
 
@@ -257,5 +257,22 @@ Deno.test("import reads a tarball from an http URL and from stdin", async () => 
     assert.equal(info.Comment, "Imported from -");
     assert.equal((await berth(root, ["images", "-q"])).stdout.trim().split("\n").length, 2);
     assert.equal(listDir(`${root}/layers`).length, 1, "both share one extracted layer");
+  });
+});
+
+Deno.test("import draws a progress bar on a terminal and nothing when stderr is not one", async () => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/root`;
+    const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
+    // script(1) gives the command a pseudo-terminal and copies what it draws to stdout.
+    const cmd = `${Deno.execPath()} run -A --quiet ${REPO}main.ts --root ${root} import ${tarball} tty:1`;
+    const tty = await run("script", ["-qefc", cmd, "/dev/null"]);
+    assert.equal(tty.code, 0, tty.stderr);
+    assert.match(tty.stdout, /\r\x1b\[KImporting \[=+>? *\]  [\d.]+[kM]B\/[\d.]+MB/);
+    assert.match(tty.stdout, /sha256:[a-f0-9]{64}/);
+
+    const piped = await berth(root, ["import", tarball, "pipe:1"]);
+    assert.equal(piped.code, 0);
+    assert.equal(piped.stderr, "");
   });
 });
