@@ -70,7 +70,12 @@ const SYMBOLS = {
   /** read(2), blocking the calling thread. */
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** read(2) on a tokio worker thread (errno is not readable afterwards). */
-  read_nb: { name: "read", parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
+  read_nb: {
+    name: "read",
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+    nonblocking: true,
+  },
   /** write(2) */
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** dup2(2) */
@@ -94,7 +99,12 @@ const SYMBOLS = {
   /** kill(2) */
   kill: { parameters: ["i32", "i32"], result: "i32" },
   /** waitpid(2), blocking a tokio worker thread. */
-  waitpid_nb: { name: "waitpid", parameters: ["i32", "buffer", "i32"], result: "i32", nonblocking: true },
+  waitpid_nb: {
+    name: "waitpid",
+    parameters: ["i32", "buffer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   /** waitpid(2) on the calling thread (use WNOHANG). */
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** posix_openpt(3) */
@@ -117,6 +127,12 @@ const SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   /** if_nametoindex(3) */
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  /** signal(2): handler NULL is SIG_DFL (resets what Deno ignored before execve). */
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  /** sigprocmask(2) with a 128-byte sigset_t. */
+  sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** getppid(2) */
+  getppid: { parameters: [], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded libc with berth's symbol table. */

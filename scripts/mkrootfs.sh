@@ -9,6 +9,7 @@ file -L "$busybox" 2>/dev/null | grep -q "statically linked" || {
   echo "mkrootfs: $busybox is not static; install busybox-static" >&2; exit 1; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+chmod 755 "$dir"
 mkdir -p "$dir"/{bin,etc,tmp,root,proc,sys,dev,home}
 cp "$busybox" "$dir/bin/busybox"
 for applet in $("$dir/bin/busybox" --list); do

@@ -17,7 +17,7 @@ import {
   type Reference,
 } from "../image/mod.ts";
 import type { LayerInfo, StagedBlob, StagedLayer, Store } from "../store/mod.ts";
-import { tagInIndex } from "./image_records.ts";
+import { addRepoDigests, tagInIndex } from "./image_records.ts";
 
 /** A layer ready to be committed: its blob and/or extracted tree, both staged. */
 export interface StagedImageLayer {
@@ -61,7 +61,12 @@ export async function commitImage(
   config: ImageConfig,
   layers: readonly StagedImageLayer[],
   names: readonly Reference[],
-  options: { configBytes?: Uint8Array; manifestBytes?: Uint8Array } = {},
+  options: {
+    configBytes?: Uint8Array;
+    manifestBytes?: Uint8Array;
+    /** `repo@digest` names the image was pulled as (the REPO_DIGESTS annotation). */
+    repoDigests?: readonly string[];
+  } = {},
 ): Promise<CommittedImage> {
   const configBytes = options.configBytes ?? encodeJson(config);
   let manifestBytes = options.manifestBytes;
@@ -97,7 +102,7 @@ export async function commitImage(
       store.index.update((manifests) => {
         let out = tagInIndex(manifests, descriptor, undefined);
         for (const name of names) out = tagInIndex(out, descriptor, formatReference(name));
-        return out;
+        return addRepoDigests(out, descriptor.digest, options.repoDigests ?? []);
       });
     });
   } catch (error) {

@@ -194,3 +194,26 @@ export function tagInIndex(
   }
   return out;
 }
+
+/**
+ * Adds `repo@digest` names to the {@linkcode REPO_DIGESTS} annotation of the
+ * entries of `manifest`, replacing an older digest of the same repository
+ * (each repository has one current digest for an image, as in Docker).
+ */
+export function addRepoDigests(
+  manifests: Descriptor[],
+  manifest: Digest,
+  repoDigests: readonly string[],
+): Descriptor[] {
+  if (repoDigests.length === 0) return manifests;
+  const repos = new Set(repoDigests.map((rd) => rd.slice(0, rd.indexOf("@"))));
+  return manifests.map((d) => {
+    if (d.digest !== manifest) return d;
+    const old = (d.annotations?.[REPO_DIGESTS] ?? "").split(",")
+      .filter((rd) => rd !== "" && !repos.has(rd.slice(0, rd.indexOf("@"))));
+    return {
+      ...d,
+      annotations: { ...d.annotations, [REPO_DIGESTS]: [...old, ...repoDigests].join(",") },
+    };
+  });
+}

@@ -26,8 +26,20 @@ import {
 } from "./image_remove.ts";
 import { type HistoryRow, imageHistory, inspectImage } from "./image_inspect.ts";
 import type { CommittedImage } from "./image_commit.ts";
+import { pullImage, type PullOptions, type PullResult } from "./image_pull.ts";
+import { localTags, pushImage, type PushOptions, type PushResult } from "./image_push.ts";
 
 export { familiarTags, type ImageRecord } from "./image_records.ts";
+export {
+  authKey,
+  defaultConfigDir,
+  DOCKER_HUB_AUTH_KEY,
+  RegistryConfig,
+} from "./auth_config.ts";
+export { loginRegistry } from "./registry_login.ts";
+export type { PullEvent } from "./image_pull.ts";
+export type { PushEvent } from "./image_push.ts";
+export type { PullOptions, PullResult, PushOptions, PushResult };
 export type {
   CommittedImage,
   HistoryRow,
@@ -98,6 +110,21 @@ export class Engine {
 
   pruneImages(options?: { all?: boolean }): Promise<PruneReport> {
     return pruneImages(this.store, options);
+  }
+
+  /** Pulls an image from its registry (see {@linkcode pullImage}). */
+  pullImage(ref: Reference, options?: PullOptions): Promise<PullResult> {
+    return pullImage(this.store, ref, options);
+  }
+
+  /** Pushes a tagged image to its registry (see {@linkcode pushImage}). */
+  pushImage(ref: Reference, options?: PushOptions): Promise<PushResult> {
+    return pushImage(this.store, ref, options);
+  }
+
+  /** The tags of `ref`'s repository that the store has, for `push --all-tags`. */
+  localTags(ref: Reference): Reference[] {
+    return localTags(this.store, ref);
   }
 
   inspectImage(record: ImageRecord): Record<string, unknown> {
