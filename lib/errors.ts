@@ -100,7 +100,9 @@ export function describeError(error: unknown): string {
   const out: string[] = [];
   for (const part of parts) {
     const prev = out[out.length - 1];
-    if (part.length === 0 || (prev !== undefined && prev.toLowerCase().includes(part.toLowerCase()))) continue;
+    if (
+      part.length === 0 || (prev !== undefined && prev.toLowerCase().includes(part.toLowerCase()))
+    ) continue;
     out.push(part);
   }
   return out.join(": ");

@@ -3,9 +3,14 @@ import { describeError, EngineError, exitCodeOf, NotFoundError } from "./errors.
 
 Deno.test("describeError() joins the cause chain on one line without repeating quoted causes", () => {
   const inner = new Error("No space left on device (os error 28)");
-  const mid = new EngineError(`Cannot extract "bin/sh": No space left on device (os error 28)`, { cause: inner });
+  const mid = new EngineError(`Cannot extract "bin/sh": No space left on device (os error 28)`, {
+    cause: inner,
+  });
   const top = new EngineError(`Cannot import "x.tar"`, { cause: mid });
-  assert.equal(describeError(top), `Cannot import "x.tar": Cannot extract "bin/sh": No space left on device (os error 28)`);
+  assert.equal(
+    describeError(top),
+    `Cannot import "x.tar": Cannot extract "bin/sh": No space left on device (os error 28)`,
+  );
   assert.equal(describeError("plain"), "plain");
 });
 

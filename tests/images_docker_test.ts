@@ -8,14 +8,32 @@
 import assert from "node:assert/strict";
 import { berth, have, makeRootfs, run, withTempDir } from "./_helpers.ts";
 
-async function withDockerd(dir: string, fn: (docker: (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>) => Promise<void>) {
+async function withDockerd(
+  dir: string,
+  fn: (
+    docker: (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>,
+  ) => Promise<void>,
+) {
   assert.ok(have("dockerd") && have("docker"), "dockerd is missing: run scripts/setup.sh");
   const sock = `${dir}/docker.sock`;
   const daemon = new Deno.Command("dockerd", {
     args: [
-      "--data-root", `${dir}/data`, "--exec-root", `${dir}/exec`, "--pidfile", `${dir}/dockerd.pid`,
-      "-H", `unix://${sock}`, "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
-      "--containerd-namespace", "berth-test", "--containerd-plugins-namespace", "berth-test-plugins",
+      "--data-root",
+      `${dir}/data`,
+      "--exec-root",
+      `${dir}/exec`,
+      "--pidfile",
+      `${dir}/dockerd.pid`,
+      "-H",
+      `unix://${sock}`,
+      "--bridge=none",
+      "--iptables=false",
+      "--ip6tables=false",
+      "--ip-masq=false",
+      "--containerd-namespace",
+      "berth-test",
+      "--containerd-plugins-namespace",
+      "berth-test-plugins",
     ],
     stdout: "null",
     stderr: "piped",
@@ -38,7 +56,14 @@ Deno.test("docker load takes berth's save and berth load takes docker's save, ID
   await withTempDir(async (dir) => {
     const root = `${dir}/root`;
     const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
-    const imported = await berth(root, ["import", "--change", 'CMD ["sh"]', tarball, "from-berth:1"]);
+    let dockerId = "";
+    const imported = await berth(root, [
+      "import",
+      "--change",
+      'CMD ["sh"]',
+      tarball,
+      "from-berth:1",
+    ]);
     assert.equal(imported.code, 0, imported.stderr);
     const id = imported.stdout.trim();
     assert.equal((await berth(root, ["save", "-o", `${dir}/berth.tar`, "from-berth:1"])).code, 0);
@@ -47,11 +72,20 @@ Deno.test("docker load takes berth's save and berth load takes docker's save, ID
       const load = await docker("load", "-i", `${dir}/berth.tar`);
       assert.equal(load.code, 0, load.stderr);
       assert.equal(load.stdout.trim(), "Loaded image: from-berth:1");
-      assert.equal((await docker("image", "inspect", "--format", "{{.Id}}", "from-berth:1")).stdout.trim(), id);
+      assert.equal(
+        (await docker("image", "inspect", "--format", "{{.Id}}", "from-berth:1")).stdout.trim(),
+        id,
+      );
 
-      const dimport = await docker("import", "--change", "ENV FROM=docker", tarball, "from-docker:2");
+      const dimport = await docker(
+        "import",
+        "--change",
+        "ENV FROM=docker",
+        tarball,
+        "from-docker:2",
+      );
       assert.equal(dimport.code, 0, dimport.stderr);
-      const dockerId = dimport.stdout.trim();
+      dockerId = dimport.stdout.trim();
       assert.equal((await docker("save", "-o", `${dir}/docker.tar`, "from-docker:2")).code, 0);
     });
 
@@ -59,6 +93,7 @@ Deno.test("docker load takes berth's save and berth load takes docker's save, ID
     assert.equal(load.code, 0, load.stderr);
     assert.equal(load.stdout, "Loaded image: from-docker:2\n");
     const [info] = JSON.parse((await berth(root, ["image", "inspect", "from-docker:2"])).stdout);
+    assert.equal(info.Id, dockerId);
     assert.deepEqual(info.Config.Env, ["FROM=docker"]);
     assert.equal(info.RootFS.Layers.length, 1);
   });

@@ -48,7 +48,7 @@ Deno.test("usage errors exit 125 with one line; --help and --version exit 0", as
     }
     const help = await berth(root, ["images", "--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /^Usage:  berth images \[OPTIONS\] \[REPOSITORY\[:TAG\]\]/);
+    assert.match(help.stdout, /^Usage: {2}berth images \[OPTIONS\] \[REPOSITORY\[:TAG\]\]/);
     assert.match(help.stdout, /-q, --quiet/);
     const version = await berth(root, ["--version"]);
     assert.match(version.stdout, /^berth version \d+\.\d+\.\d+/);
@@ -161,10 +161,13 @@ Deno.test("two berth processes importing at once both land, and the store stays 
     const root = `${dir}/root`;
     const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
     const results = await Promise.all(
-      ["a", "b", "c"].map((name) => berth(root, ["import", "--change", `LABEL n=${name}`, tarball, name])),
+      ["a", "b", "c"].map((name) =>
+        berth(root, ["import", "--change", `LABEL n=${name}`, tarball, name])
+      ),
     );
     for (const r of results) assert.equal(r.code, 0, r.stderr);
-    const names = (await berth(root, ["images", "--format", "{{.Repository}}"])).stdout.trim().split("\n").sort();
+    const names = (await berth(root, ["images", "--format", "{{.Repository}}"])).stdout.trim()
+      .split("\n").sort();
     assert.deepEqual(names, ["a", "b", "c"]);
     assert.equal(listDir(`${root}/layers`).length, 1, "the shared layer is stored once");
   });
@@ -176,7 +179,9 @@ Deno.test("a full disk fails the import with one line and leaves the store as it
     Deno.mkdirSync(root);
     const tarball = await makeRootfs(`${dir}/rootfs.tar`);
     // A 1.5 MB file system cannot hold the 2 MB busybox layer.
-    const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=1500k", "tmpfs", root] }).output();
+    const mount = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=1500k", "tmpfs", root],
+    }).output();
     assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
     try {
       assert.equal((await berth(root, ["images"])).code, 0);
@@ -184,7 +189,10 @@ Deno.test("a full disk fails the import with one line and leaves the store as it
       const out = await berth(root, ["import", tarball, "toobig"]);
       assert.equal(out.code, 125);
       oneLine(out.stderr);
-      assert.match(out.stderr, /^Error: Cannot import ".*rootfs.tar": .*(No space left on device|ENOSPC)/);
+      assert.match(
+        out.stderr,
+        /^Error: Cannot import ".*rootfs.tar": .*(No space left on device|ENOSPC)/,
+      );
       assert.deepEqual(snapshot(root), before);
       assert.deepEqual(listDir(`${root}/tmp`), []);
     } finally {

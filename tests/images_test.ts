@@ -237,10 +237,13 @@ Deno.test("import reads a tarball from an http URL and from stdin", async () => 
   await withTempDir(async (dir) => {
     const root = `${dir}/root`;
     const tarball = Deno.readFileSync(await makeRootfs(`${dir}/rootfs.tar.gz`));
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) =>
-      new URL(req.url).pathname === "/rootfs.tar.gz"
-        ? new Response(tarball, { headers: { "content-length": String(tarball.length) } })
-        : new Response("no", { status: 404 }));
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (req) =>
+        new URL(req.url).pathname === "/rootfs.tar.gz"
+          ? new Response(tarball, { headers: { "content-length": String(tarball.length) } })
+          : new Response("no", { status: 404 }),
+    );
     try {
       const url = `http://127.0.0.1:${server.addr.port}`;
       const fromUrl = await berth(root, ["import", `${url}/rootfs.tar.gz`, "fromurl"]);
@@ -265,9 +268,11 @@ Deno.test("import draws a progress bar on a terminal and nothing when stderr is 
     const root = `${dir}/root`;
     const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
     // script(1) gives the command a pseudo-terminal and copies what it draws to stdout.
-    const cmd = `${Deno.execPath()} run -A --quiet ${REPO}main.ts --root ${root} import ${tarball} tty:1`;
+    const cmd =
+      `${Deno.execPath()} run -A --quiet ${REPO}main.ts --root ${root} import ${tarball} tty:1`;
     const tty = await run("script", ["-qefc", cmd, "/dev/null"]);
     assert.equal(tty.code, 0, tty.stderr);
+    // deno-lint-ignore no-control-regex
     assert.match(tty.stdout, /\r\x1b\[KImporting \[=+>? *\]  [\d.]+[kM]B\/[\d.]+MB/);
     assert.match(tty.stdout, /sha256:[a-f0-9]{64}/);
 

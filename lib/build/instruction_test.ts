@@ -10,7 +10,7 @@ Deno.test("applyChanges() sets CMD/ENTRYPOINT in JSON and shell form as Docker d
 
 Deno.test("applyChanges() merges ENV, LABEL, EXPOSE and VOLUME, and sets the rest", () => {
   const config = applyChanges({ Env: ["PATH=/bin", "A=0"] }, [
-    "ENV A=1 B=\"two words\"",
+    'ENV A=1 B="two words"',
     "env LEGACY some value",
     'LABEL org.x="y z" k=v',
     "EXPOSE 80 53/udp",
@@ -30,7 +30,10 @@ Deno.test("applyChanges() merges ENV, LABEL, EXPOSE and VOLUME, and sets the res
 });
 
 Deno.test("applyChanges() refuses instructions --change does not take, and malformed ones", () => {
-  assert.throws(() => applyChanges({}, ["RUN echo"]), (e) => e instanceof InvalidError && e.message === "RUN is not a valid change command");
+  assert.throws(
+    () => applyChanges({}, ["RUN echo"]),
+    (e) => e instanceof InvalidError && e.message === "RUN is not a valid change command",
+  );
   assert.throws(() => applyChanges({}, ["EXPOSE http"]), InvalidError);
   assert.throws(() => applyChanges({}, ["ENV ONLYKEY"]), InvalidError);
   assert.throws(() => splitWords('a "b'), InvalidError);

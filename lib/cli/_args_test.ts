@@ -12,7 +12,16 @@ const SPECS: FlagSpec[] = [
 ];
 
 Deno.test("parseArgs() reads combined short flags, =values, repeats and --", () => {
-  const { flags, args } = parseArgs(SPECS, ["-it", "--name=web", "-e", "A=1", "-eB=2", "img", "--", "-x"]);
+  const { flags, args } = parseArgs(SPECS, [
+    "-it",
+    "--name=web",
+    "-e",
+    "A=1",
+    "-eB=2",
+    "img",
+    "--",
+    "-x",
+  ]);
   assert.equal(flags.interactive, true);
   assert.equal(flags.tty, true);
   assert.equal(flags.name, "web");
@@ -22,16 +31,30 @@ Deno.test("parseArgs() reads combined short flags, =values, repeats and --", () 
 });
 
 Deno.test("parseArgs() stops at the first positional when asked, leaving the command's flags alone", () => {
-  const { flags, args } = parseArgs(SPECS, ["-i", "busybox", "ls", "-l", "--name", "x"], { stopAtPositional: true });
+  const { flags, args } = parseArgs(SPECS, ["-i", "busybox", "ls", "-l", "--name", "x"], {
+    stopAtPositional: true,
+  });
   assert.equal(flags.interactive, true);
   assert.equal(flags.name, undefined);
   assert.deepEqual(args, ["busybox", "ls", "-l", "--name", "x"]);
 });
 
 Deno.test("parseArgs() rejects unknown flags, missing values and bad numbers with Docker's words", () => {
-  assert.throws(() => parseArgs(SPECS, ["--nope"]), (e) => e instanceof UsageError && e.message === "unknown flag: --nope");
-  assert.throws(() => parseArgs(SPECS, ["-z"]), (e) => e instanceof UsageError && /unknown shorthand flag: 'z' in -z/.test(e.message));
-  assert.throws(() => parseArgs(SPECS, ["--name"]), (e) => e instanceof UsageError && /flag needs an argument: --name/.test(e.message));
-  assert.throws(() => parseArgs(SPECS, ["--time", "ten"]), (e) => e instanceof UsageError && /invalid argument "ten"/.test(e.message));
+  assert.throws(
+    () => parseArgs(SPECS, ["--nope"]),
+    (e) => e instanceof UsageError && e.message === "unknown flag: --nope",
+  );
+  assert.throws(
+    () => parseArgs(SPECS, ["-z"]),
+    (e) => e instanceof UsageError && /unknown shorthand flag: 'z' in -z/.test(e.message),
+  );
+  assert.throws(
+    () => parseArgs(SPECS, ["--name"]),
+    (e) => e instanceof UsageError && /flag needs an argument: --name/.test(e.message),
+  );
+  assert.throws(
+    () => parseArgs(SPECS, ["--time", "ten"]),
+    (e) => e instanceof UsageError && /invalid argument "ten"/.test(e.message),
+  );
   assert.equal(parseArgs(SPECS, ["--human=false"]).flags.human, false);
 });

@@ -68,7 +68,10 @@ export const importCmd: Command = {
       return 0;
     } catch (error) {
       progress.done();
-      throw new EngineError(`Cannot import "${source.name}"`, { cause: error, exitCode: exitCodeOf(error) });
+      throw new EngineError(`Cannot import "${source.name}"`, {
+        cause: error,
+        exitCode: exitCodeOf(error),
+      });
     }
   },
 };

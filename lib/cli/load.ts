@@ -45,7 +45,10 @@ export const load: Command = {
       }
       return 0;
     } catch (error) {
-      throw new EngineError(`Cannot load "${source.name}"`, { cause: error, exitCode: exitCodeOf(error) });
+      throw new EngineError(`Cannot load "${source.name}"`, {
+        cause: error,
+        exitCode: exitCodeOf(error),
+      });
     } finally {
       progress?.done();
     }

@@ -67,7 +67,10 @@ export const save: Command = {
       if (error instanceof Deno.errors.NotFound) {
         throw new EngineError(`Cannot write "${output}": no such directory`, { cause: error });
       }
-      throw new EngineError(`Cannot save to "${output}"`, { cause: error, exitCode: exitCodeOf(error) });
+      throw new EngineError(`Cannot save to "${output}"`, {
+        cause: error,
+        exitCode: exitCodeOf(error),
+      });
     } finally {
       progress.done();
     }

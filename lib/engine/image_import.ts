@@ -8,7 +8,7 @@
  */
 import { applyLayer } from "../archive/mod.ts";
 import { applyChanges } from "../build/mod.ts";
-import { type ImageConfig, MEDIA_TYPES, type Reference } from "../image/mod.ts";
+import type { ImageConfig, Reference } from "../image/mod.ts";
 import { BlobWriter, type Store } from "../store/mod.ts";
 import { commitImage, type CommittedImage, layerMediaType } from "./image_commit.ts";
 import { currentPlatform } from "../image/mod.ts";

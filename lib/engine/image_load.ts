@@ -17,7 +17,6 @@ import {
   type ImageConfig,
   isIndexType,
   type LayerCompression,
-  MEDIA_TYPES,
   parseImageConfig,
   parseIndex,
   parseManifest,

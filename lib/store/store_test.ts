@@ -15,7 +15,9 @@ async function withStore(fn: (root: string) => Promise<void> | void): Promise<vo
 Deno.test("openStore() lays out an OCI image layout once", () =>
   withStore((root) => {
     openStore(root);
-    assert.deepEqual(JSON.parse(Deno.readTextFileSync(`${root}/oci-layout`)), { imageLayoutVersion: "1.0.0" });
+    assert.deepEqual(JSON.parse(Deno.readTextFileSync(`${root}/oci-layout`)), {
+      imageLayoutVersion: "1.0.0",
+    });
     assert.deepEqual(JSON.parse(Deno.readTextFileSync(`${root}/index.json`)).manifests, []);
     const store = openStore(root);
     assert.deepEqual(store.index.read(), []);
@@ -53,7 +55,9 @@ Deno.test("openStore() clears tmp/ entries of dead processes and keeps live ones
     Deno.writeTextFileSync(`${root}/tmp/999999999-x-0-y.blob`, "left by a killed process");
     Deno.writeTextFileSync(`${root}/tmp/${Deno.pid}-x-0-y.blob`, "mine");
     openStore(root);
-    assert.deepEqual([...Deno.readDirSync(`${root}/tmp`)].map((e) => e.name), [`${Deno.pid}-x-0-y.blob`]);
+    assert.deepEqual([...Deno.readDirSync(`${root}/tmp`)].map((e) => e.name), [
+      `${Deno.pid}-x-0-y.blob`,
+    ]);
   }));
 
 Deno.test("store.locked() serialises concurrent index updates", () =>
@@ -66,7 +70,11 @@ Deno.test("store.locked() serialises concurrent index updates", () =>
         (n % 2 ? a : b).locked(async () => {
           const current = a.index.read();
           await new Promise((r) => setTimeout(r, 2));
-          a.index.write([...current, { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: digest(n), size: n }]);
+          a.index.write([...current, {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: digest(n),
+            size: n,
+          }]);
         })),
     );
     assert.equal(a.index.read().length, 10);
