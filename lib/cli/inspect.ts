@@ -4,10 +4,12 @@
  *
  * @module
  */
-import { NotFoundError } from "../errors.ts";
+import { InvalidError, NotFoundError, UsageError } from "../errors.ts";
 import { Engine } from "../engine/mod.ts";
 import { type Command, str } from "./_command.ts";
 import { printInspect } from "./_format.ts";
+import { inspectContainer } from "./container.ts";
+import { containerService } from "./run.ts";
 
 const FLAGS: Command["flags"] = [
   {
@@ -29,7 +31,7 @@ function inspectImages(engine: Engine, names: string[], errors: string[]): unkno
     try {
       out.push(engine.inspectImage(engine.image(name)));
     } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
+      if (!(error instanceof NotFoundError || error instanceof InvalidError)) throw error;
       errors.push(name);
     }
   }
@@ -51,7 +53,7 @@ export const imageInspect: Command = {
   },
 };
 
-/** `inspect [OPTIONS] NAME|ID [NAME|ID...]` (images for now; containers join later) */
+/** `inspect [OPTIONS] NAME|ID [NAME|ID...]`: containers first, then images, as Docker. */
 export const inspect: Command = {
   usage: "[OPTIONS] NAME|ID [NAME|ID...]",
   summary: "Return low-level information on berth objects",
@@ -62,20 +64,32 @@ export const inspect: Command = {
       name: "type",
       type: "string",
       value: "string",
-      description: "Return JSON for specified type",
+      description: "Return JSON for specified type (container or image)",
     },
   ],
-  run(ctx, flags, args) {
+  async run(ctx, flags, args) {
     const type = str(flags, "type");
-    if (type !== undefined && type !== "image") {
-      throw new NotFoundError(
-        `Unsupported type "${type}" for inspect: only "image" objects exist so far`,
-      );
+    if (type !== undefined && type !== "image" && type !== "container") {
+      throw new UsageError(`"${type}" is not a valid value for --type`);
     }
+    const engine = Engine.open(ctx.root);
+    const service = containerService(ctx);
+    const found: unknown[] = [];
     const missing: string[] = [];
-    const found = inspectImages(Engine.open(ctx.root), args, missing);
+    for (const name of args) {
+      if (type !== "image") {
+        const container = await inspectContainer(service, name);
+        if (container !== undefined) {
+          found.push(container);
+          continue;
+        }
+      }
+      const image = type === "container" ? [] : inspectImages(engine, [name], []);
+      if (image.length === 1) found.push(image[0]);
+      else missing.push(name);
+    }
     printInspect(ctx, found, str(flags, "format"));
     if (missing.length > 0) throw new NotFoundError(`No such object: ${missing.join(", ")}`);
-    return Promise.resolve(0);
+    return 0;
   },
 };

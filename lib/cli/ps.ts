@@ -1,0 +1,177 @@
+/**
+ * `berth ps` / `berth container ls`: containers with Docker's columns,
+ * filters and formats.
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { type ContainerRecord, Engine, familiarTags } from "../engine/mod.ts";
+import { bool, type Command, int, list, str } from "./_command.ts";
+import { goTime, printRows } from "./_format.ts";
+import { humanDuration, sinceTime } from "./_units.ts";
+import { containerService } from "./run.ts";
+
+/** Docker's STATUS column. */
+export function statusText(c: ContainerRecord, now = Date.now()): string {
+  const s = c.State;
+  const ago = (t: string) => humanDuration(now - Date.parse(t));
+  if (s.Status === "running") return `Up ${ago(s.StartedAt)}`;
+  if (s.Status === "paused") return `Up ${ago(s.StartedAt)} (Paused)`;
+  if (s.Status === "restarting") return `Restarting (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
+  if (s.Status === "exited") return `Exited (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
+  if (s.Status === "dead") return "Dead";
+  return "Created";
+}
+
+function commandText(c: ContainerRecord, noTrunc: boolean): string {
+  const cmd = [c.Path, ...c.Args].join(" ");
+  return `"${noTrunc || cmd.length <= 20 ? cmd : `${cmd.slice(0, 19)}…`}"`;
+}
+
+interface Filter {
+  key: string;
+  value: string;
+}
+
+function matches(
+  c: ContainerRecord,
+  filters: Filter[],
+  imageIds: (name: string) => string | undefined,
+): boolean {
+  const byKey = new Map<string, string[]>();
+  for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
+  for (const [key, values] of byKey) {
+    const ok = values.some((v) => {
+      switch (key) {
+        case "status":
+          return c.State.Status === v;
+        case "name":
+          return new RegExp(v).test(c.Name.slice(1));
+        case "id":
+          return c.Id.startsWith(v);
+        case "label": {
+          const eq = v.indexOf("=");
+          const k = eq < 0 ? v : v.slice(0, eq);
+          return k in c.Config.Labels && (eq < 0 || c.Config.Labels[k] === v.slice(eq + 1));
+        }
+        case "ancestor":
+          return c.Config.Image === v || c.Image === imageIds(v) || c.Image.slice(7).startsWith(v);
+        case "exited":
+          return c.State.Status === "exited" && String(c.State.ExitCode) === v;
+        default:
+          throw new UsageError(`Invalid filter '${key}'`);
+      }
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** `ps [OPTIONS]` */
+export const ps: Command = {
+  usage: "[OPTIONS]",
+  summary: "List containers",
+  args: { max: 0 },
+  flags: [
+    {
+      name: "all",
+      short: "a",
+      type: "bool",
+      description: "Show all containers (default shows just running)",
+    },
+    {
+      name: "filter",
+      short: "f",
+      type: "list",
+      value: "filter",
+      description: "Filter output based on conditions provided",
+    },
+    {
+      name: "format",
+      type: "string",
+      value: "string",
+      description:
+        "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template",
+    },
+    {
+      name: "last",
+      short: "n",
+      type: "int",
+      value: "int",
+      description: "Show n last created containers (includes all states)",
+      default: -1,
+    },
+    {
+      name: "latest",
+      short: "l",
+      type: "bool",
+      description: "Show the latest created container (includes all states)",
+    },
+    { name: "no-trunc", type: "bool", description: "Don't truncate output" },
+    { name: "quiet", short: "q", type: "bool", description: "Only display container IDs" },
+  ],
+  async run(ctx, flags) {
+    const filters = list(flags, "filter").map((f) => {
+      const eq = f.indexOf("=");
+      if (eq < 0) throw new UsageError(`Bad format of filter (expected name=value): ${f}`);
+      return { key: f.slice(0, eq), value: f.slice(eq + 1) };
+    });
+    const engine = Engine.open(ctx.root);
+    const images = engine.listImages();
+    const imageIds = (name: string) => {
+      try {
+        return engine.image(name).id;
+      } catch {
+        return undefined;
+      }
+    };
+    let containers = (await containerService(ctx).list()).sort((a, b) =>
+      b.Created.localeCompare(a.Created)
+    );
+    const last = bool(flags, "latest") ? 1 : int(flags, "last") ?? -1;
+    const all = bool(flags, "all") || last > 0 ||
+      filters.some((f) => f.key === "status" || f.key === "exited");
+    if (!all) containers = containers.filter((c) => c.State.Running || c.State.Restarting);
+    containers = containers.filter((c) => matches(c, filters, imageIds));
+    if (last > 0) containers = containers.slice(0, last);
+    const noTrunc = bool(flags, "no-trunc");
+    if (bool(flags, "quiet")) {
+      for (const c of containers) ctx.print(`${noTrunc ? c.Id : c.Id.slice(0, 12)}\n`);
+      return 0;
+    }
+    const now = Date.now();
+    const rows = containers.map((c) => {
+      const image = images.find((i) => i.id === c.Image);
+      return {
+        ID: noTrunc ? c.Id : c.Id.slice(0, 12),
+        Image: c.Config.Image || (image ? familiarTags(image)[0] : undefined) ||
+          c.Image.slice(7, 19),
+        Command: commandText(c, noTrunc),
+        CreatedAt: goTime(c.Created),
+        RunningFor: sinceTime(c.Created, now),
+        Status: statusText(c, now),
+        State: c.State.Status,
+        Ports: "",
+        Names: c.Name.slice(1),
+        Labels: Object.entries(c.Config.Labels).map(([k, v]) => `${k}=${v}`).join(","),
+        Mounts: "",
+        Networks: c.HostConfig.NetworkMode,
+        Size: "",
+      };
+    });
+    printRows(ctx, rows, {
+      format: str(flags, "format"),
+      columns: [
+        { header: "CONTAINER ID", field: "ID" },
+        { header: "IMAGE", field: "Image" },
+        { header: "COMMAND", field: "Command" },
+        { header: "CREATED", field: "RunningFor" },
+        { header: "STATUS", field: "Status" },
+        { header: "PORTS", field: "Ports" },
+        { header: "NAMES", field: "Names" },
+      ],
+      headers: { CreatedAt: "CREATED AT", State: "STATE", Labels: "LABELS", Networks: "NETWORKS" },
+    });
+    return 0;
+  },
+};

@@ -1,0 +1,379 @@
+/**
+ * `create` (and the first half of `run`): a container record and its OCI
+ * bundle (config.json with Docker's defaults, overlay of the image's layers,
+ * /etc/hostname, /etc/hosts, /etc/resolv.conf) under
+ * `<root>/containers/<id>/`. Nothing is left behind when it fails.
+ *
+ * @module
+ */
+import { ConflictError, EngineError } from "../errors.ts";
+import type { ImageRecord } from "./image_records.ts";
+import {
+  DEFAULT_CAPABILITIES,
+  defaultSpec,
+  type Mount,
+  OVERLAY_ANNOTATION,
+  type Resources,
+  type Spec,
+} from "../runtime/mod.ts";
+import type { Store } from "../store/mod.ts";
+import {
+  checkName,
+  type ContainerRecord,
+  type ContainerStore,
+  newContainerId,
+  randomName,
+} from "./container_record.ts";
+import { resolveUser } from "./container_user.ts";
+import { writeFileAtomic } from "../store/mod.ts";
+
+/** What `create`/`run` take (already parsed by the front end). */
+export interface ContainerOptions {
+  /** The image as the user named it. */
+  imageName: string;
+  command: string[];
+  name?: string;
+  /** Replaces the image's entrypoint; `""` clears it. */
+  entrypoint?: string;
+  env?: string[];
+  user?: string;
+  workdir?: string;
+  hostname?: string;
+  tty?: boolean;
+  interactive?: boolean;
+  labels?: Record<string, string>;
+  memory?: number;
+  memorySwap?: number;
+  /** CPUs as a fraction (`--cpus 1.5`). */
+  cpus?: number;
+  cpuShares?: number;
+  pidsLimit?: number;
+  privileged?: boolean;
+  readOnly?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  ulimits?: { name: string; soft: number; hard: number }[];
+  restart?: { name: "no" | "always" | "on-failure" | "unless-stopped"; maxRetries: number };
+  autoRemove?: boolean;
+  stopSignal?: string;
+  stopTimeout?: number;
+}
+
+const ALL_CAPS = [
+  "CAP_AUDIT_CONTROL",
+  "CAP_AUDIT_READ",
+  "CAP_AUDIT_WRITE",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_KILL",
+  "CAP_LEASE",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_MAC_ADMIN",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MKNOD",
+  "CAP_NET_ADMIN",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_RAW",
+  "CAP_PERFMON",
+  "CAP_SETFCAP",
+  "CAP_SETGID",
+  "CAP_SETPCAP",
+  "CAP_SETUID",
+  "CAP_SYSLOG",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_NICE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_WAKE_ALARM",
+];
+
+function capName(name: string): string {
+  const upper = name.toUpperCase();
+  const full = upper === "ALL" ? "ALL" : upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
+  if (full !== "ALL" && !ALL_CAPS.includes(full)) {
+    throw new EngineError(`Unknown capability: "${name}"`);
+  }
+  return full;
+}
+
+/** Docker's capability arithmetic: defaults, minus drops, plus adds (`ALL` allowed in both). */
+export function capabilitySet(
+  add: readonly string[] = [],
+  drop: readonly string[] = [],
+  privileged = false,
+): string[] {
+  if (privileged) return [...ALL_CAPS];
+  const adds = add.map(capName);
+  const drops = drop.map(capName);
+  let caps = drops.includes("ALL") ? [] : DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c));
+  if (adds.includes("ALL")) caps = [...ALL_CAPS];
+  for (const cap of adds) if (cap !== "ALL" && !caps.includes(cap)) caps.push(cap);
+  return caps;
+}
+
+function resources(o: ContainerOptions): Resources | undefined {
+  const r: Resources = {};
+  if (o.memory !== undefined || o.memorySwap !== undefined) {
+    r.memory = {
+      ...(o.memory !== undefined ? { limit: o.memory } : {}),
+      ...(o.memorySwap !== undefined ? { swap: o.memorySwap } : {}),
+    };
+  }
+  if (o.cpus !== undefined || o.cpuShares !== undefined) {
+    r.cpu = {
+      ...(o.cpuShares !== undefined ? { shares: o.cpuShares } : {}),
+      ...(o.cpus !== undefined ? { quota: Math.round(o.cpus * 100_000), period: 100_000 } : {}),
+    };
+  }
+  if (o.pidsLimit !== undefined && o.pidsLimit > 0) r.pids = { limit: o.pidsLimit };
+  return Object.keys(r).length > 0 ? r : undefined;
+}
+
+/** Merges `KEY=v` lists; later keys win, order of first appearance kept. */
+function mergeEnv(...lists: readonly string[][]): string[] {
+  const out = new Map<string, string>();
+  for (const list of lists) for (const e of list) out.set(e.split("=")[0]!, e);
+  return [...out.values()];
+}
+
+function resolvConf(): string {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync("/etc/resolv.conf");
+  } catch {
+    // no resolver on the host
+  }
+  // Loopback resolvers of the host are unreachable from the container's network namespace.
+  const kept = text.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l));
+  if (!kept.some((l) => /^\s*nameserver\s/.test(l))) {
+    kept.push("nameserver 8.8.8.8", "nameserver 8.8.4.4");
+  }
+  return kept.join("\n").trim() + "\n";
+}
+
+/**
+ * Creates a container from an image.
+ * @throws {ConflictError} when the name is in use (Docker's words)
+ * @throws {EngineError} for a command-less image or a bad user
+ */
+export async function createContainerRecord(
+  store: Store,
+  containers: ContainerStore,
+  image: ImageRecord,
+  options: ContainerOptions,
+): Promise<ContainerRecord> {
+  const ic = image.config.config ?? {};
+  const entrypoint = options.entrypoint === undefined
+    ? ic.Entrypoint ?? []
+    : options.entrypoint === ""
+    ? []
+    : [options.entrypoint];
+  const cmd = options.command.length > 0
+    ? options.command
+    : options.entrypoint === undefined
+    ? ic.Cmd ?? []
+    : [];
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) throw new EngineError("No command specified");
+  const layers = image.chainIds.slice().reverse().map((c) => store.layers.diffPath(c));
+  const userSpec = options.user ?? ic.User ?? "";
+  const user = resolveUser(userSpec, layers);
+  const id = newContainerId();
+  const hostname = options.hostname ?? id.slice(0, 12);
+  const env = mergeEnv(ic.Env ?? [], options.env ?? []);
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home}`);
+  const dir = containers.path(id);
+  const record: ContainerRecord = {
+    Id: id,
+    Created: new Date().toISOString(),
+    Path: args[0]!,
+    Args: args.slice(1),
+    State: {
+      Status: "created",
+      Running: false,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: 0,
+      ExitCode: 0,
+      Error: "",
+      StartedAt: "0001-01-01T00:00:00Z",
+      FinishedAt: "0001-01-01T00:00:00Z",
+    },
+    Image: image.id,
+    Name: "",
+    RestartCount: 0,
+    Config: {
+      Hostname: hostname,
+      Domainname: "",
+      User: options.user ?? ic.User ?? "",
+      AttachStdin: options.interactive ?? false,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: options.tty ?? false,
+      OpenStdin: options.interactive ?? false,
+      StdinOnce: options.interactive ?? false,
+      Env: env,
+      Cmd: cmd.length > 0 ? cmd : null,
+      Image: options.imageName,
+      Volumes: ic.Volumes ?? null,
+      WorkingDir: options.workdir ?? ic.WorkingDir ?? "",
+      Entrypoint: entrypoint.length > 0 ? entrypoint : null,
+      OnBuild: null,
+      Labels: { ...(ic.Labels ?? {}), ...(options.labels ?? {}) },
+      ...(options.stopSignal ?? ic.StopSignal
+        ? { StopSignal: options.stopSignal ?? ic.StopSignal! }
+        : {}),
+      ...(options.stopTimeout !== undefined ? { StopTimeout: options.stopTimeout } : {}),
+    },
+    HostConfig: {
+      AutoRemove: options.autoRemove ?? false,
+      Memory: options.memory ?? 0,
+      MemorySwap: options.memorySwap ?? 0,
+      NanoCpus: Math.round((options.cpus ?? 0) * 1e9),
+      CpuShares: options.cpuShares ?? 0,
+      PidsLimit: options.pidsLimit ?? null,
+      Privileged: options.privileged ?? false,
+      ReadonlyRootfs: options.readOnly ?? false,
+      CapAdd: options.capAdd ?? null,
+      CapDrop: options.capDrop ?? null,
+      SecurityOpt: options.securityOpt ?? null,
+      RestartPolicy: {
+        Name: options.restart?.name ?? "no",
+        MaximumRetryCount: options.restart?.maxRetries ?? 0,
+      },
+      Init: null,
+      Ulimits: options.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null,
+      NetworkMode: "none",
+    },
+    Layers: image.chainIds,
+  };
+  const spec = buildSpec(record, options, user, layers, dir);
+  await store.locked(() => {
+    const all = containers.list();
+    const taken = new Set(all.map((c) => c.Name));
+    const name = options.name === undefined ? randomName(taken) : checkName(options.name);
+    const holder = all.find((c) => c.Name === `/${name}`);
+    if (holder !== undefined) {
+      throw new ConflictError(
+        `Conflict. The container name "/${name}" is already in use by container "${holder.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    record.Name = `/${name}`;
+    try {
+      for (const sub of ["bundle/rootfs", "upper", "work"]) {
+        Deno.mkdirSync(`${dir}/${sub}`, { recursive: true, mode: 0o755 });
+      }
+      Deno.writeTextFileSync(`${dir}/hostname`, `${hostname}\n`);
+      Deno.writeTextFileSync(
+        `${dir}/hosts`,
+        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+      );
+      Deno.writeTextFileSync(`${dir}/resolv.conf`, resolvConf());
+      writeFileAtomic(`${dir}/bundle/config.json`, JSON.stringify(spec, null, 2), store.tmpDir);
+      containers.write(record);
+    } catch (error) {
+      Deno.removeSync(dir, { recursive: true });
+      throw error;
+    }
+  });
+  return record;
+}
+
+const RLIMITS: Record<string, string> = {
+  core: "RLIMIT_CORE",
+  cpu: "RLIMIT_CPU",
+  data: "RLIMIT_DATA",
+  fsize: "RLIMIT_FSIZE",
+  locks: "RLIMIT_LOCKS",
+  memlock: "RLIMIT_MEMLOCK",
+  msgqueue: "RLIMIT_MSGQUEUE",
+  nice: "RLIMIT_NICE",
+  nofile: "RLIMIT_NOFILE",
+  nproc: "RLIMIT_NPROC",
+  rss: "RLIMIT_RSS",
+  rtprio: "RLIMIT_RTPRIO",
+  rttime: "RLIMIT_RTTIME",
+  sigpending: "RLIMIT_SIGPENDING",
+  stack: "RLIMIT_STACK",
+};
+
+function buildSpec(
+  record: ContainerRecord,
+  options: ContainerOptions,
+  user: { uid: number; gid: number; additionalGids: number[] },
+  layers: string[],
+  dir: string,
+): Spec {
+  const bind = (file: string, dest: string): Mount => ({
+    destination: dest,
+    type: "bind",
+    source: `${dir}/${file}`,
+    options: ["rbind", "rprivate"],
+  });
+  const noNewPrivileges = (options.securityOpt ?? []).some((o) =>
+    /^no-new-privileges(:true|=true)?$/.test(o)
+  );
+  for (const opt of options.securityOpt ?? []) {
+    if (!/^no-new-privileges([:=](true|false))?$/.test(opt)) {
+      throw new EngineError(`Invalid --security-opt: "${opt}"`);
+    }
+  }
+  const rlimits = (options.ulimits ?? []).map((u) => {
+    const type = RLIMITS[u.name];
+    if (type === undefined) throw new EngineError(`Invalid ulimit type: ${u.name}`);
+    return { type, soft: u.soft, hard: u.hard };
+  });
+  const res = resources(options);
+  const spec = defaultSpec({
+    args: [record.Path, ...record.Args],
+    env: record.Config.Env,
+    cwd: record.Config.WorkingDir || "/",
+    hostname: record.Config.Hostname,
+    user,
+    terminal: options.tty ?? false,
+    readonlyRootfs: options.readOnly ?? false,
+    capabilities: capabilitySet(options.capAdd, options.capDrop, options.privileged),
+    noNewPrivileges,
+    ...(res ? { resources: res } : {}),
+    mounts: [
+      bind("resolv.conf", "/etc/resolv.conf"),
+      bind("hostname", "/etc/hostname"),
+      bind("hosts", "/etc/hosts"),
+    ],
+    annotations: {
+      [OVERLAY_ANNOTATION]: JSON.stringify({
+        lowerdir: layers,
+        upperdir: `${dir}/upper`,
+        workdir: `${dir}/work`,
+      }),
+    },
+  });
+  if (rlimits.length > 0) spec.process.rlimits = rlimits;
+  if (options.privileged && spec.linux) {
+    spec.linux.maskedPaths = [];
+    spec.linux.readonlyPaths = [];
+    for (const m of spec.mounts ?? []) {
+      if (m.destination === "/sys") m.options = (m.options ?? []).filter((o) => o !== "ro");
+    }
+  }
+  return spec;
+}

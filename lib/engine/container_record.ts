@@ -1,0 +1,273 @@
+/**
+ * Containers as Docker describes them (`docker inspect`'s shape), stored one
+ * file each at `<root>/containers/<id>/container.json`, written atomically.
+ *
+ * @module
+ */
+import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
+import { writeFileAtomic } from "../store/mod.ts";
+
+/** Docker's container states. */
+export type ContainerStatus =
+  | "created"
+  | "running"
+  | "paused"
+  | "restarting"
+  | "removing"
+  | "exited"
+  | "dead";
+
+/** `State` of `docker inspect`. */
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+/** `Config` of `docker inspect` (what the container runs). */
+export interface ContainerConfigView {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Image: string;
+  Volumes: Record<string, Record<string, never>> | null;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  OnBuild: string[] | null;
+  Labels: Record<string, string>;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
+
+/** `HostConfig` of `docker inspect` (how berth runs it). */
+export interface HostConfigView {
+  AutoRemove: boolean;
+  Memory: number;
+  MemorySwap: number;
+  NanoCpus: number;
+  CpuShares: number;
+  PidsLimit: number | null;
+  Privileged: boolean;
+  ReadonlyRootfs: boolean;
+  CapAdd: string[] | null;
+  CapDrop: string[] | null;
+  SecurityOpt: string[] | null;
+  RestartPolicy: { Name: string; MaximumRetryCount: number };
+  Init: boolean | null;
+  Ulimits: { Name: string; Soft: number; Hard: number }[] | null;
+  NetworkMode: string;
+}
+
+/** One container. */
+export interface ContainerRecord {
+  Id: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerState;
+  /** The image ID. */
+  Image: string;
+  /** `/name`, as Docker. */
+  Name: string;
+  RestartCount: number;
+  Config: ContainerConfigView;
+  HostConfig: HostConfigView;
+  /** The image's layer chain IDs, bottom first (kept so rmi knows what is in use). */
+  Layers: string[];
+  /** The process that supervises the container while it runs. */
+  Monitor?: { pid: number; startTime: string };
+  /** Set by `stop`/`kill` so that the restart policy leaves it stopped. */
+  StoppedByUser?: boolean;
+}
+
+const ID_RE = /^[a-f0-9]{64}$/;
+const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/**
+ * Checks a container name against Docker's rule.
+ * @throws {InvalidError} `Invalid container name ("x"), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`
+ */
+export function checkName(name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw new InvalidError(
+      `Invalid container name ("${name}"), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+    );
+  }
+  return name.replace(/^\//, "");
+}
+
+/** The container directory of a store root. */
+export class ContainerStore {
+  readonly dir: string;
+  readonly tmpDir: string;
+
+  constructor(root: string, tmpDir: string) {
+    this.dir = `${root}/containers`;
+    this.tmpDir = tmpDir;
+    Deno.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** A container's own directory. */
+  path(id: string): string {
+    return `${this.dir}/${id}`;
+  }
+
+  /** Every container (records that cannot be read are skipped: a create in progress). */
+  list(): ContainerRecord[] {
+    const out: ContainerRecord[] = [];
+    for (const entry of Deno.readDirSync(this.dir)) {
+      if (!ID_RE.test(entry.name)) continue;
+      try {
+        out.push(this.read(entry.name));
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    }
+    return out;
+  }
+
+  /** @throws {NotFoundError} */
+  read(id: string): ContainerRecord {
+    try {
+      return JSON.parse(
+        Deno.readTextFileSync(`${this.path(id)}/container.json`),
+      ) as ContainerRecord;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new NotFoundError(`No such container: ${id}`);
+      }
+      throw error;
+    }
+  }
+
+  write(record: ContainerRecord): void {
+    writeFileAtomic(
+      `${this.path(record.Id)}/container.json`,
+      JSON.stringify(record, null, 2),
+      this.tmpDir,
+    );
+  }
+
+  /** Re-reads, changes and writes a record. */
+  update(id: string, change: (record: ContainerRecord) => void): ContainerRecord {
+    const record = this.read(id);
+    change(record);
+    this.write(record);
+    return record;
+  }
+
+  /**
+   * Finds a container by full ID, name, or unique ID prefix, as Docker.
+   * @throws {NotFoundError} `No such container: x`
+   */
+  resolve(given: string, all = this.list()): ContainerRecord {
+    const exact = all.find((c) => c.Id === given || c.Name === `/${given.replace(/^\//, "")}`);
+    if (exact !== undefined) return exact;
+    if (/^[a-f0-9]+$/.test(given)) {
+      const hits = all.filter((c) => c.Id.startsWith(given));
+      if (hits.length === 1) return hits[0]!;
+      if (hits.length > 1) {
+        throw new ConflictError(`Multiple IDs found with provided prefix: ${given}`);
+      }
+    }
+    throw new NotFoundError(`No such container: ${given}`);
+  }
+}
+
+const ADJECTIVES = [
+  "admiring",
+  "bold",
+  "brave",
+  "clever",
+  "dazzling",
+  "eager",
+  "elegant",
+  "epic",
+  "focused",
+  "gallant",
+  "happy",
+  "jolly",
+  "keen",
+  "kind",
+  "lucid",
+  "modest",
+  "nifty",
+  "quirky",
+  "serene",
+  "sharp",
+  "silly",
+  "stoic",
+  "sweet",
+  "tender",
+  "upbeat",
+  "vibrant",
+  "wizardly",
+  "zealous",
+  "zen",
+  "youthful",
+];
+const SURNAMES = [
+  "babbage",
+  "bohr",
+  "curie",
+  "darwin",
+  "dijkstra",
+  "einstein",
+  "euclid",
+  "fermi",
+  "galileo",
+  "hopper",
+  "hypatia",
+  "kepler",
+  "knuth",
+  "lamport",
+  "lovelace",
+  "mccarthy",
+  "meitner",
+  "newton",
+  "noether",
+  "pasteur",
+  "pike",
+  "ritchie",
+  "shannon",
+  "thompson",
+  "torvalds",
+  "turing",
+  "volhard",
+  "wozniak",
+  "yalow",
+  "zhukovsky",
+];
+
+/** A Docker-style random name (`eager_turing`) not in `taken`. */
+export function randomName(taken: ReadonlySet<string>): string {
+  for (let i = 0;; i++) {
+    const r = crypto.getRandomValues(new Uint32Array(2));
+    const name = `${ADJECTIVES[r[0]! % ADJECTIVES.length]}_${SURNAMES[r[1]! % SURNAMES.length]}${
+      i > 10 ? i : ""
+    }`;
+    if (!taken.has(`/${name}`)) return name;
+  }
+}
+
+/** A new 64-hex container ID. */
+export function newContainerId(): string {
+  return [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}

@@ -1,0 +1,205 @@
+/**
+ * The monitor's job for one container: start it through the runtime, copy
+ * its output to the json-file log (and to an attached terminal), wait for its
+ * exit, record the exit in the container's state, apply the restart policy,
+ * and clean up. The foreground `run` does this in the CLI process; `run -d`
+ * and `start` in a detached `berth` re-executed as a monitor.
+ *
+ * @module
+ */
+import { describeError, EngineError, exitCodeOf } from "../errors.ts";
+import {
+  closeConsole,
+  type ConsoleEnds,
+  copyConsole,
+  createContainer,
+  deleteContainer,
+  type ExitResult,
+  startContainer,
+  waitContainer,
+} from "../runtime/mod.ts";
+import type { ContainerRecord, ContainerStore } from "./container_record.ts";
+import { LogWriter } from "./container_logs.ts";
+
+/** Where a supervised container's I/O goes besides its log. */
+export interface AttachIO {
+  /** The container's stdin (`-i`), when not a terminal. */
+  stdin?: ReadableStream<Uint8Array>;
+  /** Output as it arrives (the foreground `run`). */
+  output?: (stream: "stdout" | "stderr", bytes: Uint8Array) => void;
+  /** The user's terminal, for a container with `-t`. */
+  console?: ConsoleEnds;
+  /** Called once the container runs, with its pid and pty master (if any). */
+  onStart?: (pid: number, master: number | undefined) => void;
+}
+
+/** What the supervisor needs to know about berth. */
+export interface SuperviseContext {
+  containers: ContainerStore;
+  /** argv that re-executes berth. */
+  self: string[];
+  /** The runtime's state directory. */
+  runtimeRoot: string;
+}
+
+function procStartTime(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ")[19]!;
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Runs container `id` until it ends for good (restarts included).
+ * @returns the last exit
+ * @throws {EngineError} when it cannot start (126/127 for its command); the error is recorded in its state
+ */
+export async function superviseContainer(
+  ctx: SuperviseContext,
+  id: string,
+  io: AttachIO = {},
+): Promise<ExitResult> {
+  const log = new LogWriter(`${ctx.containers.path(id)}/${id}-json.log`);
+  try {
+    for (let delay = 100;; delay = Math.min(delay * 2, 60_000)) {
+      const result = await runOnce(ctx, id, io, log);
+      const record = ctx.containers.read(id);
+      if (!shouldRestart(record, result.exitCode)) return result;
+      ctx.containers.update(id, (r) => {
+        r.RestartCount++;
+        r.State.Status = "restarting";
+        r.State.Restarting = true;
+        r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
+      });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (ctx.containers.read(id).StoppedByUser) {
+        ctx.containers.update(id, (r) => {
+          r.State.Status = "exited";
+          r.State.Restarting = false;
+          delete r.Monitor;
+        });
+        return result;
+      }
+    }
+  } finally {
+    log.close();
+  }
+}
+
+/** Docker's restart rules; a container stopped by the user stays stopped. */
+export function shouldRestart(record: ContainerRecord, exitCode: number): boolean {
+  if (record.StoppedByUser) return false;
+  const { Name, MaximumRetryCount } = record.HostConfig.RestartPolicy;
+  if (Name === "always" || Name === "unless-stopped") return true;
+  if (Name === "on-failure") {
+    return exitCode !== 0 && (MaximumRetryCount === 0 || record.RestartCount < MaximumRetryCount);
+  }
+  return false;
+}
+
+async function runOnce(
+  ctx: SuperviseContext,
+  id: string,
+  io: AttachIO,
+  log: LogWriter,
+): Promise<ExitResult> {
+  const record = ctx.containers.read(id);
+  const bundle = `${ctx.containers.path(id)}/bundle`;
+  const tty = record.Config.Tty;
+  let container;
+  try {
+    // A previous run killed with its monitor may have left runtime state behind.
+    await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
+    container = await createContainer(bundle, id, {
+      self: ctx.self,
+      stateRoot: ctx.runtimeRoot,
+      stdio: tty ? { stdin: "null", stdout: "null", stderr: "null" } : {
+        stdin: io.stdin ? "piped" : "null",
+        stdout: "piped",
+        stderr: "piped",
+      },
+      pdeathsig: true,
+    });
+    await startContainer(container);
+  } catch (error) {
+    if (container !== undefined) {
+      container.child.kill("SIGKILL");
+      await container.child.status.catch(() => {});
+    }
+    await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
+    ctx.containers.update(id, (r) => {
+      r.State.Error = describeError(error);
+      r.State.ExitCode = exitCodeOf(error);
+      r.State.Status = r.RestartCount > 0 ? "exited" : "created";
+      r.State.Restarting = false;
+      delete r.Monitor;
+    });
+    throw error instanceof EngineError
+      ? error
+      : new EngineError("Cannot start container", { cause: error });
+  }
+  const now = new Date().toISOString();
+  ctx.containers.update(id, (r) => {
+    r.State = {
+      ...r.State,
+      Status: "running",
+      Running: true,
+      Restarting: false,
+      Pid: container.pid,
+      Error: "",
+      StartedAt: now,
+      OOMKilled: false,
+      ExitCode: 0,
+    };
+    r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
+  });
+  io.onStart?.(container.pid, container.console);
+  const pumps: Promise<void>[] = [];
+  const emit = (stream: "stdout" | "stderr", bytes: Uint8Array) => {
+    log.write(stream, bytes);
+    io.output?.(stream, bytes);
+  };
+  if (container.console !== undefined) {
+    const ends: ConsoleEnds = io.console ?? { read: () => new Promise(() => {}), write: () => {} };
+    pumps.push(
+      copyConsole(container.console, { read: ends.read, write: (b) => emit("stdout", b) }),
+    );
+  } else {
+    pumps.push(pump(container.child.stdout, (b) => emit("stdout", b)));
+    pumps.push(pump(container.child.stderr, (b) => emit("stderr", b)));
+    if (io.stdin) {
+      io.stdin.pipeTo(container.child.stdin).catch(() => {});
+    }
+  }
+  const result = await waitContainer(container);
+  await Promise.race([Promise.all(pumps), new Promise((r) => setTimeout(r, 2000))]);
+  if (container.console !== undefined) closeConsole(container.console);
+  await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
+  ctx.containers.update(id, (r) => {
+    r.State = {
+      ...r.State,
+      Status: "exited",
+      Running: false,
+      Paused: false,
+      Pid: 0,
+      ExitCode: result.exitCode,
+      OOMKilled: result.oomKilled,
+      FinishedAt: new Date().toISOString(),
+    };
+    delete r.Monitor;
+  });
+  return result;
+}
+
+async function pump(
+  stream: ReadableStream<Uint8Array> | null,
+  sink: (bytes: Uint8Array) => void,
+): Promise<void> {
+  if (stream === null) return;
+  try {
+    for await (const chunk of stream) sink(chunk);
+  } catch {
+    // the container closed its end
+  }
+}

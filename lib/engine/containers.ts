@@ -1,0 +1,238 @@
+/**
+ * Docker's container operations over the container records, the runtime and
+ * the monitor: create, start (attached or detached), stop, kill, remove,
+ * list, wait, logs and exec.
+ *
+ * @module
+ */
+import { ConflictError, NotFoundError } from "../errors.ts";
+import {
+  type ConsoleEnds,
+  copyConsole,
+  execInContainer,
+  type ExitResult,
+  killContainer,
+  parseSignal,
+  waitContainer,
+} from "../runtime/mod.ts";
+import type { Store } from "../store/mod.ts";
+import { type ContainerOptions, createContainerRecord } from "./container_create.ts";
+import { type ContainerRecord, ContainerStore } from "./container_record.ts";
+import { type MonitorLaunch, reconcile, runMonitor, startDetached } from "./container_monitor.ts";
+import { type AttachIO, superviseContainer, type SuperviseContext } from "./container_supervise.ts";
+import { resolveUser } from "./container_user.ts";
+import { resolveImage } from "./image_records.ts";
+import { deleteContainer } from "../runtime/mod.ts";
+
+/** How the container service reaches berth itself and its state. */
+export interface ContainerServiceOptions {
+  /** argv that re-executes berth (no global flags). */
+  self: string[];
+  /** Root of runtime state (`--run-root`). */
+  runRoot: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Containers of one store root. */
+export class ContainerService {
+  readonly store: Store;
+  readonly records: ContainerStore;
+  readonly #ctx: SuperviseContext;
+  readonly #launch: MonitorLaunch;
+
+  constructor(store: Store, options: ContainerServiceOptions) {
+    this.store = store;
+    this.records = new ContainerStore(store.root, store.tmpDir);
+    this.#ctx = {
+      containers: this.records,
+      self: options.self,
+      runtimeRoot: `${options.runRoot}/runtime`,
+    };
+    this.#launch = { argv: [...options.self, "--root", store.root, "--run-root", options.runRoot] };
+  }
+
+  /** Every container, with dead monitors noticed (and `always` containers revived). */
+  async list(): Promise<ContainerRecord[]> {
+    const out: ContainerRecord[] = [];
+    for (const record of this.records.list()) {
+      const { record: fixed, revive } = await reconcile(this.#ctx, record);
+      if (revive) {
+        await startDetached(this.#launch, fixed.Id).catch(() => {});
+        out.push(this.records.read(fixed.Id));
+      } else {
+        out.push(fixed);
+      }
+    }
+    return out;
+  }
+
+  /** Finds a container by name or ID (prefix). @throws {NotFoundError} */
+  async get(given: string): Promise<ContainerRecord> {
+    const record = this.records.resolve(given);
+    return (await reconcile(this.#ctx, record)).record;
+  }
+
+  /** `create`: a container from an image, not started. */
+  create(options: ContainerOptions): Promise<ContainerRecord> {
+    const image = resolveImage(this.store, options.imageName);
+    return createContainerRecord(this.store, this.records, image, options);
+  }
+
+  /** Runs a container attached to this process (foreground `run`, `start -a`). */
+  runAttached(id: string, io: AttachIO): Promise<ExitResult> {
+    return superviseContainer(this.#ctx, id, io);
+  }
+
+  /** Starts a container under a detached monitor. */
+  async startDetached(given: string): Promise<ContainerRecord> {
+    const record = await this.get(given);
+    if (record.State.Running) return record;
+    this.records.update(record.Id, (r) => delete r.StoppedByUser);
+    await startDetached(this.#launch, record.Id);
+    return this.records.read(record.Id);
+  }
+
+  /** The monitor process's main (hidden `container __monitor ID`). */
+  monitor(id: string): Promise<number> {
+    return runMonitor(this.#ctx, id);
+  }
+
+  /** Waits until the container is no longer running; its exit code. */
+  async wait(given: string, timeoutMs = Infinity): Promise<ContainerRecord> {
+    const start = Date.now();
+    let record = await this.get(given);
+    while ((record.State.Running || record.State.Restarting) && Date.now() - start < timeoutMs) {
+      await sleep(50);
+      try {
+        record = await this.get(record.Id);
+      } catch (error) {
+        // removed by --rm meanwhile: it has exited
+        if (error instanceof NotFoundError) return record;
+        throw error;
+      }
+    }
+    return record;
+  }
+
+  /** `kill -s SIGNAL`. @throws {ConflictError} when it is not running */
+  async kill(given: string, signal = "SIGKILL"): Promise<ContainerRecord> {
+    const record = await this.get(given);
+    const signo = parseSignal(signal);
+    if (!record.State.Running) {
+      throw new ConflictError(
+        `Cannot kill container: ${given}: Container ${record.Id} is not running`,
+      );
+    }
+    if (signo === 9 || signo === 15) {
+      this.records.update(record.Id, (r) => (r.StoppedByUser = true));
+    }
+    killContainer(this.#ctx.runtimeRoot, record.Id, signo);
+    return record;
+  }
+
+  /** `stop -t`: the stop signal, then SIGKILL after the timeout (seconds). */
+  async stop(given: string, timeout?: number, signal?: string): Promise<ContainerRecord> {
+    let record = await this.get(given);
+    this.records.update(record.Id, (r) => (r.StoppedByUser = true));
+    if (!record.State.Running) return record;
+    const wait = timeout ?? record.Config.StopTimeout ?? 10;
+    try {
+      killContainer(
+        this.#ctx.runtimeRoot,
+        record.Id,
+        signal ?? record.Config.StopSignal ?? "SIGTERM",
+      );
+    } catch {
+      // it exited meanwhile
+    }
+    record = await this.wait(record.Id, wait * 1000);
+    if (record.State.Running) {
+      try {
+        killContainer(this.#ctx.runtimeRoot, record.Id, "SIGKILL");
+      } catch {
+        // it exited meanwhile
+      }
+      record = await this.wait(record.Id, 10_000);
+    }
+    return record;
+  }
+
+  /** `rm [-f]`. @throws {ConflictError} for a running container without force */
+  async remove(given: string, force = false): Promise<void> {
+    let record = await this.get(given);
+    if (record.State.Running || record.State.Restarting) {
+      if (!force) {
+        throw new ConflictError(
+          `You cannot remove a running container ${record.Id}. Stop the container before attempting removal or force remove`,
+        );
+      }
+      this.records.update(record.Id, (r) => (r.StoppedByUser = true));
+      try {
+        killContainer(this.#ctx.runtimeRoot, record.Id, "SIGKILL");
+      } catch {
+        // it exited meanwhile
+      }
+      record = await this.wait(record.Id, 10_000);
+    }
+    await deleteContainer(this.#ctx.runtimeRoot, record.Id, { force: true }).catch(() => {});
+    await this.store.locked(() =>
+      Deno.removeSync(this.records.path(record.Id), { recursive: true })
+    );
+  }
+
+  /** `exec`: runs a process in a running container. */
+  async exec(
+    given: string,
+    process: {
+      args: string[];
+      env?: string[];
+      user?: string;
+      workdir?: string;
+      tty?: boolean;
+      interactive?: boolean;
+    },
+    io: { stdin?: ReadableStream<Uint8Array>; output?: AttachIO["output"]; console?: ConsoleEnds } =
+      {},
+  ): Promise<ExitResult> {
+    const record = await this.get(given);
+    if (!record.State.Running) throw new ConflictError(`Container ${record.Id} is not running`);
+    const layers = record.Layers.slice().reverse().map((c) =>
+      this.store.layers.diffPath(c as `sha256:${string}`)
+    );
+    const user = process.user === undefined ? undefined : resolveUser(process.user, layers);
+    const container = await execInContainer(this.#ctx.runtimeRoot, record.Id, {
+      args: process.args,
+      ...(process.env ? { extraEnv: process.env } : {}),
+      ...(process.workdir ? { cwd: process.workdir } : {}),
+      ...(user
+        ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } }
+        : {}),
+      terminal: process.tty ?? false,
+    }, {
+      self: this.#ctx.self,
+      stdio: process.tty
+        ? { stdin: "null", stdout: "null", stderr: "null" }
+        : { stdin: io.stdin ? "piped" : "null", stdout: "piped", stderr: "piped" },
+    });
+    const pumps: Promise<void>[] = [];
+    if (container.console !== undefined) {
+      const ends = io.console ?? { read: () => new Promise<null>(() => {}), write: () => {} };
+      pumps.push(copyConsole(container.console, ends));
+    } else {
+      const pump = async (s: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
+        for await (const chunk of s) io.output?.(name, chunk);
+      };
+      pumps.push(pump(container.child.stdout, "stdout"), pump(container.child.stderr, "stderr"));
+      if (io.stdin) io.stdin.pipeTo(container.child.stdin).catch(() => {});
+    }
+    const result = await waitContainer(container);
+    await Promise.race([Promise.all(pumps).catch(() => {}), sleep(2000)]);
+    return result;
+  }
+
+  /** The path of a container's json-file log. */
+  logPath(record: ContainerRecord): string {
+    return `${this.records.path(record.Id)}/${record.Id}-json.log`;
+  }
+}
