@@ -4,50 +4,8 @@
  * and nothing left on the host afterwards.
  */
 import assert from "node:assert/strict";
-import { berth, makeRootfs, REPO, run, withTempDir } from "./_helpers.ts";
-
-/** A process that exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) [ZX] /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
-
-interface Env {
-  dir: string;
-  b: (args: string[], opts?: { stdin?: Uint8Array }) => ReturnType<typeof berth>;
-}
-
-/** A temp root with a busybox image, and a check afterwards that nothing of berth is left. */
-async function withBusybox(fn: (env: Env) => Promise<void>): Promise<void> {
-  await withTempDir(async (dir) => {
-    const root = `${dir}/root`;
-    const b = (args: string[], opts: { stdin?: Uint8Array } = {}) =>
-      berth(root, ["--run-root", `${dir}/run`, ...args], opts);
-    const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
-    assert.equal((await b(["import", "--change", 'CMD ["sh"]', tarball, "busybox"])).code, 0);
-    try {
-      await fn({ dir, b });
-    } finally {
-      const ids = (await b(["ps", "-aq", "--no-trunc"])).stdout.trim().split("\n").filter((l) =>
-        l !== ""
-      );
-      for (const id of ids) await b(["rm", "-f", id]);
-      const mounts = Deno.readTextFileSync("/proc/self/mountinfo");
-      assert.ok(!mounts.includes(dir), "no mount under the test's root is left");
-      for (const ctrl of ["memory", "pids", "cpu"]) {
-        for (const id of ids) {
-          assert.throws(
-            () => Deno.statSync(`/sys/fs/cgroup/${ctrl}/berth/${id}`),
-            `cgroup ${ctrl}/berth/${id} is removed`,
-          );
-        }
-      }
-    }
-  });
-}
+import { REPO, run } from "./_helpers.ts";
+import { alive, withBusybox } from "./_containers.ts";
 
 Deno.test("a container sees only itself: PID 1, its hostname, its processes and mounts", async () => {
   await withBusybox(async ({ dir, b }) => {

@@ -117,6 +117,11 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   },
   { name: "rm", type: "bool", description: "Automatically remove the container when it exits" },
   {
+    name: "init",
+    type: "bool",
+    description: "Run an init inside the container that forwards signals and reaps processes",
+  },
+  {
     name: "stop-signal",
     type: "string",
     value: "string",
@@ -229,6 +234,7 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
     privileged: bool(flags, "privileged"),
     readOnly: bool(flags, "read-only"),
     autoRemove: bool(flags, "rm"),
+    init: bool(flags, "init"),
     capAdd: list(flags, "cap-add"),
     capDrop: list(flags, "cap-drop"),
     securityOpt: list(flags, "security-opt"),

@@ -55,6 +55,8 @@ export interface ContainerOptions {
   securityOpt?: string[];
   ulimits?: { name: string; soft: number; hard: number }[];
   restart?: { name: "no" | "always" | "on-failure" | "unless-stopped"; maxRetries: number };
+  /** Run a minimal init as PID 1 that reaps zombies and forwards signals (`--init`). */
+  init?: boolean;
   autoRemove?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
@@ -298,6 +300,33 @@ export async function createContainerRecord(
   return record;
 }
 
+/** Where `--init` puts the init binary in the container, as Docker. */
+const INIT_PATH = "/sbin/docker-init";
+
+/**
+ * The host's static init for `--init`: `BERTH_INIT_PATH`, or tini-static
+ * (Debian's `tini` package), which is what Docker ships as docker-init.
+ * @throws {EngineError} when there is none
+ */
+function initBinary(): string {
+  const candidates = [
+    Deno.env.get("BERTH_INIT_PATH"),
+    "/usr/bin/tini-static",
+    "/usr/bin/docker-init",
+  ];
+  for (const path of candidates) {
+    if (path === undefined || path === "") continue;
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // next
+    }
+  }
+  throw new EngineError(
+    "--init needs a static init on the host: install tini (tini-static) or set BERTH_INIT_PATH",
+  );
+}
+
 const RLIMITS: Record<string, string> = {
   core: "RLIMIT_CORE",
   cpu: "RLIMIT_CPU",
@@ -343,8 +372,9 @@ function buildSpec(
     return { type, soft: u.soft, hard: u.hard };
   });
   const res = resources(options);
+  const init = options.init ? initBinary() : undefined;
   const spec = defaultSpec({
-    args: [record.Path, ...record.Args],
+    args: init ? [INIT_PATH, "--", record.Path, ...record.Args] : [record.Path, ...record.Args],
     env: record.Config.Env,
     cwd: record.Config.WorkingDir || "/",
     hostname: record.Config.Hostname,
@@ -358,6 +388,14 @@ function buildSpec(
       bind("resolv.conf", "/etc/resolv.conf"),
       bind("hostname", "/etc/hostname"),
       bind("hosts", "/etc/hosts"),
+      ...(init
+        ? [{
+          destination: INIT_PATH,
+          type: "bind",
+          source: init,
+          options: ["rbind", "ro", "rprivate"],
+        }]
+        : []),
     ],
     annotations: {
       [OVERLAY_ANNOTATION]: JSON.stringify({

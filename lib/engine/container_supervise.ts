@@ -64,23 +64,18 @@ export async function superviseContainer(
   try {
     for (let delay = 100;; delay = Math.min(delay * 2, 60_000)) {
       const result = await runOnce(ctx, id, io, log);
-      const record = ctx.containers.read(id);
-      if (!shouldRestart(record, result.exitCode)) return result;
-      ctx.containers.update(id, (r) => {
-        r.RestartCount++;
-        r.State.Status = "restarting";
-        r.State.Restarting = true;
-        r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
-      });
+      if (!ctx.containers.read(id).State.Restarting) return result;
       await new Promise((resolve) => setTimeout(resolve, delay));
-      if (ctx.containers.read(id).StoppedByUser) {
-        ctx.containers.update(id, (r) => {
+      const record = ctx.containers.update(id, (r) => {
+        if (r.StoppedByUser) {
           r.State.Status = "exited";
           r.State.Restarting = false;
           delete r.Monitor;
-        });
-        return result;
-      }
+        } else {
+          r.RestartCount++;
+        }
+      });
+      if (!record.State.Restarting) return result;
     }
   } finally {
     log.close();
@@ -177,17 +172,21 @@ async function runOnce(
   if (container.console !== undefined) closeConsole(container.console);
   await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
   ctx.containers.update(id, (r) => {
+    // Decided in the same write, so that no reader sees "exited" between two runs.
+    const again = shouldRestart(r, result.exitCode);
     r.State = {
       ...r.State,
-      Status: "exited",
+      Status: again ? "restarting" : "exited",
       Running: false,
+      Restarting: again,
       Paused: false,
       Pid: 0,
       ExitCode: result.exitCode,
       OOMKilled: result.oomKilled,
       FinishedAt: new Date().toISOString(),
     };
-    delete r.Monitor;
+    if (again) r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
+    else delete r.Monitor;
   });
   return result;
 }

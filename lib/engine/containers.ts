@@ -17,7 +17,8 @@ import {
 } from "../runtime/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type ContainerOptions, createContainerRecord } from "./container_create.ts";
-import { type ContainerRecord, ContainerStore } from "./container_record.ts";
+import { checkName, type ContainerRecord, ContainerStore } from "./container_record.ts";
+import { upperDiff } from "./container_diff.ts";
 import { type MonitorLaunch, reconcile, runMonitor, startDetached } from "./container_monitor.ts";
 import { type AttachIO, superviseContainer, type SuperviseContext } from "./container_supervise.ts";
 import { resolveUser } from "./container_user.ts";
@@ -229,6 +230,38 @@ export class ContainerService {
     const result = await waitContainer(container);
     await Promise.race([Promise.all(pumps).catch(() => {}), sleep(2000)]);
     return result;
+  }
+
+  /** `rename OLD NEW`. @throws {ConflictError} when the new name is taken */
+  async rename(given: string, name: string): Promise<void> {
+    const wanted = checkName(name);
+    await this.store.locked(() => {
+      const all = this.records.list();
+      const record = this.records.resolve(given, all);
+      const holder = all.find((c) => c.Name === `/${wanted}`);
+      if (holder !== undefined) {
+        throw new ConflictError(
+          `Error when allocating new name: Conflict. The container name "/${wanted}" is already in use by container "${holder.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+        );
+      }
+      this.records.update(record.Id, (r) => (r.Name = `/${wanted}`));
+    });
+  }
+
+  /** `diff`: what the container changed against its image (its overlay upper dir). */
+  async diff(given: string): Promise<{ kind: "A" | "C" | "D"; path: string }[]> {
+    const record = await this.get(given);
+    const layers = record.Layers.slice().reverse().map((c) =>
+      this.store.layers.diffPath(c as `sha256:${string}`)
+    );
+    return upperDiff(`${this.records.path(record.Id)}/upper`, layers);
+  }
+
+  /** A running container by name or ID. @throws {ConflictError} when it is not running */
+  async running(given: string): Promise<ContainerRecord> {
+    const record = await this.get(given);
+    if (!record.State.Running) throw new ConflictError(`Container ${record.Id} is not running`);
+    return record;
   }
 
   /** The path of a container's json-file log. */

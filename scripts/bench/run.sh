@@ -3,7 +3,7 @@
 set -euo pipefail
 dir=$(dirname "$0")
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(import)
+[ ${#names[@]} -gt 0 ] || names=(import containers)
 for name in "${names[@]}"; do
   echo "== $name"
   bash "$dir/$name.sh"

@@ -1,0 +1,214 @@
+/**
+ * The rest of the container lifecycle through Docker's commands: process
+ * settings from flags and the image, bad input that leaves nothing behind,
+ * create/start/wait/kill/restart policies, logs filters, --init, rename, diff.
+ */
+import assert from "node:assert/strict";
+import { withBusybox } from "./_containers.ts";
+import { listDir } from "./_helpers.ts";
+
+Deno.test("user, workdir, env, env-file and entrypoint come from flags over the image", async () => {
+  await withBusybox(async ({ dir, b }) => {
+    Deno.writeTextFileSync(`${dir}/env.list`, "# comment\nFROM_FILE=yes\nA=file\n");
+    const out = await b([
+      "run",
+      "--rm",
+      "-u",
+      "nobody",
+      "-w",
+      "/tmp",
+      "-e",
+      "A=flag",
+      "--env-file",
+      `${dir}/env.list`,
+      "--entrypoint",
+      "sh",
+      "busybox",
+      "-c",
+      'id -u; id -g; pwd; echo "$A $FROM_FILE $HOME"',
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "65534\n65534\n/tmp\nflag yes /home\n");
+    const numeric = await b([
+      "run",
+      "--rm",
+      "-u",
+      "1234:5678",
+      "busybox",
+      "sh",
+      "-c",
+      "id -u; id -g",
+    ]);
+    assert.equal(numeric.stdout, "1234\n5678\n");
+  });
+});
+
+Deno.test("bad -u, bad --memory, a missing image and a taken name fail with one line and leave nothing", async () => {
+  await withBusybox(async ({ dir, b }) => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["run", "--rm", "-u", "nope", "busybox", "true"],
+        /unable to find user nope: no matching entries in passwd file/,
+      ],
+      [
+        ["run", "--rm", "--memory", "lots", "busybox", "true"],
+        /invalid argument "lots" for "--memory"/,
+      ],
+      [["run", "--rm", "--memory", "1k", "busybox", "true"], /Minimum memory limit allowed is 6MB/],
+      [["run", "--rm", "--restart", "sometimes", "busybox", "true"], /invalid restart policy/],
+      [["run", "--rm", "nosuchimage"], /Unable to find image "nosuchimage:latest" locally/],
+      [["run", "--rm", "--cap-add", "FLY", "busybox", "true"], /Unknown capability: "FLY"/],
+    ];
+    for (const [args, message] of cases) {
+      const out = await b(args);
+      assert.equal(out.code, 125, `${args.join(" ")}: ${out.stderr}`);
+      assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+      assert.match(out.stderr, message);
+    }
+    assert.deepEqual(
+      listDir(`${dir}/root/containers`),
+      [],
+      "no container record or bundle is left",
+    );
+    await b(["create", "--name", "taken", "busybox", "true"]);
+    const dup = await b(["create", "--name", "taken", "busybox", "true"]);
+    assert.equal(dup.code, 125);
+    assert.equal(listDir(`${dir}/root/containers`).length, 1);
+  });
+});
+
+Deno.test("create, start, wait and kill -s behave as Docker's", async () => {
+  await withBusybox(async ({ b }) => {
+    const id =
+      (await b(["create", "--name", "later", "busybox", "sh", "-c", "echo started; exit 7"])).stdout
+        .trim();
+    assert.equal(
+      (await b(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).stdout,
+      "later Created\n",
+    );
+    assert.equal((await b(["start", "later"])).stdout, "later\n");
+    assert.equal((await b(["wait", "later"])).stdout, "7\n");
+    assert.equal((await b(["logs", "later"])).stdout, "started\n");
+    const attached = await b(["start", "-a", id]);
+    assert.equal(attached.code, 7);
+    assert.equal(attached.stdout, "started\n");
+
+    await b([
+      "run",
+      "-d",
+      "--name",
+      "victim",
+      "busybox",
+      "sh",
+      "-c",
+      "trap 'exit 3' USR1; while true; do sleep 0.1; done",
+    ]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await b(["kill", "-s", "USR1", "victim"])).code, 0);
+    assert.equal((await b(["wait", "victim"])).stdout, "3\n");
+    const notRunning = await b(["kill", "victim"]);
+    assert.equal(notRunning.code, 125);
+    assert.match(notRunning.stderr, /is not running/);
+  });
+});
+
+Deno.test("--restart on-failure:2 restarts twice; always comes back until stopped", async () => {
+  await withBusybox(async ({ b }) => {
+    await b([
+      "run",
+      "-d",
+      "--name",
+      "flaky",
+      "--restart",
+      "on-failure:2",
+      "busybox",
+      "sh",
+      "-c",
+      "echo run; exit 1",
+    ]);
+    const info = async (name: string) => JSON.parse((await b(["inspect", name])).stdout)[0];
+    for (let i = 0; i < 100 && (await info("flaky")).State.Status !== "exited"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const flaky = await info("flaky");
+    assert.equal(flaky.RestartCount, 2);
+    assert.equal(flaky.State.ExitCode, 1);
+    assert.equal((await b(["logs", "flaky"])).stdout, "run\nrun\nrun\n");
+
+    await b([
+      "run",
+      "-d",
+      "--name",
+      "always",
+      "--restart",
+      "always",
+      "busybox",
+      "sh",
+      "-c",
+      "sleep 0.2; exit 0",
+    ]);
+    for (let i = 0; i < 100 && (await info("always")).RestartCount < 1; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok((await info("always")).RestartCount >= 1);
+    assert.equal((await b(["stop", "-t", "1", "always"])).code, 0);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(
+      (await info("always")).State.Status,
+      "exited",
+      "stop wins over the restart policy",
+    );
+  });
+});
+
+Deno.test("logs --tail, -t, --since and --until filter the json-file log", async () => {
+  await withBusybox(async ({ b }) => {
+    await b([
+      "run",
+      "--name",
+      "chatty",
+      "busybox",
+      "sh",
+      "-c",
+      "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three",
+    ]);
+    assert.equal((await b(["logs", "--tail", "1", "chatty"])).stdout, "three\n");
+    const both = await b(["logs", "chatty"]);
+    assert.equal(both.stdout, "one\nthree\n");
+    assert.equal(both.stderr, "two\n");
+    assert.match(
+      (await b(["logs", "-t", "--tail", "1", "chatty"])).stdout,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$/,
+    );
+    assert.equal((await b(["logs", "--since", "1h", "chatty"])).stdout, "one\nthree\n");
+    assert.equal((await b(["logs", "--until", "2000-01-01T00:00:00Z", "chatty"])).stdout, "");
+  });
+});
+
+Deno.test("--init runs a PID 1 that forwards stop signals; rename and diff", async () => {
+  await withBusybox(async ({ b }) => {
+    const ps = await b(["run", "--rm", "--init", "busybox", "ps", "-o", "pid,comm"]);
+    assert.match(ps.stdout, /^\s*1 docker-init$/m);
+    await b(["run", "-d", "--init", "--name", "sleepy", "busybox", "sleep", "60"]);
+    const started = Date.now();
+    await b(["stop", "sleepy"]);
+    assert.ok(Date.now() - started < 5000, "SIGTERM reached sleep through the init");
+    assert.equal(JSON.parse((await b(["inspect", "sleepy"])).stdout)[0].State.ExitCode, 143);
+
+    assert.equal((await b(["rename", "sleepy", "renamed"])).code, 0);
+    assert.equal((await b(["ps", "-a", "--format", "{{.Names}}"])).stdout, "renamed\n");
+    await b([
+      "run",
+      "--name",
+      "changer",
+      "busybox",
+      "sh",
+      "-c",
+      "echo x > /tmp/new; rm /etc/group",
+    ]);
+    assert.equal(
+      (await b(["diff", "changer"])).stdout,
+      "C /etc\nD /etc/group\nC /tmp\nA /tmp/new\n",
+    );
+  });
+});
