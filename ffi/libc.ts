@@ -133,6 +133,12 @@ const SYMBOLS = {
   sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** getppid(2) */
   getppid: { parameters: [], result: "i32" },
+  /** tcgetattr(3) with a 60-byte struct termios. */
+  tcgetattr: { parameters: ["i32", "buffer"], result: "i32" },
+  /** tcsetattr(3) */
+  tcsetattr: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  /** cfmakeraw(3) */
+  cfmakeraw: { parameters: ["buffer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded libc with berth's symbol table. */

@@ -25,7 +25,7 @@ Deno.test("a container sees only itself: PID 1, its hostname, its processes and 
     assert.equal(lines[0], "pid=1");
     assert.equal(lines[1], "box");
     const comms = lines[2]!.trim().split(" ");
-    assert.ok(comms.includes("sh") && comms.includes("ps"), lines[2]);
+    assert.ok(comms.includes("sh") && comms.includes("ps"), lines[2]!);
     assert.ok(
       comms.every((c) => ["ps", "sh", "sort", "tail", "tr"].includes(c)),
       `only the container's processes: ${lines[2]}`,

@@ -30,12 +30,12 @@ import { pullImage, type PullOptions, type PullResult } from "./image_pull.ts";
 import { localTags, pushImage, type PushOptions, type PushResult } from "./image_push.ts";
 
 export { familiarTags, type ImageRecord } from "./image_records.ts";
-export {
-  authKey,
-  defaultConfigDir,
-  DOCKER_HUB_AUTH_KEY,
-  RegistryConfig,
-} from "./auth_config.ts";
+export { ContainerService, type ContainerServiceOptions } from "./containers.ts";
+export type { ContainerOptions } from "./container_create.ts";
+export type { AttachIO } from "./container_supervise.ts";
+export type { ContainerRecord, ContainerState } from "./container_record.ts";
+export { filterLogs, type LogEntry, readLogChunk } from "./container_logs.ts";
+export { authKey, defaultConfigDir, DOCKER_HUB_AUTH_KEY, RegistryConfig } from "./auth_config.ts";
 export { loginRegistry } from "./registry_login.ts";
 export type { PullEvent } from "./image_pull.ts";
 export type { PushEvent } from "./image_push.ts";
