@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dup2, O_RDWR, openFd } from "../../ffi/fd.ts";
 import { bool, type Command, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { printInspect } from "./_format.ts";
@@ -63,7 +64,11 @@ export const monitor: Command = {
   args: { min: 1, max: 1 },
   flags: [],
   run(ctx, _flags, args) {
-    return containerService(ctx).monitor(args[0]!);
+    return containerService(ctx).monitor(args[0]!, (line) => {
+      ctx.print(`${line}\n`);
+      // The waiting `run -d` reads one line and goes; later writes must not hit a closed pipe.
+      dup2(openFd("/dev/null", O_RDWR), 1);
+    });
   },
 };
 

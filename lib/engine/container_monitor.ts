@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { dup2, O_RDWR, openFd } from "../../ffi/fd.ts";
 import { setsid } from "../../ffi/proc.ts";
 import { describeError, EngineError, exitCodeOf } from "../errors.ts";
 import { deleteContainer } from "../runtime/mod.ts";
@@ -57,19 +56,21 @@ export async function startDetached(launch: MonitorLaunch, id: string): Promise<
 
 /**
  * The monitor process's main: detaches from the terminal's session, reports
- * on stdout once the container runs (then points stdout at /dev/null), and
- * supervises the container to its end.
+ * once (through `reportOnce`: the CLI writes it to stdout, which the waiting
+ * `run -d` reads) when the container runs or fails, and supervises the
+ * container to its end.
  * @returns the monitor's exit status
  */
-export async function runMonitor(ctx: SuperviseContext, id: string): Promise<number> {
+export async function runMonitor(
+  ctx: SuperviseContext,
+  id: string,
+  reportOnce: (line: string) => void,
+): Promise<number> {
   setsid();
-  const encoder = new TextEncoder();
   let reported = false;
   const report = (line: string) => {
-    if (reported) return;
+    if (!reported) reportOnce(line);
     reported = true;
-    Deno.stdout.writeSync(encoder.encode(`${line}\n`));
-    dup2(openFd("/dev/null", O_RDWR), 1);
   };
   try {
     const result = await superviseContainer(ctx, id, { onStart: (pid) => report(`ok ${pid}`) });

@@ -95,8 +95,8 @@ export class ContainerService {
   }
 
   /** The monitor process's main (hidden `container __monitor ID`). */
-  monitor(id: string): Promise<number> {
-    return runMonitor(this.#ctx, id);
+  monitor(id: string, report: (line: string) => void): Promise<number> {
+    return runMonitor(this.#ctx, id, report);
   }
 
   /** Waits until the container is no longer running; its exit code. */
