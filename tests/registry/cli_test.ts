@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import bcrypt from "bcryptjs";
+import { sha256 } from "../../lib/digest.ts";
+import { bytes, pushImage } from "./_helpers.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+function berth(root: string, args: string[]): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, "--root", root, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Reads a stream until its first line; the caller cancels the reader. */
+async function firstLine(
+  stream: ReadableStream<Uint8Array>,
+): Promise<{ line: string; reader: ReadableStreamDefaultReader<Uint8Array> }> {
+  const reader = stream.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  return { line: text.split("\n")[0]!, reader };
+}
+
+Deno.test("berth registry serve prints where it listens, logs with --debug, stops on SIGTERM", async () => {
+  const root = await Deno.makeTempDir({ prefix: "berth-cli-registry-" });
+  const child = berth(root, ["registry", "serve", "--addr", "127.0.0.1:0", "--debug"]).spawn();
+  try {
+    const { line, reader } = await firstLine(child.stdout);
+    const m = /^Listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+    assert.ok(m, line);
+    const url = m[1]!;
+    const image = await pushImage(url, "cli/test", "v1");
+    const res = await fetch(`${url}/v2/cli/test/manifests/v1`);
+    assert.equal(res.headers.get("Docker-Content-Digest"), image.manifest);
+    await res.body?.cancel();
+    child.kill("SIGTERM");
+    const status = await child.status;
+    assert.equal(status.code, 0);
+    await reader.cancel();
+    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.match(stderr, /^PUT \/v2\/cli\/test\/manifests\/v1 201 /m);
+    assert.ok(
+      (await Deno.stat(`${root}/registry/blobs/sha256`)).isDirectory,
+      "default storage is <root>/registry",
+    );
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("berth registry serve logs nothing without --debug and stops at a second signal while a client stalls", async () => {
+  const root = await Deno.makeTempDir({ prefix: "berth-cli-registry-" });
+  const child = berth(root, ["registry", "serve", "--addr", "127.0.0.1:0"]).spawn();
+  let conn: Deno.Conn | undefined;
+  try {
+    const { line, reader } = await firstLine(child.stdout);
+    const port = Number(/:(\d+)$/.exec(line)?.[1]);
+    const check = await fetch(`http://127.0.0.1:${port}/v2/`);
+    assert.equal(check.status, 200);
+    await check.body?.cancel();
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const head = `POST /v2/stall/blobs/uploads/?digest=${sha256("x")} HTTP/1.1\r\nHost: x\r\n` +
+      "Content-Length: 1000\r\n\r\npartial";
+    await conn.write(bytes(head));
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    await reader.cancel();
+    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(stderr, "", "requests are logged only with --debug");
+  } finally {
+    conn?.close();
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("berth registry serve --htpasswd --tls-cert --tls-key serves HTTPS with basic auth", async () => {
+  const root = await Deno.makeTempDir({ prefix: "berth-cli-registry-" });
+  let child: Deno.ChildProcess | undefined;
+  let client: Deno.HttpClient | undefined;
+  try {
+    const ssl = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-keyout",
+        `${root}/key.pem`,
+        "-out",
+        `${root}/cert.pem`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assert.ok(ssl.success);
+    await Deno.writeTextFile(
+      `${root}/htpasswd`,
+      `admin:${bcrypt.hashSync("pw", 4).replace("$2b$", "$2y$")}\n`,
+    );
+    child = berth(root, [
+      "registry",
+      "serve",
+      "--addr",
+      "127.0.0.1:0",
+      "--htpasswd",
+      `${root}/htpasswd`,
+      "--tls-cert",
+      `${root}/cert.pem`,
+      "--tls-key",
+      `${root}/key.pem`,
+    ]).spawn();
+    const { line, reader } = await firstLine(child.stdout);
+    const url = /^Listening on (https:\/\/127\.0\.0\.1:\d+)$/.exec(line)?.[1];
+    assert.ok(url, line);
+    client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${root}/cert.pem`)] });
+    const anon = await fetch(`${url}/v2/`, { client });
+    assert.equal(anon.status, 401);
+    await anon.body?.cancel();
+    const authed = await fetch(`${url}/v2/`, {
+      client,
+      headers: { Authorization: `Basic ${btoa("admin:pw")}` },
+    });
+    assert.equal(authed.status, 200);
+    await authed.body?.cancel();
+    child.kill("SIGINT");
+    assert.equal((await child.status).code, 0);
+    await reader.cancel();
+    await child.stderr.cancel();
+  } finally {
+    client?.close();
+    try {
+      child?.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child?.status;
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("berth registry gc removes unreferenced blobs; --dry-run only prints them", async () => {
+  const root = await Deno.makeTempDir({ prefix: "berth-cli-gc-" });
+  try {
+    const storage = `${root}/store`;
+    const orphan = sha256("orphan");
+    await Deno.mkdir(`${storage}/blobs/sha256`, { recursive: true });
+    await Deno.writeFile(`${storage}/blobs/sha256/${orphan.slice(7)}`, bytes("orphan"));
+    const dry = await berth(root, ["registry", "gc", "--storage", storage, "--dry-run"]).output();
+    assert.equal(dry.code, 0, new TextDecoder().decode(dry.stderr));
+    assert.match(
+      new TextDecoder().decode(dry.stdout),
+      new RegExp(`^Would remove blob ${orphan} \\(6 bytes\\)$`, "m"),
+    );
+    assert.ok(Deno.statSync(`${storage}/blobs/sha256/${orphan.slice(7)}`).isFile);
+    const real = await berth(root, ["registry", "gc", "--storage", storage]).output();
+    assert.equal(real.code, 0);
+    assert.match(
+      new TextDecoder().decode(real.stdout),
+      /^Removed 1 blobs \(6 bytes\), 0 manifests$/m,
+    );
+    assert.throws(
+      () => Deno.statSync(`${storage}/blobs/sha256/${orphan.slice(7)}`),
+      Deno.errors.NotFound,
+    );
+    const bad = await berth(root, ["registry", "serve", "--tls-cert", "x.pem"]).output();
+    assert.equal(bad.code, 125);
+    assert.match(new TextDecoder().decode(bad.stderr), /--tls-cert and --tls-key go together/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
