@@ -212,3 +212,47 @@ Deno.test("--init runs a PID 1 that forwards stop signals; rename and diff", asy
     );
   });
 });
+
+Deno.test("pause freezes and unpause thaws; top and stats read the container's cgroup", async () => {
+  await withBusybox(async ({ b }) => {
+    await b([
+      "run",
+      "-d",
+      "--name",
+      "busy",
+      "--memory",
+      "64m",
+      "busybox",
+      "sh",
+      "-c",
+      "while true; do :; done",
+    ]);
+    const top = await b(["top", "busy"]);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /^UID\s+PID\s+PPID/);
+    assert.match(top.stdout, /sh -c while true; do :; done/);
+    assert.equal(top.stdout.trim().split("\n").length, 2, "only the container's one process");
+
+    const running = await b([
+      "stats",
+      "--no-stream",
+      "--format",
+      "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}",
+    ]);
+    const [, cpu, usage, , limit, pids] = running.stdout.trim().split(" ");
+    assert.ok(Number(cpu!.replace("%", "")) > 20, `a busy loop uses CPU: ${running.stdout}`);
+    assert.match(usage!, /^[\d.]+(B|KiB|MiB)$/);
+    assert.equal(limit, "64MiB");
+    assert.equal(pids, "1");
+
+    assert.equal((await b(["pause", "busy"])).code, 0);
+    assert.match((await b(["ps", "--format", "{{.Status}}"])).stdout, /\(Paused\)/);
+    const frozen = await b(["stats", "--no-stream", "--format", "{{.CPUPerc}}", "busy"]);
+    assert.equal(frozen.stdout.trim(), "0.00%");
+    const again = await b(["pause", "busy"]);
+    assert.equal(again.code, 125);
+    assert.equal((await b(["unpause", "busy"])).code, 0);
+    const thawed = await b(["stats", "--no-stream", "--format", "{{.CPUPerc}}", "busy"]);
+    assert.ok(Number(thawed.stdout.trim().replace("%", "")) > 20, thawed.stdout);
+  });
+});

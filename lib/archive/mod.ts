@@ -24,3 +24,4 @@ export {
 } from "./compression.ts";
 export { type PackEntry, packFiles } from "./pack_files.ts";
 export { type ArchiveEntry, readArchive } from "./read_archive.ts";
+export { packDir, type PackDirOptions } from "./pack_dir.ts";

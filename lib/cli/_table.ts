@@ -130,8 +130,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./runtime.ts")).exec,
   ),
   "runtime list": lazy("List containers", async () => (await import("./runtime.ts")).list),
-  "runtime pause": lazy("Freeze a container's processes", async () => (await import("./runtime.ts")).pause),
-  "runtime resume": lazy("Thaw a paused container", async () => (await import("./runtime.ts")).resume),
+  "runtime pause": lazy(
+    "Freeze a container's processes",
+    async () => (await import("./runtime.ts")).pause,
+  ),
+  "runtime resume": lazy(
+    "Thaw a paused container",
+    async () => (await import("./runtime.ts")).resume,
+  ),
   "runtime ps": lazy("List a container's processes", async () => (await import("./runtime.ts")).ps),
   "runtime __init": lazy(
     "Container init (internal)",
@@ -228,6 +234,46 @@ export const COMMANDS: Record<string, CommandEntry> = {
   "container diff": lazy(
     "Inspect changes to files or directories on a container's filesystem",
     async () => (await import("./rename.ts")).diff,
+  ),
+  "cp": lazy(
+    "Copy files/folders between a container and the local filesystem",
+    async () => (await import("./cp.ts")).cp,
+  ),
+  "container cp": lazy(
+    "Copy files/folders between a container and the local filesystem",
+    async () => (await import("./cp.ts")).cp,
+  ),
+  "pause": lazy(
+    "Pause all processes within one or more containers",
+    async () => (await import("./pause.ts")).pause,
+  ),
+  "unpause": lazy(
+    "Unpause all processes within one or more containers",
+    async () => (await import("./pause.ts")).unpause,
+  ),
+  "top": lazy(
+    "Display the running processes of a container",
+    async () => (await import("./top.ts")).top,
+  ),
+  "stats": lazy(
+    "Display a live stream of container(s) resource usage statistics",
+    async () => (await import("./stats.ts")).stats,
+  ),
+  "container pause": lazy(
+    "Pause all processes within one or more containers",
+    async () => (await import("./pause.ts")).pause,
+  ),
+  "container unpause": lazy(
+    "Unpause all processes within one or more containers",
+    async () => (await import("./pause.ts")).unpause,
+  ),
+  "container top": lazy(
+    "Display the running processes of a container",
+    async () => (await import("./top.ts")).top,
+  ),
+  "container stats": lazy(
+    "Display a live stream of container(s) resource usage statistics",
+    async () => (await import("./stats.ts")).stats,
   ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
 };

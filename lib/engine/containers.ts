@@ -8,17 +8,27 @@
 import { ConflictError, NotFoundError } from "../errors.ts";
 import {
   type ConsoleEnds,
+  containerStats,
   copyConsole,
   execInContainer,
   type ExitResult,
   killContainer,
   parseSignal,
+  pauseContainer,
+  resumeContainer,
+  type Stats,
   waitContainer,
 } from "../runtime/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type ContainerOptions, createContainerRecord } from "./container_create.ts";
 import { checkName, type ContainerRecord, ContainerStore } from "./container_record.ts";
 import { upperDiff } from "./container_diff.ts";
+import {
+  copyFromContainer,
+  type CopyOptions,
+  copyToContainer,
+  type TarSink,
+} from "./container_cp.ts";
 import { type MonitorLaunch, reconcile, runMonitor, startDetached } from "./container_monitor.ts";
 import { type AttachIO, superviseContainer, type SuperviseContext } from "./container_supervise.ts";
 import { resolveUser } from "./container_user.ts";
@@ -232,6 +242,33 @@ export class ContainerService {
     return result;
   }
 
+  /** `pause`: freezes the container's processes. @throws {ConflictError} when not running */
+  async pause(given: string): Promise<ContainerRecord> {
+    const record = await this.running(given);
+    await pauseContainer(this.#ctx.runtimeRoot, record.Id);
+    return this.records.update(record.Id, (r) => {
+      r.State.Paused = true;
+      r.State.Status = "paused";
+    });
+  }
+
+  /** `unpause`. @throws {ConflictError} when not paused */
+  async unpause(given: string): Promise<ContainerRecord> {
+    const record = await this.running(given);
+    if (!record.State.Paused) throw new ConflictError(`Container ${record.Id} is not paused`);
+    await resumeContainer(this.#ctx.runtimeRoot, record.Id);
+    return this.records.update(record.Id, (r) => {
+      r.State.Paused = false;
+      r.State.Status = "running";
+    });
+  }
+
+  /** Usage from the container's cgroup (`stats`), and its processes (`top`). */
+  async stats(given: string): Promise<{ record: ContainerRecord; stats: Stats }> {
+    const record = await this.running(given);
+    return { record, stats: containerStats(this.#ctx.runtimeRoot, record.Id) };
+  }
+
   /** `rename OLD NEW`. @throws {ConflictError} when the new name is taken */
   async rename(given: string, name: string): Promise<void> {
     const wanted = checkName(name);
@@ -255,6 +292,40 @@ export class ContainerService {
       this.store.layers.diffPath(c as `sha256:${string}`)
     );
     return upperDiff(`${this.records.path(record.Id)}/upper`, layers);
+  }
+
+  /**
+   * `cp CONTAINER:SRC DEST`: copies out to a host path, or hands the tar to `dest` (`-`).
+   * @throws {NotFoundError} `No such container: x`, `Could not find the file /x in container web`
+   */
+  async copyFrom(
+    given: string,
+    src: string,
+    dest: string | TarSink,
+    options: CopyOptions = {},
+  ): Promise<void> {
+    const record = await this.get(given);
+    const { runtimeRoot } = this.#ctx;
+    const dir = this.records.path(record.Id);
+    const target = { record, given, dir, tmpDir: this.store.tmpDir, runtimeRoot };
+    await copyFromContainer(target, src, dest, options);
+  }
+
+  /**
+   * `cp SRC CONTAINER:DEST`: copies a host path, or a tar's entries (`-`), into a container.
+   * @throws {NotFoundError} `No such container: x`, or a missing source or destination
+   */
+  async copyTo(
+    given: string,
+    src: string | ReadableStream<Uint8Array>,
+    dest: string,
+    options: CopyOptions = {},
+  ): Promise<void> {
+    const record = await this.get(given);
+    const { runtimeRoot } = this.#ctx;
+    const dir = this.records.path(record.Id);
+    const target = { record, given, dir, tmpDir: this.store.tmpDir, runtimeRoot };
+    await copyToContainer(target, src, dest, options);
   }
 
   /** A running container by name or ID. @throws {ConflictError} when it is not running */

@@ -3,7 +3,7 @@
 set -euo pipefail
 dir=$(dirname "$0")
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(import containers)
+[ ${#names[@]} -gt 0 ] || names=(import containers registry)
 for name in "${names[@]}"; do
   echo "== $name"
   bash "$dir/$name.sh"

@@ -1,0 +1,282 @@
+/**
+ * `berth cp` as a user runs it: both directions, Docker's placement rules,
+ * tar streams on stdin/stdout, running and stopped containers, and container
+ * symlinks that must never lead to the host.
+ */
+import assert from "node:assert/strict";
+import { type Env, withBusybox } from "./_containers.ts";
+import { listDir, REPO } from "./_helpers.ts";
+
+/** Runs berth like `b`, with stdout kept as bytes. */
+async function raw(dir: string, args: string[], stdin?: Uint8Array) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      `${REPO}main.ts`,
+      "--root",
+      `${dir}/root`,
+      "--run-root",
+      `${dir}/run`,
+      ...args,
+    ],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(stdin);
+    await writer.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** Runs a host program with `stdin`; its stdout. */
+async function tool(cmd: string, args: string[], stdin?: Uint8Array): Promise<Uint8Array> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(stdin);
+    await writer.close();
+  }
+  const out = await child.output();
+  assert.equal(out.code, 0, `${cmd} ${args.join(" ")}`);
+  return out.stdout;
+}
+
+/** Runs `berth cp` and asserts it succeeds and leaves no mount of its own behind. */
+async function cp({ dir, b }: Env, ...args: string[]): Promise<void> {
+  const out = await b(["cp", ...args]);
+  assert.equal(out.stderr, "", `cp ${args.join(" ")}`);
+  assert.equal(out.code, 0);
+  assertNoCopyMount(dir);
+}
+
+function assertNoCopyMount(dir: string): void {
+  assert.ok(!Deno.readTextFileSync("/proc/self/mountinfo").includes(`${dir}/root/tmp`));
+  assert.deepEqual(listDir(`${dir}/root/tmp`).filter((n) => n.startsWith("cp-")), []);
+}
+
+/** Fails like Docker: exit 125 and the one line `Error: <message>`. */
+async function cpFails({ dir, b }: Env, message: string, ...args: string[]): Promise<void> {
+  const out = await b(["cp", ...args]);
+  assert.equal(out.code, 125, out.stderr);
+  assert.equal(out.stderr, `Error: ${message}\n`);
+  assertNoCopyMount(dir);
+}
+
+const text = (path: string) => Deno.readTextFileSync(path);
+const exec = async (env: Env, script: string) =>
+  (await env.b(["exec", "web", "sh", "-c", script])).stdout;
+
+/** A host tree: `src/a.txt`, `src/sub/b.txt`. */
+function hostTree(dir: string): void {
+  Deno.mkdirSync(`${dir}/src/sub`, { recursive: true });
+  Deno.writeTextFileSync(`${dir}/src/a.txt`, "A");
+  Deno.writeTextFileSync(`${dir}/src/sub/b.txt`, "B");
+  Deno.chownSync(`${dir}/src/a.txt`, 1000, 1000);
+}
+
+Deno.test("cp copies files and directories both ways into a stopped container, and diff shows them", async () => {
+  await withBusybox(async (env) => {
+    const { dir, b } = env;
+    hostTree(dir);
+    assert.equal(
+      (await b([
+        "run",
+        "--name",
+        "web",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /data/x; echo hi > /data/x/f",
+      ])).code,
+      0,
+    );
+    // Host -> container: a file into an existing dir, to a new name, a dir, a dir's contents.
+    await cp(env, `${dir}/src/a.txt`, "web:/tmp");
+    await cp(env, `${dir}/src/a.txt`, "web:/tmp/renamed");
+    await cp(env, `${dir}/src`, "web:/tmp");
+    await cp(env, `${dir}/src`, "web:/newdir");
+    await cp(env, `${dir}/src/.`, "web:/data");
+    await cp(env, "-a", `${dir}/src/a.txt`, "web:/kept");
+    const diff = (await b(["diff", "web"])).stdout.split("\n");
+    for (
+      const line of [
+        "A /tmp/a.txt",
+        "A /tmp/renamed",
+        "A /tmp/src/sub/b.txt",
+        "A /newdir/sub/b.txt",
+        "A /data/a.txt",
+        "A /data/sub",
+        "A /kept",
+      ]
+    ) assert.ok(diff.includes(line), `${line} in\n${diff.join("\n")}`);
+    const upper = `${dir}/root/containers/${
+      (await b(["inspect", "-f", "{{.Id}}", "web"])).stdout.trim()
+    }/upper`;
+    assert.equal(text(`${upper}/tmp/renamed`), "A");
+    assert.equal(Deno.statSync(`${upper}/tmp/a.txt`).uid, 0, "owned by the container's root");
+    assert.equal(Deno.statSync(`${upper}/kept`).uid, 1000, "-a keeps the owner");
+    // Container -> host.
+    await cp(env, "web:/data/x", `${dir}/out-x`);
+    assert.equal(text(`${dir}/out-x/f`), "hi\n");
+    Deno.mkdirSync(`${dir}/into`);
+    await cp(env, "web:/data", `${dir}/into`);
+    assert.deepEqual(listDir(`${dir}/into/data`), ["a.txt", "sub", "x"]);
+    await cp(env, "web:/data/.", `${dir}/into`);
+    assert.deepEqual(listDir(`${dir}/into`), ["a.txt", "data", "sub", "x"]);
+    await cp(env, "web:/data/x/f", `${dir}/into/f2`);
+    assert.equal(text(`${dir}/into/f2`), "hi\n");
+    await cp(env, "web:/data/x/f", `${dir}/into/`);
+    assert.equal(text(`${dir}/into/f`), "hi\n");
+    // A container never started has its overlay mounted just the same.
+    assert.equal((await b(["create", "--name", "fresh", "busybox"])).code, 0);
+    await cp(env, `${dir}/src/a.txt`, "fresh:/");
+    assert.equal((await b(["diff", "fresh"])).stdout, "A /a.txt\n");
+    // Docker's errors for what cannot fit.
+    await cpFails(env, `lstat ${dir}/nope: no such file or directory`, `${dir}/nope`, "web:/");
+    await cpFails(
+      env,
+      `Cannot copy a directory to "/etc/passwd": it is a file`,
+      `${dir}/src`,
+      "web:/etc/passwd",
+    );
+    await cpFails(env, "Could not find the file /nope in container web", "web:/nope", dir);
+    await cpFails(env, "No such container: nope", "nope:/etc", dir);
+    await cpFails(env, "must specify at least one container source", `${dir}/src`, dir);
+    await cpFails(env, "copying between containers is not supported", "web:/a", "web:/b");
+    await cpFails(
+      env,
+      "Could not find the file /nope in container web",
+      `${dir}/src`,
+      "web:/nope/x",
+    );
+    await cpFails(
+      env,
+      'Cannot copy to "/missing/": the destination directory must exist',
+      `${dir}/src/a.txt`,
+      "web:/missing/",
+    );
+  });
+});
+
+Deno.test("cp works on a running container, and streams tars on stdout and stdin", async () => {
+  await withBusybox(async (env) => {
+    const { dir, b } = env;
+    hostTree(dir);
+    assert.equal((await b(["run", "-d", "--name", "web", "busybox", "sleep", "60"])).code, 0);
+    await cp(env, `${dir}/src`, "web:/tmp");
+    await cp(env, `${dir}/src/a.txt`, "web:/tmp/renamed");
+    assert.equal(await exec(env, "cat /tmp/src/a.txt /tmp/src/sub/b.txt /tmp/renamed"), "ABA");
+    assert.ok((await b(["diff", "web"])).stdout.includes("A /tmp/src/sub/b.txt"));
+    await cp(env, "web:/tmp/src/.", `${dir}/back`);
+    assert.deepEqual(listDir(`${dir}/back`), ["a.txt", "sub"]);
+    assert.equal(Deno.statSync(`${dir}/back/a.txt`).uid, 0, "owned by the caller");
+    // A tar on stdout, named after the source's base name.
+    const out = await raw(dir, ["cp", "web:/etc/passwd", "-"]);
+    assert.equal(out.code, 0, out.stderr);
+    const listing = new TextDecoder().decode(await tool("tar", ["-t"], out.stdout));
+    assert.equal(listing, "passwd\n");
+    const dirTar = await raw(dir, ["cp", "web:/tmp/src", "-"]);
+    const names = new TextDecoder().decode(await tool("tar", ["-t"], dirTar.stdout));
+    assert.deepEqual(names.trim().split("\n").sort(), [
+      "src/",
+      "src/a.txt",
+      "src/sub/",
+      "src/sub/b.txt",
+    ]);
+    // A tar on stdin goes into an existing directory.
+    const tar = await tool("tar", ["-C", `${dir}/src`, "-c", "sub"]);
+    const put = await raw(dir, ["cp", "-", "web:/root"], tar);
+    assert.equal(put.code, 0, put.stderr);
+    assert.equal(await exec(env, "cat /root/sub/b.txt"), "B");
+    const bad = await raw(dir, ["cp", "-", "web:/etc/passwd"], tar);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /not a directory/);
+  });
+});
+
+Deno.test("cp never follows a container's symlink to the host, running or stopped", async () => {
+  await withBusybox(async (env) => {
+    const { dir, b } = env;
+    const host = `${dir}/hostdir`;
+    Deno.mkdirSync(host);
+    Deno.writeTextFileSync(`${dir}/secret`, "SECRET");
+    Deno.writeTextFileSync(`${dir}/payload`, "P");
+    const tag = `berth-cp-escape-${crypto.randomUUID()}`;
+    const script = [
+      "ln -s / /evil",
+      "ln -s ../../.. /evil2",
+      `ln -s ${host} /evil3`,
+      `ln -s ${dir}/secret /link`,
+      "mkdir /d",
+      "ln -s / /d/up",
+      "touch /ready",
+    ].join("; ");
+    // Where a followed link would land: the host's /, or above /proc/PID/root or the mount point.
+    const sentinels = ["/", dir, `${dir}/root`, `${dir}/root/containers`, host].map((d) =>
+      `${d}/${tag}`.replace("//", "/")
+    );
+    const check = async (state: string) => {
+      await cp(env, `${dir}/payload`, `web:/evil/${tag}`);
+      await cp(env, `${dir}/payload`, `web:/evil2/${tag}`);
+      await cpFails(
+        env,
+        "Could not find the file /evil3 in container web",
+        `${dir}/payload`,
+        `web:/evil3/${tag}`,
+      );
+      const put = await raw(
+        dir,
+        ["cp", "-", "web:/evil3"],
+        await tool("tar", ["-C", dir, "-c", "payload"]),
+      );
+      assert.equal(put.code, 125);
+      for (const path of [...sentinels, `${host}/payload`]) {
+        assert.throws(() => Deno.lstatSync(path), Deno.errors.NotFound, `nothing at ${path}`);
+      }
+      // Copied out, a symlink is the link itself; -L resolves it inside the container.
+      await cp(env, "web:/link", `${dir}/link-${state}`);
+      assert.equal(Deno.readLinkSync(`${dir}/link-${state}`), `${dir}/secret`);
+      await cpFails(
+        env,
+        "Could not find the file /link in container web",
+        "-L",
+        "web:/link",
+        `${dir}/x`,
+      );
+      await cp(env, "-L", "web:/evil/etc/passwd", `${dir}/passwd-${state}`);
+      assert.equal(text(`${dir}/passwd-${state}`).split("\n").length, 3, "the container's passwd");
+      // A directory copied out keeps its links as links, not what they point to.
+      await cp(env, "web:/d", `${dir}/d-${state}`);
+      assert.deepEqual(listDir(`${dir}/d-${state}`), ["up"]);
+      assert.equal(Deno.readLinkSync(`${dir}/d-${state}/up`), "/");
+    };
+    const run = await b([
+      "run",
+      "-d",
+      "--name",
+      "web",
+      "busybox",
+      "sh",
+      "-c",
+      `${script}; sleep 60`,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    for (let i = 0; i < 100 && (await exec(env, "ls /ready")) === ""; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await check("running");
+    assert.equal(await exec(env, `cat /${tag}`), "P", "the copy landed inside the container");
+    assert.equal((await b(["stop", "-t", "1", "web"])).code, 0);
+    await check("stopped");
+  });
+});
