@@ -256,3 +256,27 @@ Deno.test("pause freezes and unpause thaws; top and stats read the container's c
     assert.ok(Number(thawed.stdout.trim().replace("%", "")) > 20, thawed.stdout);
   });
 });
+
+Deno.test("an image a container uses is not deleted: rmi refuses, rmi -f only untags, prune -a keeps it", async () => {
+  await withBusybox(async ({ b }) => {
+    const id = (await b(["create", "--name", "user", "busybox", "true"])).stdout.trim();
+    const refused = await b(["rmi", "busybox"]);
+    assert.equal(refused.code, 125);
+    assert.match(
+      refused.stderr,
+      /unable to remove repository reference "busybox" \(must force\) - container [a-f0-9]{12} is using its referenced image/,
+    );
+    const df = await b(["system", "df"]);
+    assert.match(df.stdout, /Images\s+1\s+1\s+/);
+    assert.match(df.stdout, /Containers\s+1\s+0\s+/);
+
+    const forced = await b(["rmi", "-f", "busybox"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.stdout, "Untagged: busybox:latest\n");
+    assert.match((await b(["images"])).stdout, /<none>\s+<none>/);
+    assert.equal((await b(["image", "prune", "-a", "-f"])).stdout, "Total reclaimed space: 0B\n");
+    assert.equal((await b(["start", "-a", id])).code, 0, "the container still runs from its image");
+    assert.equal((await b(["rm", "user"])).code, 0);
+    assert.match((await b(["image", "prune", "-a", "-f"])).stdout, /deleted: sha256:/);
+  });
+});

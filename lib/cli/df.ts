@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Engine } from "../engine/mod.ts";
+import { Engine, type UsageRow } from "../engine/mod.ts";
 import { type Command, str } from "./_command.ts";
 import { printRows } from "./_format.ts";
 import { humanSize } from "./_units.ts";
@@ -30,17 +30,19 @@ export const df: Command = {
   ],
   run(ctx, flags) {
     const usage = Engine.open(ctx.root).diskUsage();
-    const { total, active, size, reclaimable } = usage.images;
-    const percent = size === 0 ? 0 : Math.round((reclaimable / size) * 100);
+    const row = (type: string, u: UsageRow) => ({
+      Type: type,
+      TotalCount: u.total,
+      Active: u.active,
+      Size: humanSize(u.size),
+      Reclaimable: `${humanSize(u.reclaimable)} (${
+        u.size === 0 ? 0 : Math.round((u.reclaimable / u.size) * 100)
+      }%)`,
+    });
     const rows = [
-      {
-        Type: "Images",
-        TotalCount: total,
-        Active: active,
-        Size: humanSize(size),
-        Reclaimable: `${humanSize(reclaimable)} (${percent}%)`,
-      },
-      { Type: "Containers", TotalCount: 0, Active: 0, Size: "0B", Reclaimable: "0B" },
+      row("Images", usage.images),
+      row("Containers", usage.containers),
+      // berth has no volumes or build cache yet: these rows are truly empty.
       { Type: "Local Volumes", TotalCount: 0, Active: 0, Size: "0B", Reclaimable: "0B" },
       { Type: "Build Cache", TotalCount: 0, Active: 0, Size: "0B", Reclaimable: "0B" },
     ];

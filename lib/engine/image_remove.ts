@@ -9,7 +9,13 @@ import { ConflictError } from "../errors.ts";
 import { familiarString, formatReference, parseReference, type Reference } from "../image/mod.ts";
 import { REF_NAME, type Store } from "../store/mod.ts";
 import { collectGarbage } from "./image_gc.ts";
-import { findByReference, type ImageRecord, listImages, resolveImage } from "./image_records.ts";
+import {
+  findByReference,
+  type ImageRecord,
+  listImages,
+  resolveImage,
+  tagInIndex,
+} from "./image_records.ts";
 
 /** One line of `rmi` output: `Untagged: busybox:latest` or `Deleted: sha256:...`. */
 export interface RemoveEvent {
@@ -21,6 +27,8 @@ export interface RemoveEvent {
 export interface RemoveOptions {
   /** Untag every name and delete, even when names span repositories. @default false */
   force?: boolean;
+  /** The ID of a container that uses image `id`, if any (such an image is never deleted). */
+  usedBy?: (id: string) => string | undefined;
 }
 
 /**
@@ -60,12 +68,23 @@ export function removeImage(
       events.push({ action: "Untagged", value: familiarString(parseReference(name)) });
     }
     const remaining = image.names.filter((n) => !untag.includes(n));
-    if (remaining.length > 0) {
-      store.index.update((manifests) =>
-        manifests.filter((d) =>
-          !(sameImage(image, d.digest) && untag.includes(d.annotations?.[REF_NAME] ?? ""))
-        )
+    const container = remaining.length === 0 ? options.usedBy?.(image.id) : undefined;
+    if (container !== undefined && !options.force) {
+      const what = byName ? `repository reference "${given}"` : image.id.slice(7, 19);
+      throw new ConflictError(
+        `Conflict: unable to remove ${what} (must force) - container ${
+          container.slice(0, 12)
+        } is using its referenced image ${image.id.slice(7, 19)}`,
       );
+    }
+    if (remaining.length > 0 || container !== undefined) {
+      // With force, an image a container uses loses its names but stays (dangling), as in Docker.
+      store.index.update((manifests) => {
+        const kept = manifests.filter((d) =>
+          !(sameImage(image, d.digest) && untag.includes(d.annotations?.[REF_NAME] ?? ""))
+        );
+        return tagInIndex(kept, image.descriptor, undefined);
+      });
       return events;
     }
     events.push(...deleteImages(store, [image]).events);
@@ -80,12 +99,17 @@ export interface PruneReport {
 }
 
 /**
- * Removes dangling images (no tag), or with `all` every image.
- * (Images used by containers are kept once containers exist.)
+ * Removes dangling images (no tag), or with `all` every image; images that
+ * containers use are kept.
  */
-export function pruneImages(store: Store, options: { all?: boolean } = {}): Promise<PruneReport> {
+export function pruneImages(
+  store: Store,
+  options: { all?: boolean; usedBy?: (id: string) => string | undefined } = {},
+): Promise<PruneReport> {
   return store.locked(() => {
-    const victims = listImages(store).filter((i) => options.all || i.names.length === 0);
+    const victims = listImages(store).filter((i) =>
+      (options.all || i.names.length === 0) && options.usedBy?.(i.id) === undefined
+    );
     const events: RemoveEvent[] = [];
     for (const image of victims) {
       for (const name of image.names) {

@@ -11,7 +11,9 @@
  * ```
  * @module
  */
+import type { Digest } from "../digest.ts";
 import { openStore, type Store } from "../store/mod.ts";
+import { ContainerStore } from "./container_record.ts";
 import { type ImageRecord, listImages, resolveImage, tagInIndex } from "./image_records.ts";
 import { formatReference, type Reference } from "../image/mod.ts";
 import { importImage, type ImportOptions } from "./image_import.ts";
@@ -54,7 +56,31 @@ export type {
 
 /** Disk usage by kind, for `system df`. */
 export interface DiskUsage {
-  images: { total: number; active: number; size: number; reclaimable: number };
+  images: UsageRow;
+  containers: UsageRow;
+}
+
+/** One row of `system df`: counts and bytes. */
+export interface UsageRow {
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+/** Bytes of the regular files under `dir` (a container's writable layer). */
+function treeSize(dir: string): number {
+  let size = 0;
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) size += treeSize(path);
+      else if (entry.isFile) size += Deno.lstatSync(path).size;
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return size;
 }
 
 /** The engine over one store root. */
@@ -105,11 +131,17 @@ export class Engine {
   }
 
   removeImage(nameOrId: string, options?: RemoveOptions): Promise<RemoveEvent[]> {
-    return removeImage(this.store, nameOrId, options);
+    return removeImage(this.store, nameOrId, { usedBy: this.#usedBy(), ...options });
   }
 
   pruneImages(options?: { all?: boolean }): Promise<PruneReport> {
-    return pruneImages(this.store, options);
+    return pruneImages(this.store, { usedBy: this.#usedBy(), ...options });
+  }
+
+  /** Which container (if any) uses an image: such images are never deleted. */
+  #usedBy(): (id: string) => string | undefined {
+    const containers = new ContainerStore(this.store.root, this.store.tmpDir).list();
+    return (id) => containers.find((c) => c.Image === id)?.Id;
   }
 
   /** Pulls an image from its registry (see {@linkcode pullImage}). */
@@ -138,9 +170,29 @@ export class Engine {
   /** Disk usage: unique layers count once however many images share them. */
   diskUsage(): DiskUsage {
     const images = this.listImages();
-    const chains = new Set(images.flatMap((i) => i.chainIds));
-    let size = 0;
-    for (const chain of chains) size += this.store.layers.info(chain)?.size ?? 0;
-    return { images: { total: images.length, active: 0, size, reclaimable: size } };
+    const records = new ContainerStore(this.store.root, this.store.tmpDir);
+    const containers = records.list();
+    const used = images.filter((i) => containers.some((c) => c.Image === i.id));
+    const layerSize = (chains: Iterable<Digest>) => {
+      let size = 0;
+      for (const chain of new Set(chains)) size += this.store.layers.info(chain)?.size ?? 0;
+      return size;
+    };
+    const size = layerSize(images.flatMap((i) => i.chainIds));
+    const inUse = layerSize(used.flatMap((i) => i.chainIds));
+    const upper = containers.map((c) => ({
+      running: c.State.Running,
+      size: treeSize(`${records.path(c.Id)}/upper`),
+    }));
+    const upperTotal = upper.reduce((sum, c) => sum + c.size, 0);
+    return {
+      images: { total: images.length, active: used.length, size, reclaimable: size - inUse },
+      containers: {
+        total: containers.length,
+        active: upper.filter((c) => c.running).length,
+        size: upperTotal,
+        reclaimable: upper.filter((c) => !c.running).reduce((sum, c) => sum + c.size, 0),
+      },
+    };
   }
 }
