@@ -1,0 +1,123 @@
+/**
+ * Capabilities: names to numbers, the bounding set (PR_CAPBSET_DROP),
+ * capset(2) for the effective/permitted/inheritable sets, ambient raise.
+ *
+ * @module
+ */
+import { libc, syscallError } from "./libc.ts";
+import {
+  PR_CAP_AMBIENT,
+  PR_CAP_AMBIENT_CLEAR_ALL,
+  PR_CAP_AMBIENT_RAISE,
+  PR_CAPBSET_DROP,
+} from "./proc.ts";
+
+/** Capability numbers (linux/capability.h) by their OCI names. */
+export const CAPABILITIES: Readonly<Record<string, number>> = Object.fromEntries(
+  [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+  ].map((name, i) => [`CAP_${name}`, i]),
+);
+
+/** The highest capability the running kernel knows. */
+export function lastCap(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/sys/kernel/cap_last_cap").trim());
+  } catch {
+    return 40;
+  }
+}
+
+/**
+ * Drops every capability not in `keep` from the bounding set.
+ * @throws {SyscallError}
+ */
+export function dropBounding(keep: ReadonlySet<number>, last = lastCap()): void {
+  for (let cap = 0; cap <= last; cap++) {
+    if (keep.has(cap)) continue;
+    if (libc().prctl(PR_CAPBSET_DROP, BigInt(cap), 0n, 0n, 0n) !== 0) {
+      throw syscallError("prctl(PR_CAPBSET_DROP)", String(cap));
+    }
+  }
+}
+
+const SYS_CAPSET = 126n;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+/**
+ * capset(2) for the calling thread.
+ * @throws {SyscallError}
+ */
+export function capset(
+  effective: ReadonlySet<number>,
+  permitted: ReadonlySet<number>,
+  inheritable: ReadonlySet<number>,
+): void {
+  const header = new Uint32Array([LINUX_CAPABILITY_VERSION_3, 0]);
+  const data = new Uint32Array(6);
+  const put = (set: ReadonlySet<number>, field: number) => {
+    for (const cap of set) data[(cap >> 5) * 3 + field]! |= 1 << (cap & 31);
+  };
+  put(effective, 0);
+  put(permitted, 1);
+  put(inheritable, 2);
+  const r = libc().syscall_ptr2(
+    SYS_CAPSET,
+    new Uint8Array(header.buffer),
+    new Uint8Array(data.buffer),
+  );
+  if (r !== 0n) throw syscallError("capset");
+}
+
+/**
+ * Clears the ambient set, then raises each capability of `caps` in it.
+ * @throws {SyscallError}
+ */
+export function setAmbient(caps: ReadonlySet<number>): void {
+  libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n);
+  for (const cap of caps) {
+    if (libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_RAISE), BigInt(cap), 0n, 0n) !== 0) {
+      throw syscallError("prctl(PR_CAP_AMBIENT_RAISE)", String(cap));
+    }
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Process calls a container's init needs: prctl, hostname, rlimits, user
+ * and group ids, fds and pipes, close_range, signals and execve.
+ *
+ * @module
+ */
+import { cstr, errno, libc, syscallError } from "./libc.ts";
+
+export const PR_SET_PDEATHSIG = 1;
+export const PR_SET_KEEPCAPS = 8;
+export const PR_CAPBSET_DROP = 24;
+export const PR_SET_NO_NEW_PRIVS = 38;
+export const PR_CAP_AMBIENT = 47;
+export const PR_CAP_AMBIENT_RAISE = 2;
+export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+
+/** RLIMIT_* numbers by their OCI names. */
+export const RLIMITS: Readonly<Record<string, number>> = {
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
+};
+
+/**
+ * prctl(2).
+ * @throws {SyscallError}
+ */
+export function prctl(option: number, arg2 = 0, arg3 = 0): void {
+  if (libc().prctl(option, BigInt(arg2), BigInt(arg3), 0n, 0n) !== 0) {
+    throw syscallError(`prctl(${option})`);
+  }
+}
+
+/** prctl(2) returning the raw result (-1 on failure). */
+export function prctlRaw(option: number, arg2 = 0, arg3 = 0): number {
+  return libc().prctl(option, BigInt(arg2), BigInt(arg3), 0n, 0n);
+}
+
+/**
+ * sethostname(2).
+ * @throws {SyscallError}
+ */
+export function sethostname(name: string): void {
+  const buf = new TextEncoder().encode(name);
+  if (libc().sethostname(buf, BigInt(buf.length)) !== 0) throw syscallError("sethostname", name);
+}
+
+/**
+ * setdomainname(2).
+ * @throws {SyscallError}
+ */
+export function setdomainname(name: string): void {
+  const buf = new TextEncoder().encode(name);
+  if (libc().setdomainname(buf, BigInt(buf.length)) !== 0) {
+    throw syscallError("setdomainname", name);
+  }
+}
+
+/**
+ * setrlimit(2).
+ * @throws {SyscallError}
+ */
+export function setrlimit(resource: number, soft: bigint, hard: bigint): void {
+  const buf = new BigUint64Array([soft, hard]);
+  if (libc().setrlimit(resource, new Uint8Array(buf.buffer)) !== 0) {
+    throw syscallError("setrlimit", String(resource));
+  }
+}
+
+/**
+ * setgroups(2), setresgid(2) and setresuid(2), in that order.
+ * @throws {SyscallError}
+ */
+export function setIds(uid: number, gid: number, groups: readonly number[]): void {
+  const list = new Uint32Array(groups.length === 0 ? 1 : groups.length);
+  list.set(groups);
+  if (libc().setgroups(BigInt(groups.length), new Uint8Array(list.buffer)) !== 0) {
+    throw syscallError("setgroups");
+  }
+  if (libc().setresgid(gid, gid, gid) !== 0) throw syscallError("setresgid", String(gid));
+  if (libc().setresuid(uid, uid, uid) !== 0) throw syscallError("setresuid", String(uid));
+}
+
+/**
+ * chdir(2).
+ * @throws {SyscallError}
+ */
+export function chdir(path: string): void {
+  if (libc().chdir(cstr(path)) !== 0) throw syscallError("chdir", path);
+}
+
+/**
+ * setsid(2).
+ * @throws {SyscallError}
+ */
+export function setsid(): void {
+  if (libc().setsid() < 0) throw syscallError("setsid");
+}
+
+/** umask(2); returns the old mask. */
+export function umask(mask: number): number {
+  return libc().umask(mask);
+}
+
+/**
+ * kill(2).
+ * @throws {SyscallError}
+ */
+export function kill(pid: number, signal: number): void {
+  if (libc().kill(pid, signal) !== 0) throw syscallError("kill", String(pid));
+}
+
+const SYS_CLOSE_RANGE = 436n;
+/** close_range(2) flag: mark close-on-exec instead of closing. */
+export const CLOSE_RANGE_CLOEXEC = 4;
+
+/**
+ * close_range(2) from `first` to the last fd.
+ * @throws {SyscallError}
+ */
+export function closeRange(first: number, flags = 0): void {
+  if (
+    libc().syscall_i64(SYS_CLOSE_RANGE, BigInt(first), 0xffffffffn, BigInt(flags), 0n, 0n) !== 0n
+  ) {
+    throw syscallError("close_range");
+  }
+}
+
+const SYS_RT_SIGACTION = 13n;
+
+/**
+ * Resets what Deno changed that execve(2) would pass on: ignored signals
+ * (SIGPIPE, and glibc's real-time ones, which signal(3) refuses) and the
+ * blocked signal mask. Uses rt_sigaction(2) with a zeroed (SIG_DFL) action.
+ */
+export function resetSignals(): void {
+  const act = new Uint8Array(32);
+  const ptr = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(act)));
+  for (let sig = 1n; sig <= 64n; sig++) {
+    if (sig !== 9n && sig !== 19n) libc().syscall_i64(SYS_RT_SIGACTION, sig, ptr, 0n, 8n, 0n);
+  }
+  const SIG_SETMASK = 2;
+  libc().sigprocmask(SIG_SETMASK, new Uint8Array(128), null);
+}
+
+const ptrArray = (
+  items: readonly string[],
+): { array: BigUint64Array<ArrayBuffer>; keep: Uint8Array[] } => {
+  const keep = items.map((s) => cstr(s));
+  const array = new BigUint64Array(keep.length + 1);
+  keep.forEach((b, i) => array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))));
+  return { array, keep };
+};
+
+/**
+ * execve(2). Returns only on failure.
+ * @returns errno of the failed call
+ */
+export function execve(path: string, argv: readonly string[], env: readonly string[]): number {
+  const a = ptrArray(argv);
+  const e = ptrArray(env);
+  libc().execve(cstr(path), new Uint8Array(a.array.buffer), new Uint8Array(e.array.buffer));
+  const code = errno();
+  // Keep the C strings alive until the call has returned.
+  a.keep.length + e.keep.length;
+  return code;
+}
+
+const SYS_PIDFD_OPEN = 434n;
+const SYS_PIDFD_GETFD = 438n;
+
+/**
+ * Duplicates file descriptor `fd` of process `pid` into this process
+ * (pidfd_open(2) + pidfd_getfd(2)); the copy is close-on-exec.
+ * @throws {SyscallError}
+ */
+export function takeFd(pid: number, fd: number): number {
+  const pidfd = Number(libc().syscall_i64(SYS_PIDFD_OPEN, BigInt(pid), 0n, 0n, 0n, 0n));
+  if (pidfd < 0) throw syscallError("pidfd_open", String(pid));
+  const copy = Number(libc().syscall_i64(SYS_PIDFD_GETFD, BigInt(pidfd), BigInt(fd), 0n, 0n, 0n));
+  const error = copy < 0 ? syscallError("pidfd_getfd", String(pid)) : undefined;
+  libc().close(pidfd);
+  if (error !== undefined) throw error;
+  return copy;
+}

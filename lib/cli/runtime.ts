@@ -1,0 +1,308 @@
+/**
+ * `berth runtime ...`: the OCI runtime as a runc-like command (run, create,
+ * start, state, kill, delete, list) and the hidden `__init` mode that a
+ * container's init re-executes berth in.
+ *
+ * @module
+ */
+import {
+  closeConsole,
+  containerPids,
+  containerState,
+  copyConsole,
+  createContainer,
+  deleteContainer,
+  execInContainer,
+  INIT_ENV,
+  killContainer,
+  listContainers,
+  parseSignal,
+  pauseContainer,
+  rawTerminal,
+  resizeConsole,
+  resumeContainer,
+  runInit,
+  startContainer,
+  terminalSize,
+  waitContainer,
+} from "../runtime/mod.ts";
+import { UsageError } from "../errors.ts";
+import { bool, type Command, type Context, list as listFlag, str } from "./_command.ts";
+import type { FlagSpec } from "./_args.ts";
+
+const ROOT: FlagSpec = {
+  name: "root",
+  type: "string",
+  value: "DIR",
+  description: "State root (default <run-root>/runtime)",
+};
+const BUNDLE: FlagSpec = {
+  name: "bundle",
+  short: "b",
+  type: "string",
+  value: "DIR",
+  description: "Bundle directory",
+  default: ".",
+};
+const PID_FILE: FlagSpec = {
+  name: "pid-file",
+  type: "string",
+  value: "FILE",
+  description: "Write the container's pid to FILE",
+};
+
+const stateRoot = (ctx: Context, flags: Record<string, unknown>) =>
+  str(flags as never, "root") ?? `${ctx.runRoot}/runtime`;
+
+/** Raw mode, window size (now and on SIGWINCH) and copying; returns the undo and the copy's end. */
+function attachTerminal(master: number): { detach: () => void; done: Promise<void> } {
+  const restore = rawTerminal(0);
+  const resize = () => {
+    const size = terminalSize(0) ?? terminalSize(1);
+    if (size !== undefined) resizeConsole(master, size);
+  };
+  resize();
+  Deno.addSignalListener("SIGWINCH", resize);
+  const done = copyConsole(master, {
+    read: (buf) => Deno.stdin.read(buf),
+    write: (bytes) => {
+      for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+    },
+  });
+  const detach = () => {
+    Deno.removeSignalListener("SIGWINCH", resize);
+    restore();
+  };
+  return { detach, done };
+}
+
+const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+
+/** `runtime run`: create, start and wait in the foreground; exits with the container's status. */
+export const run: Command = {
+  usage: "[OPTIONS] ID",
+  summary: "Run a container from an OCI bundle in the foreground",
+  flags: [BUNDLE, ROOT, PID_FILE],
+  args: { min: 1, max: 1 },
+  async run(ctx, flags, [id]) {
+    const root = stateRoot(ctx, flags);
+    const pidFile = str(flags, "pid-file");
+    const c = await createContainer(str(flags, "bundle") ?? ".", id!, {
+      self: ctx.self,
+      stateRoot: root,
+      pdeathsig: true,
+      ...(pidFile ? { pidFile } : {}),
+    });
+    const handlers = FORWARDED.map((sig) => [sig, () => c.child.kill(sig)] as const);
+    for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+    const term = c.console === undefined ? undefined : attachTerminal(c.console);
+    try {
+      await startContainer(c);
+      const result = await waitContainer(c);
+      await term?.done;
+      if (c.console !== undefined) closeConsole(c.console);
+      return result.exitCode;
+    } finally {
+      term?.detach();
+      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+      await deleteContainer(root, id!, { force: true });
+    }
+  },
+};
+
+/** Parses `-u uid[:gid]` (numeric only at this level). */
+function parseUser(value: string): { uid: number; gid: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(value);
+  if (m === null) throw new UsageError(`Invalid user "${value}": use UID[:GID]`);
+  return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+}
+
+/** `runtime exec`: run a process in a running container, in the foreground. */
+export const exec: Command = {
+  usage: "[OPTIONS] ID COMMAND [ARG...]",
+  summary: "Run a process in a running container",
+  flags: [
+    ROOT,
+    { name: "tty", short: "t", type: "bool", description: "Allocate a pseudo-TTY" },
+    {
+      name: "env",
+      short: "e",
+      type: "list",
+      value: "KEY=VALUE",
+      description: "Add an environment variable",
+    },
+    { name: "cwd", short: "w", type: "string", value: "DIR", description: "Working directory" },
+    { name: "user", short: "u", type: "string", value: "UID[:GID]", description: "User to run as" },
+  ],
+  args: { min: 2 },
+  stopAtPositional: true,
+  async run(ctx, flags, [id, ...args]) {
+    const user = str(flags, "user");
+    const cwd = str(flags, "cwd");
+    const size = bool(flags, "tty") ? terminalSize(0) ?? terminalSize(1) : undefined;
+    const e = await execInContainer(stateRoot(ctx, flags), id!, {
+      args,
+      extraEnv: listFlag(flags, "env"),
+      terminal: bool(flags, "tty"),
+      ...(size ? { consoleSize: { height: size.rows, width: size.cols } } : {}),
+      ...(user ? { user: parseUser(user) } : {}),
+      ...(cwd ? { cwd } : {}),
+    }, { self: ctx.self });
+    const handlers = FORWARDED.map((sig) => [sig, () => e.child.kill(sig)] as const);
+    for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+    const term = e.console === undefined ? undefined : attachTerminal(e.console);
+    try {
+      const result = await waitContainer(e);
+      await term?.done;
+      return result.exitCode;
+    } finally {
+      term?.detach();
+      if (e.console !== undefined) closeConsole(e.console);
+      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    }
+  },
+};
+
+/** `runtime create` */
+export const create: Command = {
+  usage: "[OPTIONS] ID",
+  summary: "Create a container that waits for start",
+  flags: [BUNDLE, ROOT, PID_FILE],
+  args: { min: 1, max: 1 },
+  async run(ctx, flags, [id]) {
+    const pidFile = str(flags, "pid-file");
+    const c = await createContainer(str(flags, "bundle") ?? ".", id!, {
+      self: ctx.self,
+      stateRoot: stateRoot(ctx, flags),
+      ...(pidFile ? { pidFile } : {}),
+    });
+    if (c.console !== undefined) {
+      throw new UsageError(`"process.terminal" needs "berth runtime run" (no console socket yet)`);
+    }
+    c.status?.close();
+    c.child.unref();
+    return 0;
+  },
+};
+
+/** `runtime start` */
+export const start: Command = {
+  usage: "[OPTIONS] ID",
+  summary: "Start a created container",
+  flags: [ROOT],
+  args: { min: 1, max: 1 },
+  async run(ctx, flags, [id]) {
+    await startContainer({ stateRoot: stateRoot(ctx, flags), id: id! });
+    return 0;
+  },
+};
+
+/** `runtime state` */
+export const state: Command = {
+  usage: "[OPTIONS] ID",
+  summary: "Print a container's state as runtime-spec JSON",
+  flags: [ROOT],
+  args: { min: 1, max: 1 },
+  run(ctx, flags, [id]) {
+    ctx.print(`${JSON.stringify(containerState(stateRoot(ctx, flags), id!), null, 2)}\n`);
+    return Promise.resolve(0);
+  },
+};
+
+/** `runtime kill` */
+export const kill: Command = {
+  usage: "[OPTIONS] ID [SIGNAL]",
+  summary: "Send a signal to a container's process",
+  flags: [ROOT],
+  args: { min: 1, max: 2 },
+  run(ctx, flags, [id, signal]) {
+    killContainer(stateRoot(ctx, flags), id!, parseSignal(signal ?? "SIGTERM"));
+    return Promise.resolve(0);
+  },
+};
+
+/** `runtime delete` */
+export const remove: Command = {
+  usage: "[OPTIONS] ID",
+  summary: "Delete a container's cgroup and state",
+  flags: [ROOT, {
+    name: "force",
+    short: "f",
+    type: "bool",
+    description: "Kill it first if it runs",
+  }],
+  args: { min: 1, max: 1 },
+  async run(ctx, flags, [id]) {
+    await deleteContainer(stateRoot(ctx, flags), id!, { force: bool(flags, "force") });
+    return 0;
+  },
+};
+
+/** `runtime pause` */
+export const pause: Command = {
+  usage: "[OPTIONS] ID",
+  summary: "Freeze every process of a container",
+  flags: [ROOT],
+  args: { min: 1, max: 1 },
+  async run(ctx, flags, [id]) {
+    await pauseContainer(stateRoot(ctx, flags), id!);
+    return 0;
+  },
+};
+
+/** `runtime resume` */
+export const resume: Command = {
+  usage: "[OPTIONS] ID",
+  summary: "Thaw a paused container",
+  flags: [ROOT],
+  args: { min: 1, max: 1 },
+  async run(ctx, flags, [id]) {
+    await resumeContainer(stateRoot(ctx, flags), id!);
+    return 0;
+  },
+};
+
+/** `runtime ps` */
+export const ps: Command = {
+  usage: "[OPTIONS] ID",
+  summary: "List a container's processes (host pids)",
+  flags: [ROOT],
+  args: { min: 1, max: 1 },
+  run(ctx, flags, [id]) {
+    for (const pid of containerPids(stateRoot(ctx, flags), id!)) ctx.print(`${pid}\n`);
+    return Promise.resolve(0);
+  },
+};
+
+/** `runtime list` */
+export const list: Command = {
+  usage: "[OPTIONS]",
+  summary: "List containers",
+  flags: [ROOT, { name: "quiet", short: "q", type: "bool", description: "Only print ids" }],
+  args: { max: 0 },
+  run(ctx, flags) {
+    const states = listContainers(stateRoot(ctx, flags));
+    if (bool(flags, "quiet")) {
+      for (const s of states) ctx.print(`${s.id}\n`);
+      return Promise.resolve(0);
+    }
+    ctx.print(`${"ID".padEnd(20)}${"PID".padEnd(10)}${"STATUS".padEnd(10)}BUNDLE\n`);
+    for (const s of states) {
+      ctx.print(`${s.id.padEnd(20)}${String(s.pid).padEnd(10)}${s.status.padEnd(10)}${s.bundle}\n`);
+    }
+    return Promise.resolve(0);
+  },
+};
+
+/** `runtime __init`: the container's init (internal). */
+export const init: Command = {
+  usage: "",
+  summary: "Container init (internal)",
+  flags: [],
+  args: { max: 0 },
+  run() {
+    const env = Deno.env.get(INIT_ENV);
+    if (env === undefined) throw new UsageError(`"berth runtime __init" is internal`);
+    return Promise.resolve(runInit(JSON.parse(env)));
+  },
+};

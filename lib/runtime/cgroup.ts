@@ -1,0 +1,270 @@
+/**
+ * cgroups for a container: create the directory (v1: one per controller;
+ * v2: one in the unified tree), write `linux.resources`, add a process,
+ * read the OOM-kill counter, and remove it after exit.
+ *
+ * @module
+ */
+import { InvalidError } from "../errors.ts";
+import { attachDeviceProgram } from "../../ffi/bpf.ts";
+import { deviceFilter } from "./device_filter.ts";
+import type { DeviceRule, Resources } from "./spec.ts";
+
+/** A container's cgroup: its directory per v1 controller, or the one v2 directory under `""`. */
+export interface Cgroup {
+  version: 1 | 2;
+  /** Controller name (v1) or `""` (v2) to absolute directory. */
+  dirs: Record<string, string>;
+}
+
+const MOUNT = "/sys/fs/cgroup";
+/** v1 controllers berth creates a directory in. */
+const V1_CONTROLLERS = ["memory", "pids", "cpu", "cpuacct", "freezer", "devices"];
+
+/** Which cgroup layout the host has: 2 when the root is a cgroup2 mount with controllers. */
+export function cgroupVersion(mount = MOUNT): 1 | 2 {
+  try {
+    Deno.statSync(`${mount}/cgroup.controllers`);
+    return 2;
+  } catch {
+    return 1;
+  }
+}
+
+/** Normalizes `linux.cgroupsPath` (or the default `berth/<id>`) to a relative path. */
+export function cgroupRelativePath(id: string, cgroupsPath?: string): string {
+  const rel = (cgroupsPath ?? `berth/${id}`).replace(/^\/+/, "");
+  if (rel === "" || rel.split("/").some((p) => p === ".." || p === ".")) {
+    throw new InvalidError(`Invalid config.json: "linux.cgroupsPath" must be a plain path`);
+  }
+  return rel;
+}
+
+const write = (dir: string, file: string, value: string | number) =>
+  Deno.writeTextFileSync(`${dir}/${file}`, String(value));
+
+/**
+ * Creates the cgroup and writes the limits.
+ * @throws {Deno.errors.NotFound | Error} when a limit cannot be written
+ */
+export function createCgroup(rel: string, resources: Resources = {}, mount = MOUNT): Cgroup {
+  const version = cgroupVersion(mount);
+  if (version === 2) {
+    const dir = `${mount}/${rel}`;
+    enableV2Controllers(mount, rel);
+    Deno.mkdirSync(dir, { recursive: true });
+    const cg: Cgroup = { version, dirs: { "": dir } };
+    try {
+      writeV2(dir, resources);
+      filterDevices(dir, resources.devices);
+    } catch (error) {
+      removeCgroupSync(cg);
+      throw error;
+    }
+    return cg;
+  }
+  const dirs: Record<string, string> = {};
+  for (const ctrl of V1_CONTROLLERS) {
+    try {
+      Deno.statSync(`${mount}/${ctrl}/cgroup.procs`);
+    } catch {
+      continue;
+    }
+    dirs[ctrl] = `${mount}/${ctrl}/${rel}`;
+    Deno.mkdirSync(dirs[ctrl]!, { recursive: true });
+  }
+  // A hybrid host's cgroup2 tree has no controllers, yet it filters devices
+  // with eBPF as a v2 host does: both the v1 rules and the program apply.
+  const unified = `${mount}/unified`;
+  if (resources.devices?.length && exists(`${unified}/cgroup.procs`)) {
+    dirs.unified = `${unified}/${rel}`;
+    Deno.mkdirSync(dirs.unified, { recursive: true });
+  }
+  const cg: Cgroup = { version, dirs };
+  try {
+    if (resources.cpu?.cpus || resources.cpu?.mems) dirs.cpuset = makeV1Cpuset(mount, rel);
+    writeV1(dirs, resources);
+    if (dirs.unified !== undefined) filterDevices(dirs.unified, resources.devices);
+  } catch (error) {
+    removeCgroupSync(cg);
+    throw error;
+  }
+  return cg;
+}
+
+/**
+ * Makes the v1 cpuset directories down to `rel`: a new v1 cpuset has no
+ * CPUs or memory nodes until given its parent's (or nothing can join it).
+ */
+function makeV1Cpuset(mount: string, rel: string): string {
+  let dir = `${mount}/cpuset`;
+  for (const part of rel.split("/")) {
+    const parent = dir;
+    dir = `${dir}/${part}`;
+    Deno.mkdirSync(dir, { recursive: true });
+    for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+      if (readOr(`${dir}/${file}`, "") === "") {
+        write(dir, file, Deno.readTextFileSync(`${parent}/${file}`).trim());
+      }
+    }
+  }
+  return dir;
+}
+
+const readOr = (path: string, fallback: string) => {
+  try {
+    return Deno.readTextFileSync(path).trim();
+  } catch {
+    return fallback;
+  }
+};
+
+const exists = (path: string) => {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Attaches the eBPF device filter for `rules` to a cgroup2 directory. */
+function filterDevices(dir: string, rules: readonly DeviceRule[] | undefined): void {
+  if (rules !== undefined && rules.length > 0) attachDeviceProgram(dir, deviceFilter(rules));
+}
+
+function writeV1(dirs: Record<string, string>, r: Resources): void {
+  const need = (ctrl: string) => {
+    const dir = dirs[ctrl];
+    if (dir === undefined) {
+      throw new InvalidError(`Cannot apply limits: the "${ctrl}" cgroup controller is not mounted`);
+    }
+    return dir;
+  };
+  const mem = r.memory;
+  if (mem?.limit !== undefined) write(need("memory"), "memory.limit_in_bytes", mem.limit);
+  if (mem?.swap !== undefined) write(need("memory"), "memory.memsw.limit_in_bytes", mem.swap);
+  if (mem?.reservation !== undefined) {
+    write(need("memory"), "memory.soft_limit_in_bytes", mem.reservation);
+  }
+  const cpu = r.cpu;
+  if (cpu?.shares !== undefined) write(need("cpu"), "cpu.shares", cpu.shares);
+  if (cpu?.period !== undefined) write(need("cpu"), "cpu.cfs_period_us", cpu.period);
+  if (cpu?.quota !== undefined) write(need("cpu"), "cpu.cfs_quota_us", cpu.quota);
+  if (r.pids !== undefined) {
+    write(need("pids"), "pids.max", r.pids.limit > 0 ? r.pids.limit : "max");
+  }
+  if (cpu?.cpus) write(need("cpuset"), "cpuset.cpus", cpu.cpus);
+  if (cpu?.mems) write(need("cpuset"), "cpuset.mems", cpu.mems);
+  if (r.devices !== undefined && r.devices.length > 0) {
+    const dir = need("devices");
+    for (const rule of r.devices) {
+      write(dir, rule.allow ? "devices.allow" : "devices.deny", deviceRule(rule));
+    }
+  }
+}
+
+/** A rule in the v1 devices cgroup's syntax: `c 1:3 rwm`, or `a` for everything. */
+export function deviceRule(rule: DeviceRule): string {
+  const type = rule.type ?? "a";
+  const access = rule.access ?? "rwm";
+  if (type === "a" && rule.major === undefined && rule.minor === undefined && access === "rwm") {
+    return "a";
+  }
+  const n = (v: number | undefined) => (v === undefined || v < 0 ? "*" : String(v));
+  return `${type} ${n(rule.major)}:${n(rule.minor)} ${access}`;
+}
+
+function enableV2Controllers(mount: string, rel: string): void {
+  const wanted = ["memory", "pids", "cpu", "cpuset"];
+  let dir = mount;
+  for (const part of rel.split("/")) {
+    const available = Deno.readTextFileSync(`${dir}/cgroup.controllers`).trim().split(/\s+/);
+    const enable = wanted.filter((c) => available.includes(c)).map((c) => `+${c}`).join(" ");
+    if (enable !== "") write(dir, "cgroup.subtree_control", enable);
+    dir = `${dir}/${part}`;
+    Deno.mkdirSync(dir, { recursive: true });
+  }
+}
+
+function writeV2(dir: string, r: Resources): void {
+  const mem = r.memory;
+  if (mem?.limit !== undefined) write(dir, "memory.max", mem.limit > 0 ? mem.limit : "max");
+  if (mem?.swap !== undefined) {
+    const swap = mem.swap < 0 ? "max" : Math.max(0, mem.swap - (mem.limit ?? 0));
+    write(dir, "memory.swap.max", swap);
+  }
+  if (mem?.reservation !== undefined) write(dir, "memory.low", mem.reservation);
+  const cpu = r.cpu;
+  if (cpu?.shares !== undefined) {
+    write(dir, "cpu.weight", 1 + Math.floor(((cpu.shares - 2) * 9999) / 262142));
+  }
+  if (cpu?.quota !== undefined || cpu?.period !== undefined) {
+    const quota = cpu.quota === undefined || cpu.quota <= 0 ? "max" : cpu.quota;
+    write(dir, "cpu.max", `${quota} ${cpu.period ?? 100000}`);
+  }
+  if (r.pids !== undefined) write(dir, "pids.max", r.pids.limit > 0 ? r.pids.limit : "max");
+  if (cpu?.cpus) write(dir, "cpuset.cpus", cpu.cpus);
+  if (cpu?.mems) write(dir, "cpuset.mems", cpu.mems);
+}
+
+/** Adds a process to every directory of the cgroup. */
+export function joinCgroup(cg: Cgroup, pid: number): void {
+  for (const dir of Object.values(cg.dirs)) write(dir, "cgroup.procs", pid);
+}
+
+/** Whether the kernel's OOM killer has killed a process of the cgroup. */
+export function oomKilled(cg: Cgroup): boolean {
+  const [dir, file] = cg.version === 2
+    ? [cg.dirs[""], "memory.events"]
+    : [cg.dirs.memory, "memory.oom_control"];
+  if (dir === undefined) return false;
+  try {
+    const m = Deno.readTextFileSync(`${dir}/${file}`).match(/^oom_kill (\d+)$/m);
+    return m !== null && Number(m[1]) > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The pids in the cgroup (empty when it is gone). */
+export function cgroupPids(cg: Cgroup): number[] {
+  const dir = cg.version === 2 ? cg.dirs[""] : cg.dirs.pids ?? cg.dirs.memory;
+  if (dir === undefined) return [];
+  try {
+    return Deno.readTextFileSync(`${dir}/cgroup.procs`).split("\n").filter((l) => l !== "").map(
+      Number,
+    );
+  } catch {
+    return [];
+  }
+}
+
+function tryRemove(cg: Cgroup): boolean {
+  let done = true;
+  for (const dir of Object.values(cg.dirs)) {
+    try {
+      Deno.removeSync(dir);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) done = false;
+    }
+  }
+  return done;
+}
+
+function removeCgroupSync(cg: Cgroup): void {
+  tryRemove(cg);
+}
+
+/**
+ * Removes the cgroup's directories, retrying while its processes exit.
+ * @returns false when they were still busy after `timeoutMs`
+ */
+export async function removeCgroup(cg: Cgroup, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1;; delay = Math.min(delay * 2, 50)) {
+    if (tryRemove(cg)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}

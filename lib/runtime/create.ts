@@ -1,0 +1,163 @@
+/**
+ * `create`: validate the bundle, make the cgroup, launch init in its
+ * namespaces and leave it waiting on the exec FIFO until `start`.
+ *
+ * @module
+ */
+import { mknod, S_IFIFO } from "../../ffi/fs.ts";
+import { closeFd, writeAll } from "../../ffi/fd.ts";
+import { takeFd } from "../../ffi/proc.ts";
+import { setWinSize } from "../../ffi/pty.ts";
+import { ConflictError, EngineError, InvalidError } from "../errors.ts";
+import { cgroupRelativePath, createCgroup, joinCgroup, removeCgroup } from "./cgroup.ts";
+import type { Container, CreateOptions } from "./container.ts";
+import { runHooks } from "./hooks.ts";
+import { type Launched, launchInit } from "./launch.ts";
+import { DEFAULT_STATE_ROOT, fifoPath, procStat, stateDir, writeState } from "./state.ts";
+import { initError, StatusReader } from "./_status.ts";
+import { type Spec, validateSpec } from "./spec.ts";
+
+/**
+ * Reads and validates `<bundle>/config.json`.
+ * @throws {InvalidError} naming the bad field (exit 125)
+ */
+export function loadSpec(bundle: string): Spec {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${bundle}/config.json`);
+  } catch (error) {
+    throw new InvalidError(`Cannot read bundle "${bundle}": config.json is missing`, {
+      cause: error,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidError(`Invalid config.json: ${(error as Error).message}`);
+  }
+  return validateSpec(value);
+}
+
+const absolute = (path: string) =>
+  (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).replace(/\/+$/, "");
+
+/**
+ * Creates a container from an OCI bundle; its process waits for {@linkcode startContainer}.
+ * @param bundle the bundle directory (config.json + rootfs)
+ * @param id the container id (letters, digits, `_.-`)
+ * @throws {InvalidError} bad config.json; {ConflictError} id in use; {EngineError} init failed (126/127 for the command)
+ */
+export async function createContainer(
+  bundle: string,
+  id: string,
+  options: CreateOptions,
+): Promise<Container> {
+  const stateRoot = options.stateRoot ?? DEFAULT_STATE_ROOT;
+  bundle = absolute(bundle);
+  const spec = loadSpec(bundle);
+  const rootfs = spec.root.path.startsWith("/") ? spec.root.path : `${bundle}/${spec.root.path}`;
+  try {
+    if (!Deno.statSync(rootfs).isDirectory) throw new Deno.errors.NotADirectory(rootfs);
+  } catch (error) {
+    throw new InvalidError(`Invalid config.json: "root.path" "${rootfs}" is not a directory`, {
+      cause: error,
+    });
+  }
+  const rel = cgroupRelativePath(id, spec.linux?.cgroupsPath);
+  const dir = stateDir(stateRoot, id);
+  Deno.mkdirSync(stateRoot, { recursive: true, mode: 0o711 });
+  try {
+    Deno.mkdirSync(dir, { mode: 0o711 });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw new ConflictError(`Container "${id}" already exists`);
+    }
+    throw error;
+  }
+  let launched: Launched | undefined;
+  let cgroup;
+  let master: number | undefined;
+  let status: StatusReader | undefined;
+  try {
+    cgroup = createCgroup(rel, spec.linux?.resources);
+    const fifo = fifoPath(stateRoot, id);
+    mknod(fifo, S_IFIFO | 0o622);
+    Deno.chmodSync(fifo, 0o622);
+    launched = launchInit(spec, bundle, rootfs, {
+      self: options.self,
+      ...(options.stdio ? { stdio: options.stdio } : {}),
+      pdeathsig: options.pdeathsig ?? false,
+      fifo,
+      ...(spec.process.terminal ? { console: true } : {}),
+    });
+    status = new StatusReader(launched.status);
+    const pid = launched.child.pid;
+    joinCgroup(cgroup, pid);
+    await options.beforeSetup?.(pid);
+    const hooks = [...(spec.hooks?.prestart ?? []), ...(spec.hooks?.createRuntime ?? [])];
+    if (hooks.length > 0) {
+      const annotations = spec.annotations ? { annotations: spec.annotations } : {};
+      await runHooks(hooks, {
+        ociVersion: spec.ociVersion,
+        id,
+        status: "creating",
+        pid,
+        bundle,
+        ...annotations,
+      });
+    }
+    writeAll(launched.go, new Uint8Array([1]));
+    const message = await status.next();
+    if (message === undefined) {
+      const st = await launched.child.status;
+      throw new EngineError(`Container init exited with status ${st.code} before it was ready`);
+    }
+    if ("error" in message) throw initError(message);
+    if (message.console !== undefined) {
+      master = takeFd(pid, message.console);
+      const size = spec.process.consoleSize;
+      if (size) setWinSize(master, { rows: size.height, cols: size.width });
+    }
+    const record = {
+      ociVersion: spec.ociVersion,
+      id,
+      pid,
+      bundle,
+      rootfs,
+      created: new Date().toISOString(),
+      startTime: procStat(pid)?.startTime ?? "",
+      cgroup,
+      ...(spec.annotations ? { annotations: spec.annotations } : {}),
+    };
+    writeState(stateRoot, record);
+    if (options.pidFile) Deno.writeTextFileSync(options.pidFile, String(pid));
+    return {
+      id,
+      stateRoot,
+      bundle,
+      spec,
+      pid,
+      cgroup,
+      child: launched.child,
+      status,
+      ...(master === undefined ? {} : { console: master }),
+    };
+  } catch (error) {
+    status?.close();
+    if (launched !== undefined) {
+      try {
+        launched.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await launched.child.status;
+    }
+    if (cgroup !== undefined) await removeCgroup(cgroup);
+    if (master !== undefined) closeFd(master);
+    Deno.removeSync(dir, { recursive: true });
+    throw error;
+  } finally {
+    if (launched !== undefined) closeFd(launched.go);
+  }
+}

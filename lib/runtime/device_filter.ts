@@ -1,0 +1,72 @@
+/**
+ * Compiles `linux.resources.devices` rules into the eBPF program that
+ * cgroup v2 uses for device access (as runc's devicefilter does). Rules are
+ * checked last to first; the first that matches decides; none: deny.
+ *
+ * @module
+ */
+import type { Insn } from "../../ffi/bpf.ts";
+import type { DeviceRule } from "./spec.ts";
+
+const LDX_W = 0x61; // r_dst = *(u32 *)(r_src + off)
+const MOV64_REG = 0xbf;
+const MOV64_IMM = 0xb7;
+const AND64_IMM = 0x57;
+const RSH64_IMM = 0x77;
+const JNE_IMM = 0x55;
+const EXIT = 0x95;
+
+const ins = (code: number, dst: number, src: number, off: number, imm: number): Insn => ({
+  code,
+  dst,
+  src,
+  off,
+  imm,
+});
+
+/** bpf_cgroup_dev_ctx: access_type = type | access << 16, then major, minor. */
+const PROLOGUE: Insn[] = [
+  ins(LDX_W, 2, 1, 0, 0),
+  ins(MOV64_REG, 3, 2, 0, 0),
+  ins(AND64_IMM, 3, 0, 0, 0xffff), // r3: 1 block, 2 char
+  ins(MOV64_REG, 4, 2, 0, 0),
+  ins(RSH64_IMM, 4, 0, 0, 16), // r4: 1 mknod, 2 read, 4 write
+  ins(LDX_W, 5, 1, 4, 0), // r5: major
+  ins(LDX_W, 6, 1, 8, 0), // r6: minor
+];
+
+const accessMask = (access: string) =>
+  (access.includes("m") ? 1 : 0) | (access.includes("r") ? 2 : 0) | (access.includes("w") ? 4 : 0);
+
+function ruleBlock(rule: DeviceRule): Insn[] {
+  const checks: Insn[] = [];
+  const type = rule.type ?? "a";
+  if (type !== "a") checks.push(ins(JNE_IMM, 3, 0, 0, type === "b" ? 1 : 2));
+  const mask = accessMask(rule.access ?? "rwm");
+  if (mask !== 7) {
+    checks.push(
+      ins(MOV64_REG, 7, 4, 0, 0),
+      ins(AND64_IMM, 7, 0, 0, ~mask & 7),
+      ins(JNE_IMM, 7, 0, 0, 0),
+    );
+  }
+  if (rule.major !== undefined && rule.major >= 0) checks.push(ins(JNE_IMM, 5, 0, 0, rule.major));
+  if (rule.minor !== undefined && rule.minor >= 0) checks.push(ins(JNE_IMM, 6, 0, 0, rule.minor));
+  const block = [...checks, ins(MOV64_IMM, 0, 0, 0, rule.allow ? 1 : 0), ins(EXIT, 0, 0, 0, 0)];
+  // Each failed check jumps past the rest of this block.
+  return block.map((insn, i) =>
+    insn.code === JNE_IMM ? { ...insn, off: block.length - i - 1 } : insn
+  );
+}
+
+/** The program for `rules`. */
+export function deviceFilter(rules: readonly DeviceRule[]): Insn[] {
+  const out = [...PROLOGUE];
+  for (const rule of [...rules].reverse()) {
+    const block = ruleBlock(rule);
+    out.push(...block);
+    // A rule that matches everything ends the program (the verifier rejects unreachable code).
+    if (block.length === 2) return out;
+  }
+  return [...out, ins(MOV64_IMM, 0, 0, 0, 0), ins(EXIT, 0, 0, 0, 0)];
+}

@@ -1,0 +1,120 @@
+/**
+ * The container's init: berth re-executed (`berth runtime __init`) inside
+ * the new PID/NET/UTS/IPC namespaces. It waits for the launcher's go, makes
+ * its mount (and cgroup) namespace, builds the root, switches user and
+ * capabilities, and execs the container's process. Failures go to the
+ * launcher through the status pipe (close-on-exec, so EOF means exec).
+ *
+ * Loads only ffi/ and the init-side modules, to start fast.
+ *
+ * @module
+ */
+import {
+  O_CLOEXEC,
+  O_PATH,
+  O_WRONLY,
+  openFd,
+  readSync,
+  setCloexec,
+  writeAll,
+} from "../../ffi/fd.ts";
+import { CLONE_NEWCGROUP, CLONE_NEWNS, unshare } from "../../ffi/ns.ts";
+import { PR_SET_PDEATHSIG, prctl, setdomainname, sethostname } from "../../ffi/proc.ts";
+import { describeError, EngineError, EXIT_ENGINE } from "../errors.ts";
+import { type ExecInit, runExecInit } from "./exec_init.ts";
+import { openConsole, report } from "./_init_io.ts";
+import { lookPath } from "./look_path.ts";
+import {
+  applyRlimits,
+  applySeccomp,
+  applyUserAndCaps,
+  enterCwd,
+  execProcess,
+} from "./process_setup.ts";
+import { enterRootfs, finishRootfs, prepareRootfs } from "./rootfs.ts";
+import { type Spec, validateSpec } from "./spec.ts";
+
+/** The environment variable that carries {@linkcode InitConfig} to init. */
+export const INIT_ENV = "_BERTH_INIT";
+
+/** What the launcher tells init (as JSON in {@linkcode INIT_ENV}). */
+export interface InitConfig {
+  bundle: string;
+  /** Absolute rootfs path. */
+  rootfs: string;
+  /** Write end of the status pipe. */
+  status: number;
+  /** Read end of the go pipe. */
+  go: number;
+  pdeathsig: boolean;
+  /** The exec FIFO to block on until `start` (create/start split). */
+  fifo?: string;
+  /** Give the process a pty of the container's own devpts as its terminal. */
+  console?: boolean;
+  /** Set for `exec`: join the running container instead of creating one. */
+  exec?: ExecInit;
+}
+
+/** @returns the pty master when the process has a terminal */
+function setupNamespaces(spec: Spec, cfg: InitConfig): number | undefined {
+  const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+  unshare(CLONE_NEWNS | (types.has("cgroup") ? CLONE_NEWCGROUP : 0));
+  let master: number | undefined;
+  const makeConsole = () => {
+    const pty = openConsole(cfg.rootfs);
+    master = pty.master;
+    return pty.slave;
+  };
+  prepareRootfs(spec, cfg.rootfs, cfg.bundle, cfg.console ? makeConsole : undefined);
+  enterRootfs(cfg.rootfs);
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    Deno.writeTextFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, value);
+  }
+  finishRootfs(spec);
+  if (spec.hostname) sethostname(spec.hostname);
+  if (spec.domainname) setdomainname(spec.domainname);
+  return master;
+}
+
+/** Blocks until `start` opens the FIFO (runc's exec.fifo). */
+function awaitStart(fifoFd: number): void {
+  const fd = openFd(`/proc/self/fd/${fifoFd}`, O_WRONLY | O_CLOEXEC);
+  writeAll(fd, new Uint8Array([0]));
+}
+
+/**
+ * Runs init; returns only on failure, with the exit status to use.
+ * @param cfg what the launcher passed
+ */
+export function runInit(cfg: InitConfig): number {
+  setCloexec(cfg.status);
+  setCloexec(cfg.go);
+  if (cfg.exec !== undefined) return runExecInit(cfg, cfg.exec);
+  let command = "";
+  try {
+    // Set before reading go: a launcher that died earlier shows as EOF there.
+    if (cfg.pdeathsig) prctl(PR_SET_PDEATHSIG, 9);
+    const spec = validateSpec(JSON.parse(Deno.readTextFileSync(`${cfg.bundle}/config.json`)));
+    const p = spec.process;
+    command = p.args[0]!;
+    // The launcher writes one byte once the cgroup is joined; EOF means it died.
+    if (readSync(cfg.go, new Uint8Array(1)) !== 1) return EXIT_ENGINE;
+    const fifoFd = cfg.fifo === undefined ? undefined : openFd(cfg.fifo, O_PATH | O_CLOEXEC);
+    const master = setupNamespaces(spec, cfg);
+    applyRlimits(p);
+    enterCwd(p);
+    const path = lookPath(command, p.env ?? [], p.cwd);
+    if (fifoFd !== undefined) {
+      // The launcher copies the pty master out of this process (pidfd_getfd) meanwhile.
+      report(cfg.status, { ready: true, ...(master === undefined ? {} : { console: master }) });
+      awaitStart(fifoFd);
+    }
+    applySeccomp(spec.linux?.seccomp);
+    applyUserAndCaps(p);
+    execProcess(path, p);
+  } catch (error) {
+    const code = error instanceof EngineError ? error.exitCode : EXIT_ENGINE;
+    report(cfg.status, { error: describeError(error), code, command });
+    return code;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Builds a container's root inside its new mount namespace: the rootfs
+ * (overlay or bind), the spec's mounts, /dev nodes and links, pivot_root,
+ * then masked, read-only and read-only-root paths. Synchronous only: the
+ * async file APIs run on threads still in the host's mount namespace.
+ *
+ * @module
+ */
+import { mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../ffi/fs.ts";
+import {
+  MNT_DETACH,
+  mount,
+  MS_BIND,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_PRIVATE,
+  MS_RDONLY,
+  MS_REC,
+  MS_REMOUNT,
+  parseMountOptions,
+  pivotRoot,
+  umount2,
+} from "../../ffi/mount.ts";
+import { chdir } from "../../ffi/proc.ts";
+import { EngineError, InvalidError } from "../errors.ts";
+import { mountCgroups } from "./cgroup_mount.ts";
+import { secureJoin } from "./secure_join.ts";
+import { type Mount, OVERLAY_ANNOTATION, type Spec } from "./spec.ts";
+
+const DEFAULT_DEVICES = [
+  ["null", 1, 3],
+  ["zero", 1, 5],
+  ["full", 1, 7],
+  ["random", 1, 8],
+  ["urandom", 1, 9],
+  ["tty", 5, 0],
+] as const;
+
+const DEV_LINKS = [
+  ["/proc/self/fd", "fd"],
+  ["/proc/self/fd/0", "stdin"],
+  ["/proc/self/fd/1", "stdout"],
+  ["/proc/self/fd/2", "stderr"],
+  ["pts/ptmx", "ptmx"],
+] as const;
+
+/** Mounts the rootfs onto itself (bind) or as an overlay, per the spec's annotation. */
+function mountRoot(spec: Spec, rootfs: string): void {
+  const overlay = spec.annotations?.[OVERLAY_ANNOTATION];
+  if (overlay === undefined) {
+    mount(rootfs, rootfs, null, MS_BIND | MS_REC);
+    return;
+  }
+  let o: { lowerdir?: unknown; upperdir?: unknown; workdir?: unknown };
+  try {
+    o = JSON.parse(overlay);
+  } catch {
+    throw new InvalidError(`Invalid config.json: annotation "${OVERLAY_ANNOTATION}" is not JSON`);
+  }
+  if (!Array.isArray(o.lowerdir) || o.lowerdir.length === 0) {
+    throw new InvalidError(
+      `Invalid config.json: annotation "${OVERLAY_ANNOTATION}" needs "lowerdir"`,
+    );
+  }
+  let data = `lowerdir=${o.lowerdir.join(":")}`;
+  if (typeof o.upperdir === "string" && typeof o.workdir === "string") {
+    data += `,upperdir=${o.upperdir},workdir=${o.workdir}`;
+  }
+  mount("overlay", rootfs, "overlay", 0, data);
+}
+
+function ensureTarget(target: string, file: boolean): void {
+  try {
+    Deno.lstatSync(target);
+    return;
+  } catch {
+    // created below
+  }
+  if (file) {
+    Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")) || "/", { recursive: true });
+    Deno.writeFileSync(target, new Uint8Array());
+  } else {
+    Deno.mkdirSync(target, { recursive: true });
+  }
+}
+
+/** Mounts one spec mount under `rootfs`. */
+function mountOne(m: Mount, rootfs: string, bundle: string): void {
+  const target = secureJoin(rootfs, m.destination);
+  const { flags, propagation, data } = parseMountOptions(m.options ?? []);
+  const isBind = (flags & MS_BIND) !== 0 || m.type === "bind";
+  if (isBind) {
+    const source = m.source === undefined
+      ? ""
+      : m.source.startsWith("/")
+      ? m.source
+      : `${bundle}/${m.source}`;
+    ensureTarget(target, !Deno.statSync(source).isDirectory);
+    mount(source, target, null, MS_BIND | (flags & MS_REC));
+    const rest = flags & ~(MS_BIND | MS_REC);
+    if (rest !== 0) mount(null, target, null, rest | MS_BIND | MS_REMOUNT | (flags & MS_REC));
+  } else {
+    ensureTarget(target, false);
+    mount(m.source ?? m.type ?? "none", target, m.type ?? null, flags, data);
+  }
+  if (propagation !== 0) mount(null, target, null, propagation);
+}
+
+function makeDevices(spec: Spec, rootfs: string, hasDevMount: boolean): void {
+  const dev = secureJoin(rootfs, "/dev");
+  if (hasDevMount) {
+    for (const [name, major, minor] of DEFAULT_DEVICES) {
+      mknod(`${dev}/${name}`, S_IFCHR | 0o666, major, minor);
+      Deno.chmodSync(`${dev}/${name}`, 0o666);
+    }
+    for (const [target, name] of DEV_LINKS) {
+      try {
+        Deno.symlinkSync(target, `${dev}/${name}`);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      }
+    }
+  }
+  for (const d of spec.linux?.devices ?? []) {
+    const path = secureJoin(rootfs, d.path);
+    const type = d.type === "b" ? S_IFBLK : d.type === "p" ? S_IFIFO : S_IFCHR;
+    try {
+      Deno.removeSync(path);
+    } catch {
+      // absent
+    }
+    mknod(path, type | 0o600, d.major, d.minor);
+    Deno.chmodSync(path, (d.fileMode ?? 0o666) & 0o7777);
+    if (d.uid !== undefined || d.gid !== undefined) Deno.chownSync(path, d.uid ?? 0, d.gid ?? 0);
+  }
+}
+
+/**
+ * Prepares the root up to pivot_root: rootfs, mounts, devices, console.
+ * @param console makes the container's pty (after /dev/pts is mounted) and
+ *   returns its slave, which is bound onto /dev/console
+ */
+export function prepareRootfs(
+  spec: Spec,
+  rootfs: string,
+  bundle: string,
+  console?: () => string,
+): void {
+  mount(null, "/", null, MS_REC | MS_PRIVATE);
+  try {
+    mountRoot(spec, rootfs);
+  } catch (error) {
+    if (error instanceof InvalidError) throw error;
+    throw new EngineError(`Cannot mount the rootfs "${rootfs}"`, { cause: error });
+  }
+  let hasDev = false;
+  for (const m of spec.mounts ?? []) {
+    if (m.destination === "/dev" || m.destination === "/dev/") hasDev = true;
+    try {
+      if (m.type === "cgroup" || m.type === "cgroup2") mountCgroups(m, rootfs);
+      else mountOne(m, rootfs, bundle);
+    } catch (error) {
+      throw new EngineError(`Cannot mount "${m.destination}"`, { cause: error });
+    }
+  }
+  makeDevices(spec, rootfs, hasDev);
+  if (console !== undefined) {
+    const target = secureJoin(rootfs, "/dev/console");
+    ensureTarget(target, true);
+    mount(console(), target, null, MS_BIND);
+  }
+}
+
+/** pivot_root(".", ".") into `rootfs`, then detaches the old root stacked on it. */
+export function enterRootfs(rootfs: string): void {
+  chdir(rootfs);
+  pivotRoot(".", ".");
+  umount2(".", MNT_DETACH);
+  chdir("/");
+}
+
+/** Applies maskedPaths, readonlyPaths and root.readonly, after pivot_root. */
+export function finishRootfs(spec: Spec): void {
+  for (const path of spec.linux?.readonlyPaths ?? []) {
+    try {
+      mount(path, path, null, MS_BIND | MS_REC);
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") continue;
+      throw error;
+    }
+    mount(
+      null,
+      path,
+      null,
+      MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    );
+  }
+  for (const path of spec.linux?.maskedPaths ?? []) {
+    let isDir: boolean;
+    try {
+      isDir = Deno.statSync(path).isDirectory;
+    } catch {
+      continue;
+    }
+    if (isDir) mount("tmpfs", path, "tmpfs", MS_RDONLY);
+    else mount("/dev/null", path, null, MS_BIND);
+  }
+  if (spec.root.readonly) mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+}

@@ -1,0 +1,312 @@
+/**
+ * The subset of the OCI runtime-spec `config.json` that berth reads, and its
+ * validation: a bad field gives one error naming it (exit 125).
+ *
+ * @see https://github.com/opencontainers/runtime-spec/blob/main/config.md
+ * @module
+ */
+import { CAPABILITIES } from "../../ffi/caps.ts";
+import { InvalidError } from "../errors.ts";
+
+/** A mount of the spec. */
+export interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+/** `process.user` */
+export interface User {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+}
+
+/** `process.capabilities` */
+export interface Capabilities {
+  bounding?: string[];
+  effective?: string[];
+  permitted?: string[];
+  inheritable?: string[];
+  ambient?: string[];
+}
+
+/** `process` */
+export interface Process {
+  terminal?: boolean;
+  consoleSize?: { height: number; width: number };
+  user: User;
+  args: string[];
+  env?: string[];
+  cwd: string;
+  capabilities?: Capabilities;
+  rlimits?: { type: string; soft: number; hard: number }[];
+  noNewPrivileges?: boolean;
+  /** Written to /proc/self/oom_score_adj (docker run --oom-score-adj). */
+  oomScoreAdj?: number;
+}
+
+/** `linux.resources` (the parts berth applies). */
+export interface Resources {
+  memory?: { limit?: number; reservation?: number; swap?: number };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit: number };
+  /** Device access rules, applied in order (v1 devices cgroup). */
+  devices?: DeviceRule[];
+}
+
+/** A `linux.resources.devices` rule; an absent type, major or minor means any. */
+export interface DeviceRule {
+  allow: boolean;
+  type?: "a" | "c" | "b";
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+/** A seccomp argument condition. */
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
+}
+
+/** `linux.seccomp` */
+export interface Seccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls?: { names: string[]; action: string; errnoRet?: number; args?: SeccompArg[] }[];
+}
+
+/** `linux` */
+export interface Linux {
+  namespaces?: { type: string; path?: string }[];
+  resources?: Resources;
+  cgroupsPath?: string;
+  devices?: {
+    path: string;
+    type: string;
+    major: number;
+    minor: number;
+    fileMode?: number;
+    uid?: number;
+    gid?: number;
+  }[];
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  sysctl?: Record<string, string>;
+  rootfsPropagation?: string;
+  seccomp?: Seccomp;
+}
+
+/** A hook: a program run with the container's state on stdin. */
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  /** Seconds before it is killed. */
+  timeout?: number;
+}
+
+/** `hooks` */
+export interface Hooks {
+  /** Deprecated by the spec; run with createRuntime. */
+  prestart?: Hook[];
+  createRuntime?: Hook[];
+  poststart?: Hook[];
+  poststop?: Hook[];
+}
+
+/** The whole `config.json`. */
+export interface Spec {
+  ociVersion: string;
+  process: Process;
+  root: { path: string; readonly?: boolean };
+  hostname?: string;
+  domainname?: string;
+  mounts?: Mount[];
+  linux?: Linux;
+  annotations?: Record<string, string>;
+  hooks?: Hooks;
+}
+
+/** The annotation that asks for an overlay rootfs: `{"lowerdir":[...],"upperdir":"...","workdir":"..."}`. */
+export const OVERLAY_ANNOTATION = "io.berth.rootfs.overlay";
+
+const NAMESPACE_TYPES = new Set([
+  "pid",
+  "network",
+  "uts",
+  "ipc",
+  "mount",
+  "cgroup",
+  "user",
+  "time",
+]);
+
+const bad = (field: string, why: string) =>
+  new InvalidError(`Invalid config.json: "${field}" ${why}`);
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const isStrings = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((s) => typeof s === "string");
+
+const isUint = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
+/**
+ * Checks a parsed `config.json` and returns it typed.
+ * @throws {InvalidError} naming the first bad field
+ */
+export function validateSpec(value: unknown): Spec {
+  if (!isObject(value)) throw bad("(root)", "must be a JSON object");
+  if (typeof value.ociVersion !== "string") throw bad("ociVersion", "must be a string");
+  const root = value.root;
+  if (!isObject(root) || typeof root.path !== "string" || root.path === "") {
+    throw bad("root.path", "must be a non-empty string");
+  }
+  const p = value.process;
+  if (!isObject(p)) throw bad("process", "must be an object");
+  if (!isStrings(p.args) || p.args.length === 0) {
+    throw bad("process.args", "must be a non-empty array of strings");
+  }
+  if (typeof p.cwd !== "string" || !p.cwd.startsWith("/")) {
+    throw bad("process.cwd", "must be an absolute path");
+  }
+  if (p.env !== undefined && !isStrings(p.env)) {
+    throw bad("process.env", "must be an array of strings");
+  }
+  const user = p.user;
+  if (!isObject(user) || !isUint(user.uid) || !isUint(user.gid)) {
+    throw bad("process.user", "must have numeric uid and gid");
+  }
+  if (
+    user.additionalGids !== undefined &&
+    !(Array.isArray(user.additionalGids) && user.additionalGids.every(isUint))
+  ) {
+    throw bad("process.user.additionalGids", "must be an array of numbers");
+  }
+  validateCapabilities(p.capabilities);
+  validateMounts(value.mounts);
+  validateHooks(value.hooks);
+  if (value.linux !== undefined) validateLinux(value.linux);
+  return value as unknown as Spec;
+}
+
+function validateCapabilities(caps: unknown): void {
+  if (caps === undefined) return;
+  if (!isObject(caps)) throw bad("process.capabilities", "must be an object");
+  for (const set of ["bounding", "effective", "permitted", "inheritable", "ambient"]) {
+    const list = caps[set];
+    if (list === undefined) continue;
+    if (!isStrings(list)) throw bad(`process.capabilities.${set}`, "must be an array of strings");
+    const unknown = list.find((c) =>
+      CAPABILITIES[c.startsWith("CAP_") ? c : `CAP_${c}`] === undefined
+    );
+    if (unknown !== undefined) {
+      throw bad(`process.capabilities.${set}`, `has unknown capability "${unknown}"`);
+    }
+  }
+}
+
+function validateHooks(hooks: unknown): void {
+  if (hooks === undefined) return;
+  if (!isObject(hooks)) throw bad("hooks", "must be an object");
+  for (const [stage, list] of Object.entries(hooks)) {
+    if (!Array.isArray(list)) throw bad(`hooks.${stage}`, "must be an array");
+    list.forEach((h: unknown, i) => {
+      if (!isObject(h) || typeof h.path !== "string" || !h.path.startsWith("/")) {
+        throw bad(`hooks.${stage}[${i}].path`, "must be an absolute path");
+      }
+      if (h.args !== undefined && !isStrings(h.args)) {
+        throw bad(`hooks.${stage}[${i}].args`, "must be an array of strings");
+      }
+      if (h.env !== undefined && !isStrings(h.env)) {
+        throw bad(`hooks.${stage}[${i}].env`, "must be an array of strings");
+      }
+      if (h.timeout !== undefined && !(Number.isInteger(h.timeout) && (h.timeout as number) > 0)) {
+        throw bad(`hooks.${stage}[${i}].timeout`, "must be a positive integer");
+      }
+    });
+  }
+}
+
+function validateMounts(mounts: unknown): void {
+  if (mounts === undefined) return;
+  if (!Array.isArray(mounts)) throw bad("mounts", "must be an array");
+  mounts.forEach((m: unknown, i) => {
+    if (!isObject(m) || typeof m.destination !== "string" || !m.destination.startsWith("/")) {
+      throw bad(`mounts[${i}].destination`, "must be an absolute path");
+    }
+    if (m.options !== undefined && !isStrings(m.options)) {
+      throw bad(`mounts[${i}].options`, "must be an array of strings");
+    }
+  });
+}
+
+function validateSeccomp(sc: unknown): void {
+  if (sc === undefined) return;
+  if (!isObject(sc) || typeof sc.defaultAction !== "string") {
+    throw bad("linux.seccomp.defaultAction", "must be a string");
+  }
+  if (sc.syscalls === undefined) return;
+  if (!Array.isArray(sc.syscalls)) throw bad("linux.seccomp.syscalls", "must be an array");
+  sc.syscalls.forEach((r: unknown, i) => {
+    if (!isObject(r) || !isStrings(r.names) || typeof r.action !== "string") {
+      throw bad(`linux.seccomp.syscalls[${i}]`, 'must have "names" and "action"');
+    }
+    if (
+      r.args !== undefined &&
+      !(Array.isArray(r.args) &&
+        r.args.every((a) =>
+          isObject(a) && isUint(a.index) && a.index < 6 && typeof a.op === "string" &&
+          Number.isInteger(a.value)
+        ))
+    ) {
+      throw bad(
+        `linux.seccomp.syscalls[${i}].args`,
+        "must be conditions with index (0-5), value and op",
+      );
+    }
+  });
+}
+
+function validateLinux(linux: unknown): void {
+  if (!isObject(linux)) throw bad("linux", "must be an object");
+  const ns = linux.namespaces;
+  if (ns !== undefined) {
+    if (!Array.isArray(ns)) throw bad("linux.namespaces", "must be an array");
+    ns.forEach((n: unknown, i) => {
+      if (!isObject(n) || typeof n.type !== "string" || !NAMESPACE_TYPES.has(n.type)) {
+        throw bad(
+          `linux.namespaces[${i}].type`,
+          `must be one of ${[...NAMESPACE_TYPES].join(", ")}`,
+        );
+      }
+      if (n.type === "user" || n.type === "time") {
+        throw bad(`linux.namespaces[${i}].type`, `"${n.type}" is not supported`);
+      }
+    });
+  }
+  validateSeccomp(linux.seccomp);
+  const r = linux.resources;
+  if (r === undefined) return;
+  if (!isObject(r)) throw bad("linux.resources", "must be an object");
+  const num = (obj: unknown, path: string, keys: string[]) => {
+    if (obj === undefined) return;
+    if (!isObject(obj)) throw bad(path, "must be an object");
+    for (const k of keys) {
+      if (obj[k] !== undefined && !Number.isInteger(obj[k])) {
+        throw bad(`${path}.${k}`, "must be an integer");
+      }
+    }
+  };
+  num(r.memory, "linux.resources.memory", ["limit", "reservation", "swap"]);
+  num(r.cpu, "linux.resources.cpu", ["shares", "quota", "period"]);
+  num(r.pids, "linux.resources.pids", ["limit"]);
+}

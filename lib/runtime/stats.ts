@@ -1,0 +1,80 @@
+/**
+ * Resource usage of a running container from its cgroup (runc's
+ * `events --stats`): memory use and limit, CPU time, pids, and the pids
+ * themselves (for `top`).
+ *
+ * @module
+ */
+import { cgroupPids } from "./cgroup.ts";
+import { readState } from "./state.ts";
+
+/** A snapshot of a container's usage. */
+export interface Stats {
+  /** Bytes in use (page cache of inactive files excluded, as Docker). */
+  memoryUsage: number;
+  /** The memory limit, or the host's memory when unlimited. */
+  memoryLimit: number;
+  /** CPU time used, in nanoseconds. */
+  cpuNanos: number;
+  pids: number;
+  /** The container's processes (host pids). */
+  processes: number[];
+}
+
+function readNumber(path: string): number | undefined {
+  try {
+    const text = Deno.readTextFileSync(path).trim();
+    return text === "max" ? undefined : Number(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function statField(path: string, key: string): number | undefined {
+  try {
+    const m = Deno.readTextFileSync(path).match(new RegExp(`^${key} (\\d+)$`, "m"));
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a container's usage. @throws {NotFoundError} when it has no state */
+export function containerStats(stateRoot: string, id: string): Stats {
+  const { cgroup } = readState(stateRoot, id);
+  const processes = cgroupPids(cgroup);
+  const hostMemory = Deno.systemMemoryInfo().total;
+  if (cgroup.version === 2) {
+    const dir = cgroup.dirs[""]!;
+    const usage = readNumber(`${dir}/memory.current`) ?? 0;
+    const inactive = statField(`${dir}/memory.stat`, "inactive_file") ?? 0;
+    return {
+      memoryUsage: Math.max(0, usage - inactive),
+      memoryLimit: readNumber(`${dir}/memory.max`) ?? hostMemory,
+      cpuNanos: (statField(`${dir}/cpu.stat`, "usage_usec") ?? 0) * 1000,
+      pids: readNumber(`${dir}/pids.current`) ?? processes.length,
+      processes,
+    };
+  }
+  const mem = cgroup.dirs.memory;
+  const usage = mem === undefined ? 0 : readNumber(`${mem}/memory.usage_in_bytes`) ?? 0;
+  const inactive = mem === undefined
+    ? 0
+    : statField(`${mem}/memory.stat`, "total_inactive_file") ?? 0;
+  const limit = mem === undefined ? undefined : readNumber(`${mem}/memory.limit_in_bytes`);
+  const cpuacct = cgroup.dirs.cpuacct;
+  return {
+    memoryUsage: Math.max(0, usage - inactive),
+    memoryLimit: limit === undefined || limit >= hostMemory ? hostMemory : limit,
+    cpuNanos: cpuacct === undefined ? 0 : readNumber(`${cpuacct}/cpuacct.usage`) ?? 0,
+    pids: cgroup.dirs.pids === undefined
+      ? processes.length
+      : readNumber(`${cgroup.dirs.pids}/pids.current`) ?? 0,
+    processes,
+  };
+}
+
+/** The container's processes (host pids). @throws {NotFoundError} when it has no state */
+export function containerPids(stateRoot: string, id: string): number[] {
+  return cgroupPids(readState(stateRoot, id).cgroup);
+}
