@@ -144,14 +144,28 @@ const SYMBOLS = {
 /** The loaded libc with berth's symbol table. */
 export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+const LIBC_PATH = Deno.build.os === "linux" ? "libc.so.6" : "libc.dylib";
+const bound: Partial<Record<keyof typeof SYMBOLS, unknown>> = {};
 
-/** Opens libc on first use (a command that needs no syscall never pays for it). */
+/**
+ * libc's symbols, each bound on first use: binding the whole table costs ~8 ms
+ * at every start, and a container's init needs only a handful of them.
+ */
+const lazySymbols = new Proxy({} as Libc, {
+  get(_target, name) {
+    const key = name as keyof typeof SYMBOLS;
+    if (!(key in SYMBOLS)) return undefined;
+    if (bound[key] === undefined) {
+      const one = { [key]: SYMBOLS[key] } as Pick<typeof SYMBOLS, typeof key>;
+      bound[key] = Deno.dlopen(LIBC_PATH, one).symbols[key];
+    }
+    return bound[key];
+  },
+});
+
+/** libc with berth's symbol table (symbols bind on first use). */
 export function libc(): Libc {
-  if (lib === undefined) {
-    lib = Deno.dlopen(Deno.build.os === "linux" ? "libc.so.6" : "libc.dylib", SYMBOLS);
-  }
-  return lib.symbols;
+  return lazySymbols;
 }
 
 /** Reads errno; only meaningful right after a failed synchronous call. */

@@ -191,7 +191,9 @@ function mainHelp(): string {
 }
 
 function groupHelp(group: string): string {
-  const subs = Object.entries(COMMANDS).filter(([name]) => name.startsWith(`${group} `));
+  const subs = Object.entries(COMMANDS).filter(([name, entry]) =>
+    name.startsWith(`${group} `) && !entry.hidden
+  );
   return [
     `Usage:  berth ${group} COMMAND`,
     "",

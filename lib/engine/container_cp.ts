@@ -15,8 +15,8 @@ import { posix } from "node:path";
 import { MNT_DETACH, mount, MS_RDONLY, umount2 } from "../../ffi/mount.ts";
 import { applyLayer, packDir } from "../archive/mod.ts";
 import { EngineError, InvalidError, NotFoundError } from "../errors.ts";
-import { OVERLAY_ANNOTATION, pauseContainer, resumeContainer } from "../runtime/mod.ts";
-import { secureJoin } from "../runtime/secure_join.ts";
+import { OVERLAY_ANNOTATION, pauseContainer, resumeContainer, secureJoin } from "../runtime/mod.ts";
+
 import type { ContainerRecord } from "./container_record.ts";
 
 /** Options for {@linkcode copyFromContainer} and {@linkcode copyToContainer}. */

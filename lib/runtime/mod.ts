@@ -71,3 +71,4 @@ export { execInContainer, type ExecOptions, type ExecProcess } from "./exec.ts";
 export { isFrozen, pauseContainer, resumeContainer } from "./pause.ts";
 export { containerPids, containerStats, type Stats } from "./stats.ts";
 export { seccompFromDockerProfile } from "./seccomp_profile.ts";
+export { secureJoin } from "./secure_join.ts";
