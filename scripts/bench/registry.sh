@@ -29,7 +29,7 @@ YML
   echo "registry did not start" >&2; return 1
 }
 export CONTAINERS_CONF="$BERTH_REPO/../shared/bench/podman-containers.conf"
-P=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver vfs)
+P=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay)
 
 python3 "$(dirname "$0")/mkimage.py" "$work/one" one:1 1 /usr/lib/python3.11 /usr/share/doc /usr/share/locale
 python3 "$(dirname "$0")/mkimage.py" "$work/six" six:1 6 /usr/lib/python3.11 /usr/share/doc /usr/share/locale
