@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { withBusybox } from "./_containers.ts";
-import { listDir } from "./_helpers.ts";
+import { listDir, REPO } from "./_helpers.ts";
 
 Deno.test("user, workdir, env, env-file and entrypoint come from flags over the image", async () => {
   await withBusybox(async ({ dir, b }) => {
@@ -278,5 +278,55 @@ Deno.test("an image a container uses is not deleted: rmi refuses, rmi -f only un
     assert.equal((await b(["start", "-a", id])).code, 0, "the container still runs from its image");
     assert.equal((await b(["rm", "user"])).code, 0);
     assert.match((await b(["image", "prune", "-a", "-f"])).stdout, /deleted: sha256:/);
+  });
+});
+
+Deno.test("signals sent to a foreground run reach the container; exec -d runs in the background", async () => {
+  await withBusybox(async ({ dir, b }) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        `${REPO}main.ts`,
+        "--root",
+        `${dir}/root`,
+        "--run-root",
+        `${dir}/run`,
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got TERM; exit 3' TERM; echo ready; while true; do sleep 0.1; done",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.equal(first, "ready\n");
+    child.kill("SIGTERM");
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      rest += new TextDecoder().decode(r.value);
+    }
+    const status = await child.status;
+    await child.stderr.cancel();
+    assert.equal(rest, "got TERM\n");
+    assert.equal(status.code, 3);
+
+    await b(["run", "-d", "--name", "bg", "busybox", "sleep", "30"]);
+    const exec = await b(["exec", "-d", "bg", "sh", "-c", "sleep 3; echo later > /tmp/flag"]);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.equal(
+      (await b(["exec", "bg", "ls", "/tmp"])).stdout,
+      "",
+      "exec -d returned before its command ended",
+    );
+    for (let i = 0; i < 100 && (await b(["exec", "bg", "ls", "/tmp"])).stdout === ""; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await b(["exec", "bg", "cat", "/tmp/flag"])).stdout, "later\n");
   });
 });

@@ -17,6 +17,12 @@ export const exec: Command = {
   stopAtPositional: true,
   flags: [
     {
+      name: "detach",
+      short: "d",
+      type: "bool",
+      description: "Detached mode: run command in the background",
+    },
+    {
       name: "interactive",
       short: "i",
       type: "bool",
@@ -58,6 +64,7 @@ export const exec: Command = {
         env: list(flags, "env"),
         tty,
         interactive,
+        detach: bool(flags, "detach"),
         ...(user !== undefined ? { user } : {}),
         ...(workdir !== undefined ? { workdir } : {}),
       }, {

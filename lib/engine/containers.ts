@@ -202,6 +202,8 @@ export class ContainerService {
       workdir?: string;
       tty?: boolean;
       interactive?: boolean;
+      /** Leave it running in the background (`exec -d`); resolves at once with exit code 0. */
+      detach?: boolean;
     },
     io: { stdin?: ReadableStream<Uint8Array>; output?: AttachIO["output"]; console?: ConsoleEnds } =
       {},
@@ -222,10 +224,16 @@ export class ContainerService {
       terminal: process.tty ?? false,
     }, {
       self: this.#ctx.self,
-      stdio: process.tty
+      stdio: process.tty || process.detach
         ? { stdin: "null", stdout: "null", stderr: "null" }
         : { stdin: io.stdin ? "piped" : "null", stdout: "piped", stderr: "piped" },
+      pdeathsig: !process.detach,
     });
+    if (process.detach) {
+      // It lives on after this process: nothing waits for it but the container's end.
+      container.child.unref();
+      return { exitCode: 0, oomKilled: false };
+    }
     const pumps: Promise<void>[] = [];
     if (container.console !== undefined) {
       const ends = io.console ?? { read: () => new Promise<null>(() => {}), write: () => {} };
