@@ -109,7 +109,41 @@ export function familiarTags(record: ImageRecord): string[] {
  * @throws {NotFoundError} `No such image: busybox:latest`
  * @throws {ConflictError} when an ID prefix matches several images
  */
-export function resolveImage(store: Store, given: string, images = listImages(store)): ImageRecord {
+export function resolveImage(store: Store, given: string, images?: ImageRecord[]): ImageRecord {
+  return (images === undefined ? resolveByTag(store, given) : undefined) ??
+    resolveAmong(store, given, images ?? listImages(store));
+}
+
+/**
+ * The common case (`run busybox`) without reading every image: the tag's
+ * index entry alone. Undefined when the name is no plain tag of the index.
+ */
+function resolveByTag(store: Store, given: string): ImageRecord | undefined {
+  let name: string;
+  try {
+    const ref = parseReference(given);
+    if (ref.digest !== undefined) return undefined;
+    name = formatReference(ref);
+  } catch {
+    return undefined;
+  }
+  const entries = store.index.read();
+  const tagged = entries.find((d) => d.annotations?.[REF_NAME] === name);
+  if (tagged === undefined) return undefined;
+  const record = readRecord(store, tagged);
+  if (record === undefined) return undefined;
+  for (const desc of entries) {
+    if (desc.digest !== tagged.digest) continue;
+    const other = desc.annotations?.[REF_NAME];
+    if (other !== undefined && !record.names.includes(other)) record.names.push(other);
+    for (const rd of (desc.annotations?.[REPO_DIGESTS] ?? "").split(",")) {
+      if (rd !== "" && !record.repoDigests.includes(rd)) record.repoDigests.push(rd);
+    }
+  }
+  return record;
+}
+
+function resolveAmong(store: Store, given: string, images: ImageRecord[]): ImageRecord {
   const id = /^(?:sha256:)?([a-f0-9]{1,64})$/.exec(given);
   if (id !== null && given.startsWith("sha256:") && id[1]!.length === 64) {
     const hit = images.find((i) => i.id === given);
