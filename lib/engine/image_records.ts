@@ -111,7 +111,7 @@ export function familiarTags(record: ImageRecord): string[] {
  */
 export function resolveImage(store: Store, given: string, images?: ImageRecord[]): ImageRecord {
   return (images === undefined ? resolveByTag(store, given) : undefined) ??
-    resolveAmong(store, given, images ?? listImages(store));
+    resolveAmong(given, images ?? listImages(store));
 }
 
 /**
@@ -143,7 +143,7 @@ function resolveByTag(store: Store, given: string): ImageRecord | undefined {
   return record;
 }
 
-function resolveAmong(store: Store, given: string, images: ImageRecord[]): ImageRecord {
+function resolveAmong(given: string, images: ImageRecord[]): ImageRecord {
   const id = /^(?:sha256:)?([a-f0-9]{1,64})$/.exec(given);
   if (id !== null && given.startsWith("sha256:") && id[1]!.length === 64) {
     const hit = images.find((i) => i.id === given);
