@@ -40,7 +40,7 @@ export const save: Command = {
       throw new UsageError("Cowardly refusing to save to a terminal. Use the -o flag or redirect");
     }
     const engine = Engine.open(ctx.root);
-    const stream = engine.saveImages(args, format as SaveFormat);
+    const stream = await engine.saveImages(args, format as SaveFormat);
     if (output === undefined) {
       await stream.pipeTo(Deno.stdout.writable, { preventClose: true });
       return 0;

@@ -23,12 +23,8 @@ import type { Store } from "../store/mod.ts";
 import { type ContainerOptions, createContainerRecord } from "./container_create.ts";
 import { checkName, type ContainerRecord, ContainerStore } from "./container_record.ts";
 import { upperDiff } from "./container_diff.ts";
-import {
-  copyFromContainer,
-  type CopyOptions,
-  copyToContainer,
-  type TarSink,
-} from "./container_cp.ts";
+// container_cp.ts pulls in the tar code; it is loaded only when a copy runs.
+import type { CopyOptions, TarSink } from "./container_cp.ts";
 import { type MonitorLaunch, reconcile, runMonitor, startDetached } from "./container_monitor.ts";
 import { type AttachIO, superviseContainer, type SuperviseContext } from "./container_supervise.ts";
 import { resolveUser } from "./container_user.ts";
@@ -316,6 +312,7 @@ export class ContainerService {
     const { runtimeRoot } = this.#ctx;
     const dir = this.records.path(record.Id);
     const target = { record, given, dir, tmpDir: this.store.tmpDir, runtimeRoot };
+    const { copyFromContainer } = await import("./container_cp.ts");
     await copyFromContainer(target, src, dest, options);
   }
 
@@ -333,6 +330,7 @@ export class ContainerService {
     const { runtimeRoot } = this.#ctx;
     const dir = this.records.path(record.Id);
     const target = { record, given, dir, tmpDir: this.store.tmpDir, runtimeRoot };
+    const { copyToContainer } = await import("./container_cp.ts");
     await copyToContainer(target, src, dest, options);
   }
 

@@ -16,9 +16,11 @@ import { openStore, type Store } from "../store/mod.ts";
 import { ContainerStore } from "./container_record.ts";
 import { type ImageRecord, listImages, resolveImage, tagInIndex } from "./image_records.ts";
 import { formatReference, type Reference } from "../image/mod.ts";
-import { importImage, type ImportOptions } from "./image_import.ts";
-import { type LoadedImage, loadImages, type LoadOptions } from "./image_load.ts";
-import { type SaveFormat, saveImages } from "./image_save.ts";
+// Import, load and save need the tar code (tar-stream, zlib): they load on first use, so
+// `ps`, `images` and `run` do not pay for it.
+import type { ImportOptions } from "./image_import.ts";
+import type { LoadedImage, LoadOptions } from "./image_load.ts";
+import type { SaveFormat } from "./image_save.ts";
 import {
   pruneImages,
   type PruneReport,
@@ -105,18 +107,28 @@ export class Engine {
     return resolveImage(this.store, nameOrId);
   }
 
-  importImage(
+  async importImage(
     source: ReadableStream<Uint8Array>,
     options?: ImportOptions,
   ): Promise<CommittedImage> {
+    const { importImage } = await import("./image_import.ts");
     return importImage(this.store, source, options);
   }
 
-  loadImages(source: ReadableStream<Uint8Array>, options?: LoadOptions): Promise<LoadedImage[]> {
+  async loadImages(
+    source: ReadableStream<Uint8Array>,
+    options?: LoadOptions,
+  ): Promise<LoadedImage[]> {
+    const { loadImages } = await import("./image_load.ts");
     return loadImages(this.store, source, options);
   }
 
-  saveImages(names: readonly string[], format?: SaveFormat): ReadableStream<Uint8Array> {
+  /** @throws {NotFoundError} when a name does not resolve (before anything is written) */
+  async saveImages(
+    names: readonly string[],
+    format?: SaveFormat,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const { saveImages } = await import("./image_save.ts");
     return saveImages(this.store, names, format);
   }
 
