@@ -38,7 +38,7 @@ export const push: Command = {
     const quiet = bool(flags, "quiet");
     if (!all && !quiet && !/[:@][^/]*$/.test(given)) ctx.print("Using default tag: latest\n");
     const engine = Engine.open(ctx.root);
-    const refs: Reference[] = all ? engine.localTags(ref) : [ref];
+    const refs: Reference[] = all ? await engine.localTags(ref) : [ref];
     if (refs.length === 0) {
       throw new UsageError(`An image does not exist locally with the repository: ${given}`);
     }

@@ -30,8 +30,8 @@ import {
 } from "./image_remove.ts";
 import { type HistoryRow, imageHistory, inspectImage } from "./image_inspect.ts";
 import type { CommittedImage } from "./image_commit.ts";
-import { pullImage, type PullOptions, type PullResult } from "./image_pull.ts";
-import { localTags, pushImage, type PushOptions, type PushResult } from "./image_push.ts";
+import type { PullOptions, PullResult } from "./image_pull.ts";
+import type { PushOptions, PushResult } from "./image_push.ts";
 
 export { familiarTags, type ImageRecord } from "./image_records.ts";
 export { ContainerService, type ContainerServiceOptions } from "./containers.ts";
@@ -156,18 +156,21 @@ export class Engine {
     return (id) => containers.find((c) => c.Image === id)?.Id;
   }
 
-  /** Pulls an image from its registry (see {@linkcode pullImage}). */
-  pullImage(ref: Reference, options?: PullOptions): Promise<PullResult> {
+  /** Pulls an image from its registry (image_pull.ts; loaded on first use with the tar code). */
+  async pullImage(ref: Reference, options?: PullOptions): Promise<PullResult> {
+    const { pullImage } = await import("./image_pull.ts");
     return pullImage(this.store, ref, options);
   }
 
-  /** Pushes a tagged image to its registry (see {@linkcode pushImage}). */
-  pushImage(ref: Reference, options?: PushOptions): Promise<PushResult> {
+  /** Pushes a tagged image to its registry (image_push.ts; loaded on first use). */
+  async pushImage(ref: Reference, options?: PushOptions): Promise<PushResult> {
+    const { pushImage } = await import("./image_push.ts");
     return pushImage(this.store, ref, options);
   }
 
   /** The tags of `ref`'s repository that the store has, for `push --all-tags`. */
-  localTags(ref: Reference): Reference[] {
+  async localTags(ref: Reference): Promise<Reference[]> {
+    const { localTags } = await import("./image_push.ts");
     return localTags(this.store, ref);
   }
 
