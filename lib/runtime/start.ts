@@ -73,7 +73,17 @@ export async function startContainer(
     status.close();
     if (message !== undefined && "error" in message) throw initError(message);
   }
-  if (!released) throw new EngineError(`Cannot start container "${target.id}": its init exited`);
+  if (!released) {
+    // Say how init ended when this process holds it: a signal points at a killer, a code at init.
+    const child = "child" in target ? target.child : undefined;
+    const ended = child === undefined ? undefined : await Promise.race([
+      child.status.then((s) => (s.signal !== null ? `signal ${s.signal}` : `status ${s.code}`)),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)),
+    ]);
+    throw new EngineError(
+      `Cannot start container "${target.id}": its init exited${ended ? ` (${ended})` : ""}`,
+    );
+  }
   const spec = "spec" in target ? target.spec : loadSpecQuietly(record.bundle);
   if (spec?.hooks?.poststart) {
     await runHooksQuietly(spec.hooks.poststart, toState(target.stateRoot, record));
