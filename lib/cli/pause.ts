@@ -3,28 +3,9 @@
  *
  * @module
  */
-import { describeError, exitCodeOf } from "../errors.ts";
-import type { Command, Context } from "./_command.ts";
+import type { Command } from "./_command.ts";
+import { forEachName } from "./_each.ts";
 import { containerService } from "./run.ts";
-
-async function each(
-  ctx: Context,
-  names: string[],
-  action: (name: string) => Promise<unknown>,
-): Promise<number> {
-  let status = 0;
-  for (const name of names) {
-    try {
-      await action(name);
-      ctx.print(`${name}\n`);
-    } catch (error) {
-      if (names.length === 1) throw error;
-      ctx.printErr(`Error: ${describeError(error)}\n`);
-      status = exitCodeOf(error);
-    }
-  }
-  return status;
-}
 
 /** `pause CONTAINER [CONTAINER...]` */
 export const pause: Command = {
@@ -34,7 +15,7 @@ export const pause: Command = {
   flags: [],
   run(ctx, _flags, args) {
     const service = containerService(ctx);
-    return each(ctx, args, (name) => service.pause(name));
+    return forEachName(ctx, args, (name) => service.pause(name));
   },
 };
 
@@ -46,6 +27,6 @@ export const unpause: Command = {
   flags: [],
   run(ctx, _flags, args) {
     const service = containerService(ctx);
-    return each(ctx, args, (name) => service.unpause(name));
+    return forEachName(ctx, args, (name) => service.unpause(name));
   },
 };

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { describeError, exitCodeOf, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { kill } from "../../ffi/proc.ts";
 import { attachToTerminal } from "./_attach.ts";
 import { bool, type Command } from "./_command.ts";
+import { forEachName } from "./_each.ts";
 import { containerService } from "./run.ts";
 
 /** `start [OPTIONS] CONTAINER [CONTAINER...]` */
@@ -42,17 +43,6 @@ export const start: Command = {
         release();
       }
     }
-    let status = 0;
-    for (const name of args) {
-      try {
-        await service.startDetached(name);
-        ctx.print(`${name}\n`);
-      } catch (error) {
-        if (args.length === 1) throw error;
-        ctx.printErr(`Error: ${describeError(error)}\n`);
-        status = exitCodeOf(error);
-      }
-    }
-    return status;
+    return await forEachName(ctx, args, (name) => service.startDetached(name));
   },
 };

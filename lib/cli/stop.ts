@@ -3,28 +3,9 @@
  *
  * @module
  */
-import { describeError, exitCodeOf } from "../errors.ts";
 import { type Command, int, str } from "./_command.ts";
+import { forEachName } from "./_each.ts";
 import { containerService } from "./run.ts";
-
-async function eachContainer(
-  ctx: Parameters<Command["run"]>[0],
-  names: string[],
-  action: (name: string) => Promise<void>,
-): Promise<number> {
-  let status = 0;
-  for (const name of names) {
-    try {
-      await action(name);
-      ctx.print(`${name}\n`);
-    } catch (error) {
-      if (names.length === 1) throw error;
-      ctx.printErr(`Error: ${describeError(error)}\n`);
-      status = exitCodeOf(error);
-    }
-  }
-  return status;
-}
 
 const FLAGS: Command["flags"] = [
   {
@@ -51,7 +32,7 @@ export const stop: Command = {
   flags: FLAGS,
   run(ctx, flags, args) {
     const service = containerService(ctx);
-    return eachContainer(ctx, args, async (name) => {
+    return forEachName(ctx, args, async (name) => {
       await service.stop(name, int(flags, "time"), str(flags, "signal"));
     });
   },
@@ -65,7 +46,7 @@ export const restart: Command = {
   flags: FLAGS,
   run(ctx, flags, args) {
     const service = containerService(ctx);
-    return eachContainer(ctx, args, async (name) => {
+    return forEachName(ctx, args, async (name) => {
       await service.stop(name, int(flags, "time"), str(flags, "signal"));
       await service.startDetached(name);
     });
@@ -87,7 +68,7 @@ export const killCmd: Command = {
   }],
   run(ctx, flags, args) {
     const service = containerService(ctx);
-    return eachContainer(ctx, args, async (name) => {
+    return forEachName(ctx, args, async (name) => {
       await service.kill(name, str(flags, "signal") ?? "KILL");
     });
   },
@@ -114,6 +95,6 @@ export const rm: Command = {
   ],
   run(ctx, flags, args) {
     const service = containerService(ctx);
-    return eachContainer(ctx, args, (name) => service.remove(name, flags.force === true));
+    return forEachName(ctx, args, (name) => service.remove(name, flags.force === true));
   },
 };
