@@ -330,3 +330,31 @@ Deno.test("signals sent to a foreground run reach the container; exec -d runs in
     assert.equal((await b(["exec", "bg", "cat", "/tmp/flag"])).stdout, "later\n");
   });
 });
+
+Deno.test("Docker's default seccomp profile applies unless unconfined or privileged", async () => {
+  await withBusybox(async ({ b }) => {
+    const mode = async (...flags: string[]) =>
+      (await b(["run", "--rm", ...flags, "busybox", "sh", "-c", "grep Seccomp: /proc/self/status"]))
+        .stdout.trim();
+    assert.equal(
+      await mode(),
+      "Seccomp:\t2",
+      "a filter is installed (needs containers-common's seccomp.json)",
+    );
+    assert.equal(await mode("--security-opt", "seccomp=unconfined"), "Seccomp:\t0");
+    assert.equal(await mode("--privileged"), "Seccomp:\t0");
+    const priv = await b([
+      "run",
+      "--rm",
+      "--privileged",
+      "busybox",
+      "sh",
+      "-c",
+      "mkdir -p /m && mount -t tmpfs x /m && echo mounted",
+    ]);
+    assert.equal(priv.stdout, "mounted\n", priv.stderr);
+    const bad = await b(["run", "--rm", "--security-opt", "seccomp=/nope.json", "busybox", "true"]);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /Cannot read the seccomp profile "\/nope.json"/);
+  });
+});

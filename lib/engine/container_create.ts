@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { CAPABILITIES } from "../../ffi/caps.ts";
 import { ConflictError, EngineError } from "../errors.ts";
 import type { ImageRecord } from "./image_records.ts";
 import {
@@ -14,6 +15,8 @@ import {
   type Mount,
   OVERLAY_ANNOTATION,
   type Resources,
+  type Seccomp,
+  seccompFromDockerProfile,
   type Spec,
 } from "../runtime/mod.ts";
 import type { Store } from "../store/mod.ts";
@@ -115,17 +118,36 @@ function capName(name: string): string {
   return full;
 }
 
+/**
+ * The capabilities berth itself holds (its bounding set): `--privileged` and
+ * `--cap-add ALL` mean "all of these", as Docker's mean "all the daemon has"
+ * (root in a container or VM may lack some, e.g. CAP_SYS_RESOURCE).
+ */
+function hostCapabilities(): string[] {
+  let mask = 0n;
+  try {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    if (m !== null) mask = BigInt(`0x${m[1]}`);
+  } catch {
+    return [...ALL_CAPS];
+  }
+  return ALL_CAPS.filter((name) => {
+    const bit = CAPABILITIES[name];
+    return bit !== undefined && ((mask >> BigInt(bit)) & 1n) === 1n;
+  });
+}
+
 /** Docker's capability arithmetic: defaults, minus drops, plus adds (`ALL` allowed in both). */
 export function capabilitySet(
   add: readonly string[] = [],
   drop: readonly string[] = [],
   privileged = false,
 ): string[] {
-  if (privileged) return [...ALL_CAPS];
+  if (privileged) return hostCapabilities();
   const adds = add.map(capName);
   const drops = drop.map(capName);
   let caps = drops.includes("ALL") ? [] : DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c));
-  if (adds.includes("ALL")) caps = [...ALL_CAPS];
+  if (adds.includes("ALL")) caps = hostCapabilities();
   for (const cap of adds) if (cap !== "ALL" && !caps.includes(cap)) caps.push(cap);
   return caps;
 }
@@ -300,6 +322,42 @@ export async function createContainerRecord(
   return record;
 }
 
+/**
+ * The host's copy of Docker's default seccomp profile (Debian's containers-common ships it);
+ * `BERTH_SECCOMP_PROFILE` names another.
+ */
+const DEFAULT_SECCOMP_PROFILES = ["/usr/share/containers/seccomp.json"];
+
+/**
+ * The seccomp filter for a container: `--security-opt seccomp=unconfined` none,
+ * `seccomp=PATH` that profile, else the default profile when the host has one.
+ * @throws {EngineError} for a profile that cannot be read or is malformed
+ */
+function seccompProfile(option: string | undefined, caps: readonly string[]): Seccomp | undefined {
+  if (option === "unconfined") return undefined;
+  let path = option;
+  if (path === undefined) {
+    const candidates = [Deno.env.get("BERTH_SECCOMP_PROFILE"), ...DEFAULT_SECCOMP_PROFILES];
+    path = candidates.find((p) => p !== undefined && p !== "" && exists(p));
+    if (path === undefined) return undefined;
+  }
+  let profile: unknown;
+  try {
+    profile = JSON.parse(Deno.readTextFileSync(path));
+  } catch (error) {
+    throw new EngineError(`Cannot read the seccomp profile "${path}"`, { cause: error });
+  }
+  return seccompFromDockerProfile(profile, caps);
+}
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** Where `--init` puts the init binary in the container, as Docker. */
 const INIT_PATH = "/sbin/docker-init";
 
@@ -361,8 +419,11 @@ function buildSpec(
   const noNewPrivileges = (options.securityOpt ?? []).some((o) =>
     /^no-new-privileges(:true|=true)?$/.test(o)
   );
+  let seccompOpt: string | undefined;
   for (const opt of options.securityOpt ?? []) {
-    if (!/^no-new-privileges([:=](true|false))?$/.test(opt)) {
+    const m = /^seccomp[=:](.+)$/.exec(opt);
+    if (m !== null) seccompOpt = m[1]!;
+    else if (!/^no-new-privileges([:=](true|false))?$/.test(opt)) {
       throw new EngineError(`Invalid --security-opt: "${opt}"`);
     }
   }
@@ -406,6 +467,10 @@ function buildSpec(
     },
   });
   if (rlimits.length > 0) spec.process.rlimits = rlimits;
+  const seccomp = options.privileged
+    ? undefined
+    : seccompProfile(seccompOpt, spec.process.capabilities?.bounding ?? []);
+  if (seccomp !== undefined && spec.linux) spec.linux.seccomp = seccomp;
   if (options.privileged && spec.linux) {
     spec.linux.maskedPaths = [];
     spec.linux.readonlyPaths = [];
