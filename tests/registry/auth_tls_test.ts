@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { selfSignedCert } from "../_tls.ts";
 import bcrypt from "bcryptjs";
 import { Htpasswd } from "../../lib/registry/mod.ts";
 import { bytes, errorCode, pushBlob, startRegistry } from "./_helpers.ts";
@@ -50,37 +51,8 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "berth-tls-" });
     try {
-      const out = await new Deno.Command("openssl", {
-        args: [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-          // rustls refuses a CA certificate as a server's own (CaUsedAsEndEntity).
-          "-addext",
-          "basicConstraints=critical,CA:FALSE",
-          "-addext",
-          "extendedKeyUsage=serverAuth",
-          "-keyout",
-          `${dir}/key.pem`,
-          "-out",
-          `${dir}/cert.pem`,
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
-      const cert = await Deno.readTextFile(`${dir}/cert.pem`);
-      const reg = await startRegistry({ cert, key: await Deno.readTextFile(`${dir}/key.pem`) });
+      const { cert, key } = await selfSignedCert(dir);
+      const reg = await startRegistry({ cert, key });
       const client = Deno.createHttpClient({ caCerts: [cert] });
       try {
         assert.match(reg.url, /^https:\/\/127\.0\.0\.1:\d+$/);

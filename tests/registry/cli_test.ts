@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { selfSignedCert } from "../_tls.ts";
 import bcrypt from "bcryptjs";
 import { sha256 } from "../../lib/digest.ts";
 import { bytes, pushImage } from "./_helpers.ts";
@@ -96,32 +97,7 @@ Deno.test("berth registry serve --htpasswd --tls-cert --tls-key serves HTTPS wit
   let child: Deno.ChildProcess | undefined;
   let client: Deno.HttpClient | undefined;
   try {
-    const ssl = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-keyout",
-        `${root}/key.pem`,
-        "-out",
-        `${root}/cert.pem`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    assert.ok(ssl.success);
+    await selfSignedCert(root);
     await Deno.writeTextFile(
       `${root}/htpasswd`,
       `admin:${bcrypt.hashSync("pw", 4).replace("$2b$", "$2y$")}\n`,

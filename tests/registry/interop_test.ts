@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { selfSignedCert } from "../_tls.ts";
 import { BUSYBOX, makeBusyboxLayout } from "./_oci_layout.ts";
 import bcrypt from "bcryptjs";
 import { Htpasswd } from "../../lib/registry/mod.ts";
@@ -174,29 +175,11 @@ Deno.test({
   async fn() {
     const work = await Deno.makeTempDir({ prefix: "berth-skopeo-tls-" });
     try {
-      await run("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        `${work}/key.pem`,
-        "-out",
-        `${work}/cert.pem`,
-      ]);
+      const { cert, key } = await selfSignedCert(work);
       const auth = new Htpasswd(`pusher:${bcrypt.hashSync("pw", 4)}`);
       const reg = await startRegistry({
-        cert: await Deno.readTextFile(`${work}/cert.pem`),
-        key: await Deno.readTextFile(`${work}/key.pem`),
+        cert,
+        key,
         authenticate: auth.authenticator(),
       });
       try {

@@ -4,48 +4,17 @@
  * (Docker's layout); without it, loopback means plain HTTP and the push fails.
  */
 import assert from "node:assert/strict";
+import { selfSignedCert } from "../_tls.ts";
 import { FsStorage, serveRegistry } from "../../lib/registry/mod.ts";
-import { have, run, withTempDir } from "../_helpers.ts";
+import { have, withTempDir } from "../_helpers.ts";
 import { b, importBusybox, inspect, ok } from "./_helpers.ts";
-
-async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
-  const out = await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
-    // rustls refuses a CA certificate as a server's own (CaUsedAsEndEntity).
-    "-addext",
-    "basicConstraints=critical,CA:FALSE",
-    "-addext",
-    "extendedKeyUsage=serverAuth",
-    "-keyout",
-    `${dir}/key.pem`,
-    "-out",
-    `${dir}/cert.pem`,
-  ]);
-  assert.equal(out.code, 0, out.stderr);
-  return {
-    cert: await Deno.readTextFile(`${dir}/cert.pem`),
-    key: await Deno.readTextFile(`${dir}/key.pem`),
-  };
-}
 
 Deno.test({
   name: "push and pull over HTTPS with the registry's CA in certs.d",
   ignore: !have("openssl"),
   async fn() {
     await withTempDir(async (dir) => {
-      const { cert, key } = await selfSigned(dir);
+      const { cert, key } = await selfSignedCert(dir);
       const server = serveRegistry({
         storage: new FsStorage(`${dir}/reg`),
         hostname: "127.0.0.1",
