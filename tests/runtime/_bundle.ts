@@ -28,6 +28,17 @@ export const SKIP_REASON: string | undefined = Deno.uid() !== 0
   ? "needs busybox-static"
   : undefined;
 
+/** The argv that re-executes berth from this checkout (the runtime's `self`). */
+export const SELF = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  "--quiet",
+  "--config",
+  `${REPO}deno.json`,
+  `${REPO}main.ts`,
+];
+
 /** Makes a busybox rootfs in `dir` (bin/busybox plus one symlink per applet). */
 export function makeRootfs(dir: string): void {
   for (const d of ["bin", "proc", "dev", "sys", "tmp", "etc", "mnt", "root"]) {

@@ -11,20 +11,13 @@ import {
   cleanup,
   makeBundle,
   REPO,
+  SELF,
   SKIP_REASON,
   uniqueId,
 } from "./_bundle.ts";
 
 const ignore = SKIP_REASON !== undefined;
-const self = [
-  Deno.execPath(),
-  "run",
-  "-A",
-  "--quiet",
-  "--config",
-  `${REPO}deno.json`,
-  `${REPO}main.ts`,
-];
+const self = SELF;
 
 Deno.test({
   name: "runtime exec: joins the container's PID namespace, root, hostname and cgroup",

@@ -19,20 +19,13 @@ import {
   makeBundle,
   processExists,
   REPO,
+  SELF,
   SKIP_REASON,
   uniqueId,
 } from "./_bundle.ts";
 
 const ignore = SKIP_REASON !== undefined;
-const self = [
-  Deno.execPath(),
-  "run",
-  "-A",
-  "--quiet",
-  "--config",
-  `${REPO}deno.json`,
-  `${REPO}main.ts`,
-];
+const self = SELF;
 
 Deno.test(
   { name: "runtime create/start/state/kill/delete: the lifecycle as runc's", ignore },

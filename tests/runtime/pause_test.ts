@@ -13,18 +13,11 @@ import {
   resumeContainer,
   startContainer,
 } from "../../lib/runtime/mod.ts";
-import { assertNoLeftovers, cleanup, makeBundle, REPO, SKIP_REASON, uniqueId } from "./_bundle.ts";
+import { assertNoLeftovers, cleanup, makeBundle, REPO, SKIP_REASON, uniqueId   SELF,
+} from "./_bundle.ts";
 
 const ignore = SKIP_REASON !== undefined;
-const self = [
-  Deno.execPath(),
-  "run",
-  "-A",
-  "--quiet",
-  "--config",
-  `${REPO}deno.json`,
-  `${REPO}main.ts`,
-];
+const self = SELF;
 
 Deno.test({
   name: "pauseContainer() freezes every process; resumeContainer() thaws; stats read the cgroup",
