@@ -13,8 +13,7 @@ import {
   resumeContainer,
   startContainer,
 } from "../../lib/runtime/mod.ts";
-import { assertNoLeftovers, cleanup, makeBundle, REPO, SKIP_REASON, uniqueId   SELF,
-} from "./_bundle.ts";
+import { assertNoLeftovers, cleanup, makeBundle, SELF, SKIP_REASON, uniqueId } from "./_bundle.ts";
 
 const ignore = SKIP_REASON !== undefined;
 const self = SELF;
