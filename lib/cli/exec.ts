@@ -7,6 +7,7 @@
 import { kill } from "../../ffi/proc.ts";
 import { attachToTerminal } from "./_attach.ts";
 import { bool, type Command, list, str } from "./_command.ts";
+import { CONTAINER_FLAGS } from "./_container_flags.ts";
 import { containerService } from "./run.ts";
 
 /** `exec [OPTIONS] CONTAINER COMMAND [ARG...]` */
@@ -22,34 +23,9 @@ export const exec: Command = {
       type: "bool",
       description: "Detached mode: run command in the background",
     },
-    {
-      name: "interactive",
-      short: "i",
-      type: "bool",
-      description: "Keep STDIN open even if not attached",
-    },
-    { name: "tty", short: "t", type: "bool", description: "Allocate a pseudo-TTY" },
-    {
-      name: "user",
-      short: "u",
-      type: "string",
-      value: "string",
-      description: "Username or UID (format: <name|uid>[:<group|gid>])",
-    },
-    {
-      name: "workdir",
-      short: "w",
-      type: "string",
-      value: "string",
-      description: "Working directory inside the container",
-    },
-    {
-      name: "env",
-      short: "e",
-      type: "list",
-      value: "list",
-      description: "Set environment variables",
-    },
+    ...CONTAINER_FLAGS.filter((f) =>
+      ["interactive", "tty", "user", "workdir", "env"].includes(f.name)
+    ),
   ],
   async run(ctx, flags, args) {
     const [name, ...command] = args as [string, ...string[]];

@@ -62,14 +62,18 @@ export function listImages(store: Store): ImageRecord[] {
       }
       byManifest.set(desc.digest, record);
     }
-    if (record === null) continue;
-    const name = desc.annotations?.[REF_NAME];
-    if (name !== undefined && !record.names.includes(name)) record.names.push(name);
-    for (const rd of (desc.annotations?.[REPO_DIGESTS] ?? "").split(",")) {
-      if (rd !== "" && !record.repoDigests.includes(rd)) record.repoDigests.push(rd);
-    }
+    if (record !== null) addNames(record, desc);
   }
   return [...byId.values()];
+}
+
+/** Adds an index entry's tag and repo digests to the image it points at. */
+function addNames(record: ImageRecord, desc: Descriptor): void {
+  const name = desc.annotations?.[REF_NAME];
+  if (name !== undefined && !record.names.includes(name)) record.names.push(name);
+  for (const rd of (desc.annotations?.[REPO_DIGESTS] ?? "").split(",")) {
+    if (rd !== "" && !record.repoDigests.includes(rd)) record.repoDigests.push(rd);
+  }
 }
 
 function readRecord(store: Store, desc: Descriptor): ImageRecord | undefined {
@@ -132,14 +136,7 @@ function resolveByTag(store: Store, given: string): ImageRecord | undefined {
   if (tagged === undefined) return undefined;
   const record = readRecord(store, tagged);
   if (record === undefined) return undefined;
-  for (const desc of entries) {
-    if (desc.digest !== tagged.digest) continue;
-    const other = desc.annotations?.[REF_NAME];
-    if (other !== undefined && !record.names.includes(other)) record.names.push(other);
-    for (const rd of (desc.annotations?.[REPO_DIGESTS] ?? "").split(",")) {
-      if (rd !== "" && !record.repoDigests.includes(rd)) record.repoDigests.push(rd);
-    }
-  }
+  for (const desc of entries) if (desc.digest === tagged.digest) addNames(record, desc);
   return record;
 }
 
