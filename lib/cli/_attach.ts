@@ -6,8 +6,9 @@
  *
  * @module
  */
-import type { AttachIO } from "../engine/mod.ts";
-import { parseSignal, resizeConsole, terminalSize } from "../runtime/mod.ts";
+import type { AttachClient, AttachEnd, AttachIO } from "../engine/mod.ts";
+import { DetachScanner } from "./_detach_keys.ts";
+import { parseSignal, rawTerminal, resizeConsole, terminalSize } from "../runtime/mod.ts";
 import { writeAllSync } from "./_command.ts";
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
@@ -18,7 +19,7 @@ export function attachToTerminal(
   kill: (pid: number, signal: number) => void,
 ): { io: AttachIO; release: () => void } {
   const listeners: [Deno.Signal, () => void][] = [];
-  let raw = false;
+  let restore = () => {};
   const io: AttachIO = {
     output: (stream, bytes) => writeAllSync(stream === "stdout" ? Deno.stdout : Deno.stderr, bytes),
     onStart: (pid, master) => {
@@ -47,10 +48,9 @@ export function attachToTerminal(
     },
   };
   if (options.tty) {
-    if (Deno.stdin.isTerminal()) {
-      Deno.stdin.setRaw(true);
-      raw = true;
-    }
+    // cfmakeraw: no echo, no line editing, and no output processing, so the
+    // container's own \r\n reaches the screen once.
+    if (Deno.stdin.isTerminal()) restore = rawTerminal(0);
     io.console = {
       read: (buf) => (options.interactive ? Deno.stdin.read(buf) : new Promise(() => {})),
       write: (bytes) => writeAllSync(Deno.stdout, bytes),
@@ -60,7 +60,80 @@ export function attachToTerminal(
   }
   const release = () => {
     for (const [signal, fn] of listeners) Deno.removeSignalListener(signal, fn);
-    if (raw) Deno.stdin.setRaw(false);
+    restore();
   };
   return { io, release };
+}
+
+/** How an attach session joins the user's terminal to a container's monitor. */
+export interface SessionOptions {
+  /** The container has a pty (`-t`). */
+  tty: boolean;
+  /** Send this process's stdin. */
+  stdin: boolean;
+  /** The detach sequence, recognised on a tty as Docker does. */
+  detachKeys: Uint8Array;
+  /** Forwards a signal to the container (sig-proxy; not on a tty, where ^C is a byte). */
+  signal?: (signal: Deno.Signal) => void;
+}
+
+/**
+ * Runs an attach session until the container exits, the user detaches, or
+ * the monitor goes away.
+ */
+export async function attachSession(
+  client: AttachClient,
+  options: SessionOptions,
+): Promise<AttachEnd> {
+  const listeners: [Deno.Signal, () => void][] = [];
+  let restore = () => {};
+  if (options.tty) {
+    if (options.stdin && Deno.stdin.isTerminal()) restore = rawTerminal(0);
+    const sendSize = () => {
+      const size = terminalSize(0) ?? terminalSize(1);
+      if (size !== undefined) void client.resize(size.rows, size.cols);
+    };
+    sendSize();
+    Deno.addSignalListener("SIGWINCH", sendSize);
+    listeners.push(["SIGWINCH", sendSize]);
+  } else if (options.signal !== undefined) {
+    for (const signal of FORWARDED) {
+      const forward = () => options.signal!(signal);
+      Deno.addSignalListener(signal, forward);
+      listeners.push([signal, forward]);
+    }
+  }
+  if (options.stdin) {
+    (async () => {
+      const scanner = options.tty ? new DetachScanner(options.detachKeys) : undefined;
+      const buf = new Uint8Array(32 * 1024);
+      for (;;) {
+        let n: number | null;
+        try {
+          n = await Deno.stdin.read(buf);
+        } catch {
+          n = null;
+        }
+        if (n === null) {
+          await client.closeStdin();
+          return;
+        }
+        const { pass, detach } = scanner?.feed(buf.subarray(0, n)) ??
+          { pass: buf.slice(0, n), detach: false };
+        if (pass.length > 0) await client.write(pass);
+        if (detach) {
+          client.close();
+          return;
+        }
+      }
+    })();
+  }
+  try {
+    return await client.receive((stream, bytes) =>
+      writeAllSync(stream === "stdout" ? Deno.stdout : Deno.stderr, bytes)
+    );
+  } finally {
+    for (const [signal, fn] of listeners) Deno.removeSignalListener(signal, fn);
+    restore();
+  }
 }

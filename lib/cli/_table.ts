@@ -226,6 +226,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     true,
   ),
   "rename": lazy("Rename a container", async () => (await import("./rename.ts")).rename),
+  "attach": lazy(
+    "Attach local standard input, output, and error streams to a running container",
+    async () => (await import("./attach.ts")).attach,
+  ),
+  "container attach": lazy(
+    "Attach local standard input, output, and error streams to a running container",
+    async () => (await import("./attach.ts")).attach,
+  ),
   "diff": lazy(
     "Inspect changes to files or directories on a container's filesystem",
     async () => (await import("./rename.ts")).diff,

@@ -62,13 +62,17 @@ export const monitor: Command = {
   usage: "ID",
   summary: "Supervise a detached container (internal)",
   args: { min: 1, max: 1 },
-  flags: [],
-  run(ctx, _flags, args) {
-    return containerService(ctx).monitor(args[0]!, (line) => {
+  flags: [{
+    name: "attach-first",
+    type: "bool",
+    description: "Open the attach socket and wait for a client before starting",
+  }],
+  run(ctx, flags, args) {
+    return containerService(ctx).monitor(args[0]!, (line, final) => {
       ctx.print(`${line}\n`);
-      // The waiting `run -d` reads one line and goes; later writes must not hit a closed pipe.
-      dup2(openFd("/dev/null", O_RDWR), 1);
-    });
+      // The waiting `run -d` reads its last line and goes; later writes must not hit a closed pipe.
+      if (final) dup2(openFd("/dev/null", O_RDWR), 1);
+    }, { attachFirst: bool(flags, "attach-first") });
   },
 };
 

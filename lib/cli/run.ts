@@ -4,12 +4,14 @@
  *
  * @module
  */
-import { NotFoundError } from "../errors.ts";
-import { ContainerService, Engine } from "../engine/mod.ts";
+import { EngineError, NotFoundError } from "../errors.ts";
+import { type AttachEnd, ContainerService, Engine } from "../engine/mod.ts";
 import { kill } from "../../ffi/proc.ts";
-import { attachToTerminal } from "./_attach.ts";
-import { bool, type Command } from "./_command.ts";
+import { parseSignal } from "../runtime/mod.ts";
+import { attachSession, attachToTerminal } from "./_attach.ts";
+import { bool, type Command, str } from "./_command.ts";
 import { CONTAINER_FLAGS, containerOptions } from "./_container_flags.ts";
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
 
 /** Opens the container service for a CLI context. */
 export function containerService(
@@ -19,6 +21,40 @@ export function containerService(
     self: ctx.self,
     runRoot: ctx.runRoot,
   });
+}
+
+/** Flags of commands that attach: the detach sequence and signal proxying. */
+export const ATTACH_FLAGS = [
+  {
+    name: "detach-keys",
+    type: "string",
+    value: "string",
+    description: "Override the key sequence for detaching a container",
+  },
+  {
+    name: "sig-proxy",
+    type: "bool",
+    default: true,
+    description: "Proxy received signals to the process",
+  },
+] as const;
+
+/** Sends a signal to a container's init, ignoring one that is gone. */
+export function signalPid(pid: number): (signal: Deno.Signal) => void {
+  return (signal) => {
+    try {
+      kill(pid, parseSignal(signal));
+    } catch {
+      // it is gone
+    }
+  };
+}
+
+/** A session's end as an exit status; a lost monitor is an error. */
+export function sessionStatus(end: AttachEnd, onDetach: number): number {
+  if (end.kind === "exit") return end.exitCode;
+  if (end.kind === "detached") return onDetach;
+  throw new EngineError("The container's monitor exited unexpectedly");
 }
 
 /** `run [OPTIONS] IMAGE [COMMAND] [ARG...]` */
@@ -34,10 +70,12 @@ export const run: Command = {
       type: "bool",
       description: "Run container in background and print container ID",
     },
+    ...ATTACH_FLAGS,
     ...CONTAINER_FLAGS,
   ],
   async run(ctx, flags, args) {
     const options = containerOptions(flags, args);
+    const detachKeys = parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);
     const service = containerService(ctx);
     let record;
     try {
@@ -59,6 +97,24 @@ export const run: Command = {
       }
       ctx.print(`${record.Id}\n`);
       return 0;
+    }
+    if (options.interactive) {
+      // Input is attached: the container runs under its own monitor, so the
+      // user can detach (Ctrl-P Ctrl-Q) and leave it running.
+      let session;
+      try {
+        session = await service.startAndAttach(record.Id);
+      } catch (error) {
+        if (options.autoRemove) await service.remove(record.Id, true).catch(() => {});
+        throw error;
+      }
+      const end = await attachSession(session.client, {
+        tty: options.tty ?? false,
+        stdin: true,
+        detachKeys,
+        ...(bool(flags, "sig-proxy") ? { signal: signalPid(session.record.State.Pid) } : {}),
+      });
+      return sessionStatus(end, 0);
     }
     const { io, release } = attachToTerminal({
       tty: options.tty ?? false,

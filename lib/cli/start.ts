@@ -1,15 +1,15 @@
 /**
  * `berth start`: starts created or stopped containers under a monitor;
- * with `-a` attached to this terminal instead.
+ * with `-a`/`-i` this terminal is attached to it and can detach again.
  *
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { kill } from "../../ffi/proc.ts";
-import { attachToTerminal } from "./_attach.ts";
-import { bool, type Command } from "./_command.ts";
+import { attachSession } from "./_attach.ts";
+import { bool, type Command, str } from "./_command.ts";
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
 import { forEachName } from "./_each.ts";
-import { containerService } from "./run.ts";
+import { containerService, sessionStatus, signalPid } from "./run.ts";
 
 /** `start [OPTIONS] CONTAINER [CONTAINER...]` */
 export const start: Command = {
@@ -24,6 +24,12 @@ export const start: Command = {
       description: "Attach STDOUT/STDERR and forward signals",
     },
     { name: "interactive", short: "i", type: "bool", description: "Attach container's STDIN" },
+    {
+      name: "detach-keys",
+      type: "string",
+      value: "string",
+      description: "Override the key sequence for detaching a container",
+    },
   ],
   async run(ctx, flags, args) {
     const service = containerService(ctx);
@@ -31,17 +37,17 @@ export const start: Command = {
       if (args.length > 1) {
         throw new UsageError("you cannot start and attach multiple containers at once");
       }
+      const detachKeys = parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);
       const record = await service.get(args[0]!);
       if (record.State.Running) return 0;
-      const { io, release } = attachToTerminal({
+      const session = await service.startAndAttach(record.Id);
+      const end = await attachSession(session.client, {
         tty: record.Config.Tty,
-        interactive: bool(flags, "interactive"),
-      }, kill);
-      try {
-        return (await service.runAttached(record.Id, io)).exitCode;
-      } finally {
-        release();
-      }
+        stdin: bool(flags, "interactive") && record.Config.OpenStdin,
+        detachKeys,
+        signal: signalPid(session.record.State.Pid),
+      });
+      return sessionStatus(end, 0);
     }
     return await forEachName(ctx, args, (name) => service.startDetached(name));
   },

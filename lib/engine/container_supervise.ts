@@ -15,11 +15,13 @@ import {
   createContainer,
   deleteContainer,
   type ExitResult,
+  resizeConsole,
   startContainer,
   waitContainer,
 } from "../runtime/mod.ts";
 import type { ContainerRecord, ContainerStore } from "./container_record.ts";
 import { LogWriter } from "./container_logs.ts";
+import { AttachHub, attachSocketPath, type AttachTarget } from "./container_attach.ts";
 
 /** Where a supervised container's I/O goes besides its log. */
 export interface AttachIO {
@@ -31,6 +33,8 @@ export interface AttachIO {
   console?: ConsoleEnds;
   /** Called once the container runs, with its pid and pty master (if any). */
   onStart?: (pid: number, master: number | undefined) => void;
+  /** The attach socket, when the caller opened it already (the monitor); else one is opened here. */
+  hub?: AttachHub;
 }
 
 /** What the supervisor needs to know about berth. */
@@ -40,6 +44,8 @@ export interface SuperviseContext {
   self: string[];
   /** The runtime's state directory. */
   runtimeRoot: string;
+  /** berth's runtime state root (`--run-root`): attach sockets live under it. */
+  runRoot: string;
 }
 
 function procStartTime(pid: number): string {
@@ -60,11 +66,19 @@ export async function superviseContainer(
   id: string,
   io: AttachIO = {},
 ): Promise<ExitResult> {
+  const hub = io.hub ?? AttachHub.listen(attachSocketPath(ctx.runRoot, id));
   const log = new LogWriter(`${ctx.containers.path(id)}/${id}-json.log`);
+  let last: ExitResult | undefined;
   try {
     for (let delay = 100;; delay = Math.min(delay * 2, 60_000)) {
-      const result = await runOnce(ctx, id, io, log);
-      if (!ctx.containers.read(id).State.Restarting) return result;
+      last = await runOnce(ctx, id, io, log, hub);
+      if (!ctx.containers.read(id).State.Restarting) return last;
+      // Docker ends an attach when the container stops, restart or not.
+      hub.setTarget(
+        undefined,
+        "You cannot attach to a restarting container, wait until it is running",
+      );
+      await hub.finish(last.exitCode);
       await new Promise((resolve) => setTimeout(resolve, delay));
       const record = ctx.containers.update(id, (r) => {
         if (r.StoppedByUser) {
@@ -75,10 +89,15 @@ export async function superviseContainer(
           r.RestartCount++;
         }
       });
-      if (!record.State.Restarting) return result;
+      if (!record.State.Restarting) return last;
     }
   } finally {
     log.close();
+    hub.setTarget(undefined, "You cannot attach to a stopped container, start it first");
+    if (io.hub === undefined) {
+      if (last !== undefined) await hub.finish(last.exitCode);
+      hub.close();
+    }
   }
 }
 
@@ -98,8 +117,10 @@ async function runOnce(
   id: string,
   io: AttachIO,
   log: LogWriter,
+  hub: AttachHub,
 ): Promise<ExitResult> {
   const record = ctx.containers.read(id);
+  const openStdin = io.stdin !== undefined || record.Config.OpenStdin;
   const bundle = `${ctx.containers.path(id)}/bundle`;
   const tty = record.Config.Tty;
   let container;
@@ -110,7 +131,7 @@ async function runOnce(
       self: ctx.self,
       stateRoot: ctx.runtimeRoot,
       stdio: tty ? { stdin: "null", stdout: "null", stderr: "null" } : {
-        stdin: io.stdin ? "piped" : "null",
+        stdin: openStdin ? "piped" : "null",
         stdout: "piped",
         stderr: "piped",
       },
@@ -154,19 +175,28 @@ async function runOnce(
   const emit = (stream: "stdout" | "stderr", bytes: Uint8Array) => {
     log.write(stream, bytes);
     io.output?.(stream, bytes);
+    hub.output(stream, bytes);
   };
+  const target: AttachTarget = {};
   if (container.console !== undefined) {
-    const ends: ConsoleEnds = io.console ?? { read: () => new Promise(() => {}), write: () => {} };
-    pumps.push(
-      copyConsole(container.console, { read: ends.read, write: (b) => emit("stdout", b) }),
-    );
+    const master = container.console;
+    const input = new InputQueue();
+    if (record.Config.OpenStdin) target.write = (bytes) => input.push(bytes);
+    target.resize = (rows, cols) => resizeConsole(master, { rows, cols });
+    const read = io.console?.read ?? ((buf: Uint8Array) => input.read(buf));
+    pumps.push(copyConsole(master, { read, write: (b) => emit("stdout", b) }));
   } else {
     pumps.push(pump(container.child.stdout, (b) => emit("stdout", b)));
     pumps.push(pump(container.child.stderr, (b) => emit("stderr", b)));
     if (io.stdin) {
       io.stdin.pipeTo(container.child.stdin).catch(() => {});
+    } else if (record.Config.OpenStdin) {
+      const writer = container.child.stdin.getWriter();
+      target.write = (bytes) => void writer.write(bytes).catch(() => {});
+      if (record.Config.StdinOnce) target.closeStdin = () => void writer.close().catch(() => {});
     }
   }
+  hub.setTarget(target);
   const result = await waitContainer(container);
   await Promise.race([Promise.all(pumps), new Promise((r) => setTimeout(r, 2000))]);
   if (container.console !== undefined) closeConsole(container.console);
@@ -189,6 +219,30 @@ async function runOnce(
     else delete r.Monitor;
   });
   return result;
+}
+
+/** Input from attached clients, read by the pty copier. */
+class InputQueue {
+  #chunks: Uint8Array[] = [];
+  #waiting: (() => void) | undefined;
+
+  push(bytes: Uint8Array): void {
+    this.#chunks.push(bytes);
+    this.#waiting?.();
+  }
+
+  async read(buf: Uint8Array): Promise<number> {
+    while (this.#chunks.length === 0) {
+      await new Promise<void>((resolve) => (this.#waiting = resolve));
+      this.#waiting = undefined;
+    }
+    const head = this.#chunks[0]!;
+    const n = Math.min(head.length, buf.length);
+    buf.set(head.subarray(0, n));
+    if (n === head.length) this.#chunks.shift();
+    else this.#chunks[0] = head.subarray(n);
+    return n;
+  }
 }
 
 async function pump(

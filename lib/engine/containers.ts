@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ConflictError, NotFoundError } from "../errors.ts";
+import { ConflictError, EngineError, NotFoundError } from "../errors.ts";
 import {
   type ConsoleEnds,
   containerStats,
@@ -23,6 +23,7 @@ import type { Store } from "../store/mod.ts";
 import { type ContainerOptions, createContainerRecord } from "./container_create.ts";
 import { checkName, type ContainerRecord, ContainerStore } from "./container_record.ts";
 import { upperDiff } from "./container_diff.ts";
+import { AttachClient, attachSocketPath } from "./container_attach.ts";
 // container_cp.ts pulls in the tar code; it is loaded only when a copy runs.
 import type { CopyOptions, TarSink } from "./container_cp.ts";
 import { type MonitorLaunch, reconcile, runMonitor, startDetached } from "./container_monitor.ts";
@@ -55,6 +56,7 @@ export class ContainerService {
       containers: this.records,
       self: options.self,
       runtimeRoot: `${options.runRoot}/runtime`,
+      runRoot: options.runRoot,
     };
     this.#launch = { argv: [...options.self, "--root", store.root, "--run-root", options.runRoot] };
   }
@@ -100,9 +102,51 @@ export class ContainerService {
     return this.records.read(record.Id);
   }
 
+  /**
+   * Starts a container under a detached monitor with this process attached
+   * from its first byte of output (foreground `run -i`, `start -ai`), so the
+   * user can detach and leave it running.
+   */
+  async startAndAttach(given: string): Promise<{ record: ContainerRecord; client: AttachClient }> {
+    const record = await this.get(given);
+    this.records.update(record.Id, (r) => delete r.StoppedByUser);
+    const { client } = await startDetached(this.#launch, record.Id, { attach: true });
+    return { record: this.records.read(record.Id), client: client! };
+  }
+
+  /**
+   * Attaches to a running container through its monitor's socket.
+   * @throws {EngineError} (exit 1, Docker's words) when it is not running or paused
+   */
+  async attach(given: string): Promise<{ record: ContainerRecord; client: AttachClient }> {
+    const record = await this.get(given);
+    if (record.State.Paused) {
+      throw new EngineError("You cannot attach to a paused container, unpause it first", {
+        exitCode: 1,
+      });
+    }
+    if (record.State.Restarting) {
+      throw new EngineError(
+        "You cannot attach to a restarting container, wait until it is running",
+        { exitCode: 1 },
+      );
+    }
+    if (!record.State.Running) {
+      throw new EngineError("You cannot attach to a stopped container, start it first", {
+        exitCode: 1,
+      });
+    }
+    const client = await AttachClient.connect(attachSocketPath(this.#ctx.runRoot, record.Id));
+    return { record, client };
+  }
+
   /** The monitor process's main (hidden `container __monitor ID`). */
-  monitor(id: string, report: (line: string) => void): Promise<number> {
-    return runMonitor(this.#ctx, id, report);
+  monitor(
+    id: string,
+    report: (line: string, final: boolean) => void,
+    options: { attachFirst?: boolean } = {},
+  ): Promise<number> {
+    return runMonitor(this.#ctx, id, report, options);
   }
 
   /** Waits until the container is no longer running; its exit code. */
@@ -183,9 +227,14 @@ export class ContainerService {
       record = await this.wait(record.Id, 10_000);
     }
     await deleteContainer(this.#ctx.runtimeRoot, record.Id, { force: true }).catch(() => {});
-    await this.store.locked(() =>
-      Deno.removeSync(this.records.path(record.Id), { recursive: true })
-    );
+    await this.store.locked(() => {
+      try {
+        Deno.removeSync(this.records.path(record.Id), { recursive: true });
+      } catch (error) {
+        // A `--rm` container's monitor may have removed it first.
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    });
   }
 
   /** `exec`: runs a process in a running container. */

@@ -37,6 +37,7 @@ export { familiarTags, type ImageRecord } from "./image_records.ts";
 export { ContainerService, type ContainerServiceOptions } from "./containers.ts";
 export type { ContainerOptions } from "./container_create.ts";
 export type { AttachIO } from "./container_supervise.ts";
+export type { AttachClient, AttachEnd } from "./container_attach.ts";
 export type { ContainerRecord, ContainerState } from "./container_record.ts";
 export { filterLogs, type LogEntry, readLogChunk } from "./container_logs.ts";
 export { authKey, defaultConfigDir, DOCKER_HUB_AUTH_KEY, RegistryConfig } from "./auth_config.ts";
