@@ -74,7 +74,7 @@ export const run: Command = {
     ...CONTAINER_FLAGS,
   ],
   async run(ctx, flags, args) {
-    const options = containerOptions(flags, args);
+    const options = { ...containerOptions(flags, args), detach: bool(flags, "detach") };
     const detachKeys = parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);
     const service = containerService(ctx);
     let record;

@@ -44,6 +44,8 @@ export interface ContainerOptions {
   hostname?: string;
   tty?: boolean;
   interactive?: boolean;
+  /** Started detached (`run -d`): nothing attaches, and stdin stays open across attaches. */
+  detach?: boolean;
   labels?: Record<string, string>;
   memory?: number;
   memorySwap?: number;
@@ -249,12 +251,12 @@ export async function createContainerRecord(
       Hostname: hostname,
       Domainname: "",
       User: options.user ?? ic.User ?? "",
-      AttachStdin: options.interactive ?? false,
-      AttachStdout: true,
-      AttachStderr: true,
+      AttachStdin: !options.detach && (options.interactive ?? false),
+      AttachStdout: !options.detach,
+      AttachStderr: !options.detach,
       Tty: options.tty ?? false,
       OpenStdin: options.interactive ?? false,
-      StdinOnce: options.interactive ?? false,
+      StdinOnce: !options.detach && (options.interactive ?? false),
       Env: env,
       Cmd: cmd.length > 0 ? cmd : null,
       Image: options.imageName,
