@@ -71,6 +71,13 @@ Deno.test("run -it: Ctrl-P Ctrl-Q detaches, attach joins again and gets the exit
     await first.expect(/\/ # /);
     await first.send("echo one-$((1+1))\n");
     await first.expect(/one-2/);
+    // Ctrl-C is a byte for the container's terminal: it interrupts the sleep, not berth.
+    await first.send("sleep 60; echo after-$((3+4))\n");
+    await new Promise((r) => setTimeout(r, 300));
+    await first.send("\x03");
+    await first.send("echo interrupted-$((4+4))\n");
+    await first.expect(/interrupted-8/);
+    assert.doesNotMatch(first.output, /after-7/, "the interrupted command line did not go on");
     await first.send(CTRL_P_Q);
     assert.equal(await first.status(), 0, first.output);
     // The container's own \r\n reaches the screen once: the terminal is in raw mode.
