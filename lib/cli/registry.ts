@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { loadNativeSha256 } from "../digest.ts";
 import { UsageError } from "../errors.ts";
 import {
   collectGarbage,
@@ -131,6 +132,8 @@ export const registryServe: Command = {
       throw new UsageError("--max-uploads must be at least 1");
     }
     const debug = bool(flags, "debug") || ctx.debug;
+    // Uploads are hashed as they stream in.
+    await loadNativeSha256();
     const server = serveRegistry({
       storage: new FsStorage(storageDir(ctx, flags)),
       hostname,

@@ -11,7 +11,8 @@
  * @module
  */
 import { InvalidError } from "../errors.ts";
-import { type Credentials, type EndpointSettings, RegistryClient } from "../registry/mod.ts";
+// The client alone: the registry server (and its bcrypt code) stays out of every command's graph.
+import { type Credentials, type EndpointSettings, RegistryClient } from "../registry/client/mod.ts";
 import { helperCredentials } from "./credential_helper.ts";
 
 /** The key Docker uses for Docker Hub in `auths`. */

@@ -14,6 +14,7 @@
 import { posix } from "node:path";
 import { MNT_DETACH, mount, MS_RDONLY, umount2 } from "../../ffi/mount.ts";
 import { applyLayer, packDir } from "../archive/mod.ts";
+import { loadNativeSha256 } from "../digest.ts";
 import { EngineError, InvalidError, NotFoundError } from "../errors.ts";
 import { OVERLAY_ANNOTATION, pauseContainer, resumeContainer, secureJoin } from "../runtime/mod.ts";
 
@@ -248,6 +249,8 @@ function destination(
 
 /** Extracts a tar into `dir`, confined to it. */
 async function extract(tar: ReadableStream<Uint8Array>, dir: string): Promise<void> {
+  // applyLayer hashes the tar as it extracts it.
+  await loadNativeSha256();
   await applyLayer(tar, dir);
 }
 

@@ -11,13 +11,13 @@
  * ```
  * @module
  */
-import type { Digest } from "../digest.ts";
+import { type Digest, loadNativeSha256 } from "../digest.ts";
 import { openStore, type Store } from "../store/mod.ts";
 import { ContainerStore } from "./container_record.ts";
 import { type ImageRecord, listImages, resolveImage, tagInIndex } from "./image_records.ts";
 import { formatReference, type Reference } from "../image/mod.ts";
-// Import, load and save need the tar code (tar-stream, zlib): they load on first use, so
-// `ps`, `images` and `run` do not pay for it.
+// Import, load and save need the tar code (tar-stream, zlib) and node:crypto's sha256: they
+// load on first use, so `ps`, `images` and `run` do not pay for them.
 import type { ImportOptions } from "./image_import.ts";
 import type { LoadedImage, LoadOptions } from "./image_load.ts";
 import type { SaveFormat } from "./image_save.ts";
@@ -32,6 +32,7 @@ import { type HistoryRow, imageHistory, inspectImage } from "./image_inspect.ts"
 import type { CommittedImage } from "./image_commit.ts";
 import type { PullOptions, PullResult } from "./image_pull.ts";
 import type { PushOptions, PushResult } from "./image_push.ts";
+import type { loginRegistry as LoginRegistry } from "./registry_login.ts";
 
 export { familiarTags, type ImageRecord } from "./image_records.ts";
 export { ContainerService, type ContainerServiceOptions } from "./containers.ts";
@@ -41,7 +42,6 @@ export type { AttachClient, AttachEnd } from "./container_attach.ts";
 export type { ContainerRecord, ContainerState } from "./container_record.ts";
 export { filterLogs, type LogEntry, readLogChunk } from "./container_logs.ts";
 export { authKey, defaultConfigDir, DOCKER_HUB_AUTH_KEY, RegistryConfig } from "./auth_config.ts";
-export { loginRegistry } from "./registry_login.ts";
 export type { PullEvent } from "./image_pull.ts";
 export type { PushEvent } from "./image_push.ts";
 export type { PullOptions, PullResult, PushOptions, PushResult };
@@ -56,6 +56,13 @@ export type {
   RemoveOptions,
   SaveFormat,
 };
+
+/** `login`: checks credentials against a registry, then saves them (registry_login.ts). */
+export async function loginRegistry(...args: Parameters<typeof LoginRegistry>): Promise<void> {
+  // Loaded on first use: it needs the registry's error types, which other commands do not.
+  const { loginRegistry } = await import("./registry_login.ts");
+  return loginRegistry(...args);
+}
 
 /** Disk usage by kind, for `system df`. */
 export interface DiskUsage {
@@ -112,7 +119,7 @@ export class Engine {
     source: ReadableStream<Uint8Array>,
     options?: ImportOptions,
   ): Promise<CommittedImage> {
-    const { importImage } = await import("./image_import.ts");
+    const [{ importImage }] = await Promise.all([import("./image_import.ts"), loadNativeSha256()]);
     return importImage(this.store, source, options);
   }
 
@@ -120,7 +127,7 @@ export class Engine {
     source: ReadableStream<Uint8Array>,
     options?: LoadOptions,
   ): Promise<LoadedImage[]> {
-    const { loadImages } = await import("./image_load.ts");
+    const [{ loadImages }] = await Promise.all([import("./image_load.ts"), loadNativeSha256()]);
     return loadImages(this.store, source, options);
   }
 
@@ -129,7 +136,7 @@ export class Engine {
     names: readonly string[],
     format?: SaveFormat,
   ): Promise<ReadableStream<Uint8Array>> {
-    const { saveImages } = await import("./image_save.ts");
+    const [{ saveImages }] = await Promise.all([import("./image_save.ts"), loadNativeSha256()]);
     return saveImages(this.store, names, format);
   }
 
@@ -159,13 +166,13 @@ export class Engine {
 
   /** Pulls an image from its registry (image_pull.ts; loaded on first use with the tar code). */
   async pullImage(ref: Reference, options?: PullOptions): Promise<PullResult> {
-    const { pullImage } = await import("./image_pull.ts");
+    const [{ pullImage }] = await Promise.all([import("./image_pull.ts"), loadNativeSha256()]);
     return pullImage(this.store, ref, options);
   }
 
   /** Pushes a tagged image to its registry (image_push.ts; loaded on first use). */
   async pushImage(ref: Reference, options?: PushOptions): Promise<PushResult> {
-    const { pushImage } = await import("./image_push.ts");
+    const [{ pushImage }] = await Promise.all([import("./image_push.ts"), loadNativeSha256()]);
     return pushImage(this.store, ref, options);
   }
 

@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { type Digest, digestHex, Hasher, verifyDigest } from "../digest.ts";
+import {
+  type Digest,
+  digestHex,
+  Hasher,
+  loadNativeSha256,
+  sha256,
+  verifyDigest,
+} from "../digest.ts";
 import { NotFoundError } from "../errors.ts";
 import { tempPath } from "./tmp.ts";
 
@@ -107,9 +114,7 @@ export class BlobStore {
       }
       throw error;
     }
-    const hasher = new Hasher();
-    hasher.update(bytes);
-    verifyDigest(digest, hasher.digest(), `stored blob "${digest}"`);
+    verifyDigest(digest, sha256(bytes), `stored blob "${digest}"`);
     return bytes;
   }
 
@@ -143,6 +148,7 @@ export class BlobStore {
     expected?: Digest,
     what?: string,
   ): Promise<StagedBlob> {
+    await loadNativeSha256();
     const writer = new BlobWriter(this.tmpDir);
     try {
       for await (const chunk of stream) writer.write(chunk);
