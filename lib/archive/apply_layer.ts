@@ -52,13 +52,16 @@ export async function applyLayer(
   target: string,
   options: ApplyLayerOptions = {},
 ): Promise<AppliedLayer> {
-  const { compression, stream } = await decompress(source, options);
-  const hasher = new Hasher();
+  const { compression, stream, result } = await decompress(source, { ...options, threaded: true });
+  // A compressed layer's diff ID is hashed on the inflating worker; a plain one's here.
+  const hasher = result === undefined ? new Hasher() : undefined;
   const writer = new LayerWriter(target);
+  let hashed: { digest: Digest; size: number };
   try {
     await runExtract(stream, (header, body, next, fail) => {
       extractEntry(writer, header, body, next, (error) => fail(entryError(header.name, error)));
-    }, { what: "layer archive", onChunk: (chunk) => hasher.update(chunk) });
+    }, { what: "layer archive", ...(hasher ? { onChunk: (chunk) => hasher.update(chunk) } : {}) });
+    hashed = result === undefined ? { digest: hasher!.digest(), size: hasher!.size } : await result;
   } finally {
     writer.abort();
   }
@@ -67,7 +70,7 @@ export async function applyLayer(
   } catch (error) {
     throw new EngineError(`Cannot set directory times in "${target}"`, { cause: error });
   }
-  return { diffId: hasher.digest(), size: hasher.size, compression };
+  return { diffId: hashed.digest, size: hashed.size, compression };
 }
 
 /** Writes one entry and its body, then calls `next`; errors go to `fail`. */

@@ -7,7 +7,9 @@
  */
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import type { Transform } from "node:stream";
+import type { Digest } from "../digest.ts";
 import { InvalidError } from "../errors.ts";
+import { threadedInflate } from "./_threaded_inflate.ts";
 
 /** A compression berth can read. */
 export type Compression = "none" | "gzip" | "zstd";
@@ -18,12 +20,23 @@ export interface Decompressed {
   compression: Compression;
   /** The uncompressed bytes. Cancelling it cancels the source. */
   stream: ReadableStream<Uint8Array>;
+  /**
+   * With `threaded`, for compressed sources: settles once `stream` has ended
+   * with the sha256 and size of the uncompressed bytes (hashed on the worker).
+   */
+  result?: Promise<{ digest: Digest; size: number }>;
 }
 
 /** Options for {@linkcode decompress}. */
 export interface DecompressOptions {
   /** Called after each chunk read from the source with the total bytes read so far. */
   onProgress?: (bytesIn: number) => void;
+  /**
+   * Inflate and hash the output in a worker thread when the source is
+   * compressed (falls back to this thread where workers cannot run).
+   * @default false
+   */
+  threaded?: boolean;
 }
 
 const MAGIC: ReadonlyArray<readonly [string, readonly number[]]> = [
@@ -89,10 +102,12 @@ export async function decompress(
     reader.cancel().catch(() => {});
     throw error;
   }
-  const stream = compression === "none"
-    ? replay(head, read, reader)
-    : inflate(compression, head, read, reader);
-  return { compression, stream };
+  if (compression === "none") return { compression, stream: replay(head, read, reader) };
+  const threaded = options.threaded
+    ? await threadedInflate(compression, head, read, reader)
+    : undefined;
+  if (threaded !== undefined) return { compression, ...threaded };
+  return { compression, stream: inflate(compression, head, read, reader) };
 }
 
 function concatHead(chunks: Uint8Array[]): Uint8Array {

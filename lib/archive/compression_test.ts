@@ -42,3 +42,40 @@ Deno.test("decompress() cancels the source when the output is cancelled", async 
   await reader.cancel();
   assert.ok(cancelled);
 });
+
+Deno.test("decompress() inflates on a worker and hashes the output when threaded", async () => {
+  const { createHash } = await import("node:crypto");
+  const data = new TextEncoder().encode("layer bytes ".repeat(50_000));
+  const hex = createHash("sha256").update(data).digest("hex");
+  for (const blob of [gzipSync(data), zstdCompressSync(data)]) {
+    const { stream, result } = await decompress(streamOf(blob, 7), { threaded: true });
+    assert.deepEqual(await readAll(stream), data);
+    assert.deepEqual(await result, { digest: `sha256:${hex}`, size: data.byteLength });
+  }
+});
+
+Deno.test("decompress() errors the stream with InvalidError when threaded data is corrupt", async () => {
+  const blob = gzipSync(new Uint8Array(100_000).fill(7));
+  blob.fill(0xff, 20, 60);
+  const { stream, result } = await decompress(streamOf(blob, 1000), { threaded: true });
+  await assert.rejects(readAll(stream), (e: Error) => {
+    assert.ok(e instanceof InvalidError);
+    assert.match(e.message, /^Invalid gzip data: /);
+    return true;
+  });
+  await assert.rejects(result!, InvalidError);
+});
+
+Deno.test("decompress() passes a source's error through unchanged when threaded", async () => {
+  const failure = new Error("connection reset");
+  let sent = false;
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) return controller.error(failure);
+      sent = true;
+      controller.enqueue(gzipSync(new Uint8Array(1000)).subarray(0, 50));
+    },
+  });
+  const { stream } = await decompress(source, { threaded: true });
+  await assert.rejects(readAll(stream), (e) => e === failure);
+});
