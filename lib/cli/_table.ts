@@ -222,7 +222,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   ),
   "container __monitor": lazy(
     "Supervise a detached container",
-    async () => (await import("./container.ts")).monitor,
+    async () => (await import("./_monitor.ts")).monitor,
     true,
   ),
   "rename": lazy("Rename a container", async () => (await import("./rename.ts")).rename),

@@ -1,10 +1,9 @@
 /**
- * `berth container ...` commands that have no top-level twin: the hidden
- * monitor mode and `container prune`; and `container inspect`.
+ * `berth container ...` commands that have no top-level twin: `container
+ * prune` and `container inspect` (the hidden monitor mode is in _monitor.ts).
  *
  * @module
  */
-import { dup2, O_RDWR, openFd } from "../../ffi/fd.ts";
 import { bool, type Command, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { printInspect } from "./_format.ts";
@@ -56,25 +55,6 @@ export async function inspectContainer(
     throw error;
   }
 }
-
-/** `container __monitor ID` (hidden): supervises a detached container. */
-export const monitor: Command = {
-  usage: "ID",
-  summary: "Supervise a detached container (internal)",
-  args: { min: 1, max: 1 },
-  flags: [{
-    name: "attach-first",
-    type: "bool",
-    description: "Open the attach socket and wait for a client before starting",
-  }],
-  run(ctx, flags, args) {
-    return containerService(ctx).monitor(args[0]!, (line, final) => {
-      ctx.print(`${line}\n`);
-      // The waiting `run -d` reads its last line and goes; later writes must not hit a closed pipe.
-      if (final) dup2(openFd("/dev/null", O_RDWR), 1);
-    }, { attachFirst: bool(flags, "attach-first") });
-  },
-};
 
 /** `container inspect [OPTIONS] CONTAINER [CONTAINER...]` */
 export const containerInspectCmd: Command = {
