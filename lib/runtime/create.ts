@@ -80,10 +80,11 @@ export async function createContainer(
   let master: number | undefined;
   let status: StatusReader | undefined;
   try {
-    cgroup = createCgroup(rel, spec.linux?.resources);
     const fifo = fifoPath(stateRoot, id);
     mknod(fifo, S_IFIFO | 0o622);
     Deno.chmodSync(fifo, 0o622);
+    // Init starts first: its runtime boots (~20 ms) while the cgroup is made. It waits for
+    // the go byte below, sent once it is in the cgroup, before it does anything.
     launched = launchInit(spec, bundle, rootfs, {
       self: options.self,
       ...(options.stdio ? { stdio: options.stdio } : {}),
@@ -93,6 +94,7 @@ export async function createContainer(
     });
     status = new StatusReader(launched.status);
     const pid = launched.child.pid;
+    cgroup = createCgroup(rel, spec.linux?.resources);
     joinCgroup(cgroup, pid);
     await options.beforeSetup?.(pid);
     const hooks = [...(spec.hooks?.prestart ?? []), ...(spec.hooks?.createRuntime ?? [])];
