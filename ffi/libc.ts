@@ -84,12 +84,6 @@ const SYMBOLS = {
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   /** fcntl(2) with an integer argument. */
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
-  /** setgroups(2) */
-  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
-  /** setresuid(2) */
-  setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
-  /** setresgid(2) */
-  setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
   /** setrlimit(2) */
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   /** umask(2) */

@@ -80,18 +80,32 @@ export function setrlimit(resource: number, soft: bigint, hard: bigint): void {
   }
 }
 
+const SYS_SETGROUPS = 116n;
+const SYS_SETRESUID = 117n;
+const SYS_SETRESGID = 119n;
+
 /**
- * setgroups(2), setresgid(2) and setresuid(2), in that order.
+ * setgroups(2), setresgid(2) and setresuid(2), in that order, for the calling
+ * thread only: raw syscalls, as glibc's wrappers signal every other thread
+ * (Deno has ~6) to change it too (~1 ms). For a process about to execve(2)
+ * from this thread: execve takes this thread's credentials and ends the others.
  * @throws {SyscallError}
  */
 export function setIds(uid: number, gid: number, groups: readonly number[]): void {
   const list = new Uint32Array(groups.length === 0 ? 1 : groups.length);
   list.set(groups);
-  if (libc().setgroups(BigInt(groups.length), new Uint8Array(list.buffer)) !== 0) {
+  const ptr = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(list)));
+  if (libc().syscall_i64(SYS_SETGROUPS, BigInt(groups.length), ptr, 0n, 0n, 0n) !== 0n) {
     throw syscallError("setgroups");
   }
-  if (libc().setresgid(gid, gid, gid) !== 0) throw syscallError("setresgid", String(gid));
-  if (libc().setresuid(uid, uid, uid) !== 0) throw syscallError("setresuid", String(uid));
+  const g = BigInt(gid);
+  if (libc().syscall_i64(SYS_SETRESGID, g, g, g, 0n, 0n) !== 0n) {
+    throw syscallError("setresgid", String(gid));
+  }
+  const u = BigInt(uid);
+  if (libc().syscall_i64(SYS_SETRESUID, u, u, u, 0n, 0n) !== 0n) {
+    throw syscallError("setresuid", String(uid));
+  }
 }
 
 /**
