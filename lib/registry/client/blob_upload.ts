@@ -91,6 +91,17 @@ export async function uploadBlob(
   return { mounted: false };
 }
 
+/** Options for {@linkcode uploadStream}. */
+export interface UploadStreamOptions {
+  /** Called with the bytes sent so far. */
+  onProgress?: (bytes: number) => void;
+  /**
+   * The digest of every byte the source gave, called once they are all sent,
+   * when the caller hashes them anyway (into its store); else they are hashed here.
+   */
+  digest?: () => Digest;
+}
+
 /**
  * Uploads bytes whose digest is not known before they are all sent (a layer
  * compressed on the way): one streamed `PATCH`, then `PUT ?digest=` with the
@@ -102,7 +113,7 @@ export async function uploadStream(
   transport: Transport,
   repo: string,
   source: ReadableStream<Uint8Array>,
-  options: { onProgress?: (bytes: number) => void } = {},
+  options: UploadStreamOptions = {},
 ): Promise<{ digest: Digest; size: number }> {
   const scopes = [`repository:${repo}:pull,push`];
   const started = await transport.request(`/v2/${repo}/blobs/uploads/`, {
@@ -112,14 +123,16 @@ export async function uploadStream(
   });
   if (started.status !== 202) throw await responseError(started, "Cannot start a blob upload");
   await started.body?.cancel();
-  const hasher = new Hasher();
+  const hasher = options.digest === undefined ? new Hasher() : undefined;
+  let size = 0;
   const reader = source.getReader();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { done, value } = await reader.read();
       if (done) return controller.close();
-      hasher.update(value);
-      options.onProgress?.(hasher.size);
+      hasher?.update(value);
+      size += value.byteLength;
+      options.onProgress?.(size);
       controller.enqueue(value);
     },
     cancel: (reason) => reader.cancel(reason),
@@ -129,9 +142,9 @@ export async function uploadStream(
     body,
     scopes,
   });
-  const digest = hasher.digest();
+  const digest = hasher?.digest() ?? options.digest!();
   await send(transport, location, { method: "PUT", digest, scopes });
-  return { digest, size: hasher.size };
+  return { digest, size };
 }
 
 /** One request of an upload; returns the next upload location. */

@@ -19,7 +19,7 @@ export {
   parseChallenge,
 } from "./auth.ts";
 export { type BlobStreamOptions } from "./blob_stream.ts";
-export { type UploadOptions, type UploadResult } from "./blob_upload.ts";
+export { type UploadOptions, type UploadResult, type UploadStreamOptions } from "./blob_upload.ts";
 export {
   DOCKER_HUB_HOST,
   type EndpointSettings,

@@ -12,7 +12,13 @@ import { EngineError, InvalidError } from "../../errors.ts";
 import { type Descriptor, MEDIA_TYPES } from "../../image/mod.ts";
 import { RegistryError } from "../_errors.ts";
 import { blobStream, type BlobStreamOptions } from "./blob_stream.ts";
-import { uploadBlob, type UploadOptions, type UploadResult, uploadStream } from "./blob_upload.ts";
+import {
+  uploadBlob,
+  type UploadOptions,
+  type UploadResult,
+  uploadStream,
+  type UploadStreamOptions,
+} from "./blob_upload.ts";
 import { responseError, Transport, type TransportOptions } from "./transport.ts";
 
 /** The media types berth asks for when fetching a manifest (schema 1 is not accepted). */
@@ -180,7 +186,7 @@ export class RegistryClient {
   uploadStream(
     repo: string,
     source: ReadableStream<Uint8Array>,
-    options?: { onProgress?: (bytes: number) => void },
+    options?: UploadStreamOptions,
   ): Promise<{ digest: Digest; size: number }> {
     return uploadStream(this.transport, repo, source, options);
   }
