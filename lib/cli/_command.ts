@@ -13,6 +13,8 @@ export interface Context {
   /** Runtime state directory (default `/run/berth`). */
   runRoot: string;
   debug: boolean;
+  /** `--insecure-registry` names (`host[:port]`): registries reached over plain HTTP. */
+  insecureRegistries?: string[];
   /** The argv that re-executes this berth (compiled binary or `deno run`). */
   self: string[];
   /** Writes text to stdout. */
@@ -51,7 +53,9 @@ export function writeAllSync(
 const encoder = new TextEncoder();
 
 /** The real terminal-backed context. */
-export function makeContext(options: { root: string; runRoot: string; debug: boolean }): Context {
+export function makeContext(
+  options: { root: string; runRoot: string; debug: boolean; insecureRegistries?: string[] },
+): Context {
   const self = selfCommand();
   return {
     ...options,

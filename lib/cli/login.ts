@@ -70,7 +70,7 @@ export const login: Command = {
     }
     if (username === "") throw new UsageError("Username is required");
     if (password === "") throw new UsageError("Password is required");
-    const config = RegistryConfig.load();
+    const config = RegistryConfig.load(undefined, ctx.insecureRegistries);
     await loginRegistry(config, server, { username, password });
     ctx.printErr(`WARNING! Your password will be stored unencrypted in ${config.path}.\n`);
     ctx.print("Login Succeeded\n");

@@ -34,6 +34,13 @@ const GLOBAL_FLAGS = [
     default: "/run/berth",
   },
   {
+    name: "insecure-registry",
+    type: "list",
+    value: "HOST[:PORT]",
+    description:
+      "Reach this registry over plain HTTP (repeatable; adds to env BERTH_INSECURE_REGISTRIES and the config file's insecure-registries)",
+  },
+  {
     name: "debug",
     short: "D",
     type: "bool",
@@ -67,6 +74,7 @@ export async function main(argv: string[], ctxOverride?: Context): Promise<numbe
         "--run-root",
       ),
       debug: global.flags.debug === true,
+      insecureRegistries: global.flags["insecure-registry"] as string[],
     });
     if (global.flags.version === true) {
       ctx.print(`berth version ${VERSION}, deno ${Deno.version.deno}\n`);

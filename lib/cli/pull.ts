@@ -71,7 +71,7 @@ export const pull: Command = {
     const quiet = bool(flags, "quiet");
     if (!all && !quiet && !/[:@][^/]*$/.test(given)) ctx.print("Using default tag: latest\n");
     const engine = Engine.open(ctx.root);
-    const registry = RegistryConfig.load();
+    const registry = RegistryConfig.load(undefined, ctx.insecureRegistries);
     const progress = layerProgress(ctx, quiet);
     const options = {
       registry,

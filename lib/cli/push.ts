@@ -43,7 +43,7 @@ export const push: Command = {
       throw new UsageError(`An image does not exist locally with the repository: ${given}`);
     }
     const progress = layerProgress(ctx, quiet);
-    const registry = RegistryConfig.load();
+    const registry = RegistryConfig.load(undefined, ctx.insecureRegistries);
     for (const one of refs) {
       await engine.pushImage(one, { registry, onEvent: progress.event });
       if (quiet) ctx.print(`${formatReference(one)}\n`);

@@ -85,6 +85,14 @@ function decodeAuth(entry: AuthEntry | undefined): Credentials | undefined {
   return undefined;
 }
 
+/**
+ * An insecure registry as dockerd takes it: `host[:port]`, tolerating a
+ * scheme and a trailing slash (`http://10.0.0.5:5000/` -> `10.0.0.5:5000`).
+ */
+function insecureName(value: string): string {
+  return value.trim().replace(/^[a-z]+:\/\//i, "").replace(/\/+$/, "");
+}
+
 /** berth's registry settings, read once. */
 export class RegistryConfig {
   readonly path: string;
@@ -102,16 +110,17 @@ export class RegistryConfig {
 
   /**
    * Reads `<dir>/config.json` and `~/.docker/config.json`, and the insecure
-   * registries of `BERTH_INSECURE_REGISTRIES` (comma-separated).
+   * registries of `BERTH_INSECURE_REGISTRIES` (comma-separated); `insecure`
+   * (the `--insecure-registry` flags) adds to those and the file's.
    * @throws {InvalidError} when a file is not a JSON object
    */
-  static load(dir = defaultConfigDir()): RegistryConfig {
+  static load(dir = defaultConfigDir(), insecure: readonly string[] = []): RegistryConfig {
     const path = `${dir}/config.json`;
     const dockerPath = `${Deno.env.get("HOME") ?? "/root"}/.docker/config.json`;
     const fallback = dockerPath === path ? {} : readConfig(dockerPath);
-    const insecure = (Deno.env.get("BERTH_INSECURE_REGISTRIES") ?? "").split(",")
-      .map((s) => s.trim()).filter((s) => s !== "");
-    return new RegistryConfig(path, readConfig(path), fallback, insecure);
+    const fromEnv = (Deno.env.get("BERTH_INSECURE_REGISTRIES") ?? "").split(",");
+    const names = [...insecure, ...fromEnv].map(insecureName).filter((s) => s !== "");
+    return new RegistryConfig(path, readConfig(path), fallback, names);
   }
 
   /**

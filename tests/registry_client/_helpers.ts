@@ -23,25 +23,28 @@ export interface SeenRequest {
 /** A registry (or fake) running in the test process. */
 export interface TestServer {
   url: string;
-  /** `127.0.0.1:PORT`, as image names spell it. */
+  /** `HOST:PORT` (`127.0.0.1:PORT`), as image names spell it. */
   host: string;
   port: number;
   requests: SeenRequest[];
   close(): Promise<void>;
 }
 
-/** Serves `handler` on a free port of 127.0.0.1, recording every request. */
-export function serve(handler: (req: Request) => Promise<Response> | Response): TestServer {
+/** Serves `handler` on a free port of `hostname` (127.0.0.1), recording every request. */
+export function serve(
+  handler: (req: Request) => Promise<Response> | Response,
+  hostname = "127.0.0.1",
+): TestServer {
   const requests: SeenRequest[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+  const server = Deno.serve({ hostname, port: 0, onListen: () => {} }, (req) => {
     const url = new URL(req.url);
     requests.push({ method: req.method, path: url.pathname + url.search, headers: req.headers });
     return handler(req);
   });
   const port = server.addr.port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
+    url: `http://${hostname}:${port}`,
+    host: `${hostname}:${port}`,
     port,
     requests,
     close: () => server.shutdown(),
@@ -52,12 +55,17 @@ export function serve(handler: (req: Request) => Promise<Response> | Response): 
 export interface RegistryOptions extends Partial<RegistryHandlerOptions> {
   /** Sees each request before the registry (auth challenges, faults). */
   wrap?: (req: Request, next: (req: Request) => Promise<Response>) => Promise<Response>;
+  /** The address to listen on. @default "127.0.0.1" */
+  hostname?: string;
 }
 
 /** berth's registry over `dir`, served in this process. */
 export function startRegistry(dir: string, options: RegistryOptions = {}): TestServer {
   const handler = createRegistryHandler({ storage: new FsStorage(dir), ...options });
-  return serve((req) => options.wrap ? options.wrap(req, handler) : handler(req));
+  return serve(
+    (req) => options.wrap ? options.wrap(req, handler) : handler(req),
+    options.hostname,
+  );
 }
 
 /** Requests that send blob data or open uploads (POST/PATCH/PUT under `/blobs/uploads/`). */
