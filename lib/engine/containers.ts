@@ -153,8 +153,14 @@ export class ContainerService {
   async wait(given: string, timeoutMs = Infinity): Promise<ContainerRecord> {
     const start = Date.now();
     let record = await this.get(given);
-    while ((record.State.Running || record.State.Restarting) && Date.now() - start < timeoutMs) {
-      await sleep(50);
+    // The monitor records the exit: poll soon at first (a signalled container ends within
+    // milliseconds), then every 50 ms.
+    for (
+      let delay = 2;
+      (record.State.Running || record.State.Restarting) && Date.now() - start < timeoutMs;
+      delay = Math.min(delay * 2, 50)
+    ) {
+      await sleep(delay);
       try {
         record = await this.get(record.Id);
       } catch (error) {
