@@ -62,16 +62,25 @@ time_runs "berth exec true" noop "${B[@]}" exec bench-x true; t_bexec=$MEDIAN
 time_runs "docker exec true" noop "${D[@]}" exec bench-x true; t_dexec=$MEDIAN
 "${P[@]}" run -d --network none --name bench-x bench:1 sleep 600 >/dev/null
 time_runs "podman exec true" noop "${P[@]}" exec bench-x true; t_pexec=$MEDIAN
+time_runs "berth ps" noop "${B[@]}" ps; t_bps=$MEDIAN
+time_runs "docker ps" noop "${D[@]}" ps; t_dps=$MEDIAN
+time_runs "berth images" noop "${B[@]}" images; t_bimages=$MEDIAN
+time_runs "docker images" noop "${D[@]}" images; t_dimages=$MEDIAN
 
-# Monitor memory: RSS and PSS of the process supervising one detached container.
+# Monitor memory: RSS, PSS and private anonymous memory (what each further container adds;
+# PSS shares the binary's pages among every process that maps them) of the process that
+# supervises one detached container, beside docker's containerd-shim and podman's conmon.
+mem_of() {
+  [ -n "$1" ] && [ -r "/proc/$1/smaps_rollup" ] || return 0
+  awk '/^Rss:/ {r = $2} /^Pss:/ {p = $2} /^Anonymous:/ {a = $2}
+    END {printf "RSS %.1f MB, PSS %.1f MB, anon %.1f MB", r / 1024, p / 1024, a / 1024}' \
+    "/proc/$1/smaps_rollup"
+}
 mon=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['Monitor']['pid'])" \
   "$work/root/containers/$("${B[@]}" inspect -f '{{.Id}}' bench-x)/container.json")
-rss=$(awk '/^Rss:/ {print $2}' "/proc/$mon/smaps_rollup"); pss=$(awk '/^Pss:/ {print $2}' "/proc/$mon/smaps_rollup")
-shim=$(pgrep -o -f '^/usr/bin/containerd-shim' || true)
-shim_mem=""
-if [ -n "$shim" ] && [ -r "/proc/$shim/smaps_rollup" ]; then
-  shim_mem="RSS $(($(awk '/^Rss:/ {print $2}' "/proc/$shim/smaps_rollup") / 1024)) MB, PSS $(($(awk '/^Pss:/ {print $2}' "/proc/$shim/smaps_rollup") / 1024)) MB"
-fi
+mon_mem=$(mem_of "$mon")
+shim_mem=$(mem_of "$(pgrep -o -f '^/usr/bin/containerd-shim' || true)")
+conmon_mem=$(mem_of "$(pgrep -n -x conmon || true)")
 "${B[@]}" rm -f bench-x >/dev/null; "${D[@]}" rm -f bench-x >/dev/null; "${P[@]}" rm -f bench-x >/dev/null
 
 echo
@@ -83,5 +92,8 @@ echo "berth run --rm / unshare+chroot:   $(ratio "$t_berth" "$t_floor")x"
 echo "berth run -d+stop+rm / docker:     $(ratio "$t_berth_d" "$t_docker_d")x"
 echo "berth exec / docker exec:          $(ratio "$t_bexec" "$t_dexec")x"
 echo "berth exec / podman exec:          $(ratio "$t_bexec" "$t_pexec")x"
-echo "berth monitor per container:       RSS $((rss / 1024)) MB, PSS $((pss / 1024)) MB"
+echo "berth ps / docker ps:              $(ratio "$t_bps" "$t_dps")x"
+echo "berth images / docker images:      $(ratio "$t_bimages" "$t_dimages")x"
+echo "berth monitor per container:       $mon_mem"
 [ -n "$shim_mem" ] && echo "containerd-shim (docker):          $shim_mem"
+[ -n "$conmon_mem" ] && echo "conmon (podman):                   $conmon_mem"
