@@ -9,7 +9,7 @@
  * @module
  */
 import type { Digest } from "../digest.ts";
-import { InvalidError } from "../errors.ts";
+import { EngineError, InvalidError } from "../errors.ts";
 
 /** Compressed bytes sent to the worker and not yet consumed by it. */
 const MAX_IN_FLIGHT = 4 * 1024 * 1024;
@@ -90,7 +90,7 @@ class Pipe {
     worker.onmessage = (e: MessageEvent<Outbound>) => this.#receive(e.data, format);
     worker.onerror = (e) => {
       e.preventDefault();
-      this.#fail(new InvalidError(`Invalid ${format} data: ${e.message}`));
+      this.#fail(new EngineError(`Decompression worker failed: ${e.message}`));
     };
     worker.postMessage({ format });
   }

@@ -35,7 +35,7 @@ export interface PushOptions {
   registry?: RegistryConfig;
   /** Blobs uploaded at once. @default 3 */
   maxConcurrentUploads?: number;
-  /** gzip level for uncompressed layers. @default 1 */
+  /** zlib level for uncompressed layers when igzip is not used (igzip runs at its level 1). @default 1 */
   compressionLevel?: number;
   /** Blobs below this size go in one PUT, others in PATCH chunks. @default 5 MiB */
   monolithicLimit?: number;

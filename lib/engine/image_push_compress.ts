@@ -40,7 +40,7 @@ const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
 /** Options for {@linkcode pushCompressed}. */
 export interface PushCompressedOptions {
-  /** gzip level, 1 (fastest) to 9. @default 1 */
+  /** zlib level, 1 (fastest) to 9, when igzip is not used (it runs at its level 1). @default 1 */
   level?: number;
   /** Compressed bytes sent so far. */
   onProgress?: (bytes: number) => void;
