@@ -12,7 +12,12 @@
  */
 import { InvalidError } from "../errors.ts";
 // The client alone: the registry server (and its bcrypt code) stays out of every command's graph.
-import { type Credentials, type EndpointSettings, RegistryClient } from "../registry/client/mod.ts";
+import {
+  type Credentials,
+  type EndpointSettings,
+  IDENTITY_TOKEN_USER,
+  RegistryClient,
+} from "../registry/client/mod.ts";
 import { helperCredentials } from "./credential_helper.ts";
 
 /** The key Docker uses for Docker Hub in `auths`. */
@@ -72,6 +77,15 @@ function readConfig(path: string): ConfigFile {
 
 function decodeAuth(entry: AuthEntry | undefined): Credentials | undefined {
   if (entry === undefined) return undefined;
+  if (entry.identitytoken !== undefined && entry.identitytoken !== "") {
+    // Docker keeps the user name in `auth` beside an identity token, with no password.
+    const user = entry.auth ? decodeAuth({ auth: entry.auth })?.username : entry.username;
+    return {
+      username: user ?? IDENTITY_TOKEN_USER,
+      password: "",
+      identityToken: entry.identitytoken,
+    };
+  }
   if (entry.auth !== undefined && entry.auth !== "") {
     const text = new TextDecoder().decode(
       Uint8Array.from(atob(entry.auth), (c) => c.charCodeAt(0)),

@@ -7,7 +7,7 @@
  * @module
  */
 import { EngineError } from "../errors.ts";
-import type { Credentials } from "../registry/mod.ts";
+import { type Credentials, IDENTITY_TOKEN_USER } from "../registry/client/mod.ts";
 
 /**
  * Asks `docker-credential-<helper>` for the credentials of `server`.
@@ -41,6 +41,10 @@ export async function helperCredentials(
   try {
     const body = JSON.parse(text) as { Username?: unknown; Secret?: unknown };
     if (typeof body.Username !== "string" || typeof body.Secret !== "string") throw new Error();
+    // Docker's convention: the user "<token>" means the secret is an identity token.
+    if (body.Username === IDENTITY_TOKEN_USER) {
+      return { username: body.Username, password: "", identityToken: body.Secret };
+    }
     return { username: body.Username, password: body.Secret };
   } catch (error) {
     throw new EngineError(`Credential helper "docker-credential-${helper}" answered nonsense`, {

@@ -163,3 +163,56 @@ Deno.test("the Bearer-token flow gets a token from the realm for the right scope
     }
   });
 });
+
+Deno.test("an identity token in config.json is traded at the realm with an OAuth2 POST", async () => {
+  await withTempDir(async (dir) => {
+    const token = crypto.randomUUID();
+    const refresh = crypto.randomUUID();
+    const grants: { method: string; form: URLSearchParams }[] = [];
+    const realm = serve(async (req) => {
+      const form = new URLSearchParams(req.method === "POST" ? await req.text() : "");
+      grants.push({ method: req.method, form });
+      if (form.get("grant_type") !== "refresh_token" || form.get("refresh_token") !== refresh) {
+        return new Response('{"details":"invalid grant"}', { status: 401 });
+      }
+      return Response.json({ access_token: token, expires_in: 300 });
+    });
+    const reg = startRegistry(`${dir}/reg`, {
+      wrap: (req, next) => {
+        if (req.headers.get("authorization") === `Bearer ${token}`) return next(req);
+        const challenge = `Bearer realm="${realm.url}/token",service="test-registry"`;
+        return Promise.resolve(
+          Response.json(
+            { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] },
+            { status: 401, headers: { "WWW-Authenticate": challenge } },
+          ),
+        );
+      },
+    });
+    const cfg = `${dir}/cfg`;
+    try {
+      const name = `${reg.host}/team/app:1`;
+      await importBusybox(`${dir}/a`, name, dir);
+      await Deno.mkdir(cfg, { recursive: true });
+      // As Docker writes it after a login to a registry that hands out refresh tokens.
+      const auths = { [reg.host]: { auth: btoa("bob:"), identitytoken: "not-" + refresh } };
+      await Deno.writeTextFile(`${cfg}/config.json`, JSON.stringify({ auths }));
+      const wrong = await b(`${dir}/a`, ["push", name], cfg);
+      assert.equal(wrong.code, 125, "a stale identity token is refused");
+      assert.match(wrong.stderr, /unauthorized/i);
+
+      auths[reg.host]!.identitytoken = refresh;
+      await Deno.writeTextFile(`${cfg}/config.json`, JSON.stringify({ auths }));
+      grants.length = 0;
+      ok(await b(`${dir}/a`, ["push", name], cfg));
+      ok(await b(`${dir}/b`, ["pull", name], cfg));
+      assert.ok(grants.length > 0 && grants.every((g) => g.method === "POST"));
+      const scopes = grants.map((g) => g.form.get("scope"));
+      assert.ok(scopes.includes("repository:team/app:pull,push"), scopes.join(" "));
+      assert.ok(grants.every((g) => g.form.get("service") === "test-registry"));
+    } finally {
+      await reg.close();
+      await realm.close();
+    }
+  });
+});

@@ -10,11 +10,20 @@
 import { EngineError } from "../../errors.ts";
 import { RegistryError } from "../_errors.ts";
 
-/** A user name and password (or identity token) for a registry. */
+/** A user name and password, or an identity token, for a registry. */
 export interface Credentials {
   username: string;
   password: string;
+  /**
+   * An OAuth2 refresh token (Docker's `identitytoken`): traded at the realm
+   * for an access token with a POST (`grant_type=refresh_token`) instead of
+   * sending the password.
+   */
+  identityToken?: string;
 }
+
+/** The user name Docker's credential helpers give with an identity token as the secret. */
+export const IDENTITY_TOKEN_USER = "<token>";
 
 /** Looks up the credentials saved for a registry host (a credential helper may take a while). */
 export type CredentialsLookup = (
@@ -95,13 +104,26 @@ export class Authorizer {
     const wanted = scopes.length > 0 ? scopes : params.scope?.split(" ") ?? [];
     for (const scope of wanted) url.searchParams.append("scope", scope);
     const headers: Record<string, string> = {};
-    if (creds !== undefined) {
+    let init: RequestInit = { headers };
+    if (creds?.identityToken !== undefined) {
+      // The distribution spec's OAuth2 flow: the refresh token goes in a form POST.
+      const form = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: creds.identityToken,
+        client_id: "berth",
+      });
+      if (params.service !== undefined) form.set("service", params.service);
+      if (wanted.length > 0) form.set("scope", wanted.join(" "));
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      init = { method: "POST", headers, body: form.toString() };
+      url.search = "";
+    } else if (creds !== undefined) {
       headers.Authorization = basicHeader(creds);
       url.searchParams.set("account", creds.username);
     }
     let res: Response;
     try {
-      res = await this.#fetch(url, { headers });
+      res = await this.#fetch(url, init);
     } catch (error) {
       throw new EngineError(`Cannot get a token from "${url.origin}${url.pathname}"`, {
         cause: error,

@@ -16,6 +16,7 @@ export {
   type Challenge,
   type Credentials,
   type CredentialsLookup,
+  IDENTITY_TOKEN_USER,
   parseChallenge,
 } from "./auth.ts";
 export { type BlobStreamOptions } from "./blob_stream.ts";
