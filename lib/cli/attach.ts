@@ -8,7 +8,9 @@
 import { attachSession } from "./_attach.ts";
 import { bool, type Command, str } from "./_command.ts";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
-import { ATTACH_FLAGS, containerService, sessionStatus, signalPid } from "./run.ts";
+import { sessionStatus, signalPid } from "./run.ts";
+import { ATTACH_FLAGS } from "./_run_flags.ts";
+import { containerService } from "./_service.ts";
 
 /** `attach [OPTIONS] CONTAINER` */
 export const attach: Command = {

@@ -7,7 +7,7 @@
 import { bool, type Command, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { printInspect } from "./_format.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 import { NotFoundError } from "../errors.ts";
 import type { ContainerRecord, ContainerService } from "../engine/mod.ts";
 

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { bool, type Command } from "./_command.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 /**
  * Splits `CONTAINER:PATH` as Docker does: an absolute path, a path without a

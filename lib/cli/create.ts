@@ -5,7 +5,7 @@
  */
 import type { Command } from "./_command.ts";
 import { CONTAINER_FLAGS, containerOptions } from "./_container_flags.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 /** `create [OPTIONS] IMAGE [COMMAND] [ARG...]` */
 export const create: Command = {

@@ -8,7 +8,7 @@ import { kill } from "../../ffi/proc.ts";
 import { attachToTerminal } from "./_attach.ts";
 import { bool, type Command, list, str } from "./_command.ts";
 import { CONTAINER_FLAGS } from "./_container_flags.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 /** `exec [OPTIONS] CONTAINER COMMAND [ARG...]` */
 export const exec: Command = {

@@ -9,7 +9,7 @@ import { Engine } from "../engine/mod.ts";
 import { type Command, str } from "./_command.ts";
 import { printInspect } from "./_format.ts";
 import { inspectContainer } from "./container.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 const FLAGS: Command["flags"] = [
   {

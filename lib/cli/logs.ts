@@ -7,7 +7,7 @@ import { UsageError } from "../errors.ts";
 import { filterLogs, type LogEntry, readLogChunk } from "../engine/mod.ts";
 import { bool, type Command, str, writeAllSync } from "./_command.ts";
 import { parseDuration } from "./_units.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 /** `--since`/`--until`: RFC 3339 times, Unix timestamps, or durations before now (`10m`). */
 export function parseTimeArg(value: string, flag: string, now = Date.now()): number {

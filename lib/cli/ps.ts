@@ -9,7 +9,7 @@ import { type ContainerRecord, Engine, familiarTags } from "../engine/mod.ts";
 import { bool, type Command, int, list, str } from "./_command.ts";
 import { goTime, printRows } from "./_format.ts";
 import { humanDuration, sinceTime } from "./_units.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 /** Docker's STATUS column. */
 export function statusText(c: ContainerRecord, now = Date.now()): string {

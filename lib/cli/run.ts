@@ -5,39 +5,15 @@
  * @module
  */
 import { EngineError, NotFoundError } from "../errors.ts";
-import { type AttachEnd, ContainerService, Engine } from "../engine/mod.ts";
+import type { AttachEnd } from "../engine/mod.ts";
 import { kill } from "../../ffi/proc.ts";
 import { parseSignal } from "../runtime/mod.ts";
 import { attachSession, attachToTerminal } from "./_attach.ts";
 import { bool, type Command, str } from "./_command.ts";
-import { CONTAINER_FLAGS, containerOptions } from "./_container_flags.ts";
+import { containerOptions } from "./_container_flags.ts";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
-
-/** Opens the container service for a CLI context. */
-export function containerService(
-  ctx: { root: string; runRoot: string; self: string[] },
-): ContainerService {
-  return new ContainerService(Engine.open(ctx.root).store, {
-    self: ctx.self,
-    runRoot: ctx.runRoot,
-  });
-}
-
-/** Flags of commands that attach: the detach sequence and signal proxying. */
-export const ATTACH_FLAGS = [
-  {
-    name: "detach-keys",
-    type: "string",
-    value: "string",
-    description: "Override the key sequence for detaching a container",
-  },
-  {
-    name: "sig-proxy",
-    type: "bool",
-    default: true,
-    description: "Proxy received signals to the process",
-  },
-] as const;
+import { RUN_FLAGS } from "./_run_flags.ts";
+import { containerService } from "./_service.ts";
 
 /** Sends a signal to a container's init, ignoring one that is gone. */
 export function signalPid(pid: number): (signal: Deno.Signal) => void {
@@ -63,16 +39,7 @@ export const run: Command = {
   summary: "Create and run a new container from an image",
   args: { min: 1 },
   stopAtPositional: true,
-  flags: [
-    {
-      name: "detach",
-      short: "d",
-      type: "bool",
-      description: "Run container in background and print container ID",
-    },
-    ...ATTACH_FLAGS,
-    ...CONTAINER_FLAGS,
-  ],
+  flags: RUN_FLAGS,
   async run(ctx, flags, args) {
     const options = { ...containerOptions(flags, args), detach: bool(flags, "detach") };
     const detachKeys = parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);

@@ -9,7 +9,8 @@ import { attachSession } from "./_attach.ts";
 import { bool, type Command, str } from "./_command.ts";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
 import { forEachName } from "./_each.ts";
-import { containerService, sessionStatus, signalPid } from "./run.ts";
+import { sessionStatus, signalPid } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 /** `start [OPTIONS] CONTAINER [CONTAINER...]` */
 export const start: Command = {

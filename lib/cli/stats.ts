@@ -8,7 +8,7 @@ import type { ContainerRecord } from "../engine/mod.ts";
 import { bool, type Command, str } from "./_command.ts";
 import { printRows } from "./_format.ts";
 import { bytesSize } from "./_units.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 const SAMPLE_MS = 500;
 

@@ -5,7 +5,7 @@
  */
 import { type Command, int, str } from "./_command.ts";
 import { forEachName } from "./_each.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 const FLAGS: Command["flags"] = [
   {

@@ -7,7 +7,7 @@
 import { EngineError } from "../errors.ts";
 import type { Command } from "./_command.ts";
 import { formatTable } from "./_template.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 /** `top CONTAINER [ps OPTIONS]` */
 export const top: Command = {

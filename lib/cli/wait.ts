@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from "./_command.ts";
-import { containerService } from "./run.ts";
+import { containerService } from "./_service.ts";
 
 /** `wait CONTAINER [CONTAINER...]` */
 export const wait: Command = {
