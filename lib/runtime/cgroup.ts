@@ -48,20 +48,32 @@ const write = (dir: string, file: string, value: string | number) =>
  * @throws {Deno.errors.NotFound | Error} when a limit cannot be written
  */
 export function createCgroup(rel: string, resources: Resources = {}, mount = MOUNT): Cgroup {
+  const cg = makeCgroupDirs(rel, { unified: (resources.devices?.length ?? 0) > 0, mount });
+  try {
+    limitCgroup(cg, rel, resources, mount);
+    return cg;
+  } catch (error) {
+    removeCgroupSync(cg);
+    throw error;
+  }
+}
+
+/**
+ * Makes the cgroup's directories: one per v1 controller (and, with
+ * `unified`, one in a hybrid host's cgroup2 tree, for the device filter), or
+ * the one v2 directory. Without limits yet: see {@linkcode limitCgroup}.
+ */
+export function makeCgroupDirs(
+  rel: string,
+  options: { unified?: boolean; mount?: string } = {},
+): Cgroup {
+  const mount = options.mount ?? MOUNT;
   const version = cgroupVersion(mount);
   if (version === 2) {
     const dir = `${mount}/${rel}`;
     enableV2Controllers(mount, rel);
     Deno.mkdirSync(dir, { recursive: true });
-    const cg: Cgroup = { version, dirs: { "": dir } };
-    try {
-      writeV2(dir, resources);
-      filterDevices(dir, resources.devices);
-    } catch (error) {
-      removeCgroupSync(cg);
-      throw error;
-    }
-    return cg;
+    return { version, dirs: { "": dir } };
   }
   const dirs: Record<string, string> = {};
   for (const ctrl of V1_CONTROLLERS) {
@@ -76,20 +88,28 @@ export function createCgroup(rel: string, resources: Resources = {}, mount = MOU
   // A hybrid host's cgroup2 tree has no controllers, yet it filters devices
   // with eBPF as a v2 host does: both the v1 rules and the program apply.
   const unified = `${mount}/unified`;
-  if (resources.devices?.length && exists(`${unified}/cgroup.procs`)) {
+  if (options.unified && exists(`${unified}/cgroup.procs`)) {
     dirs.unified = `${unified}/${rel}`;
     Deno.mkdirSync(dirs.unified, { recursive: true });
   }
-  const cg: Cgroup = { version, dirs };
-  try {
-    if (resources.cpu?.cpus || resources.cpu?.mems) dirs.cpuset = makeV1Cpuset(mount, rel);
-    writeV1(dirs, resources);
-    if (dirs.unified !== undefined) filterDevices(dirs.unified, resources.devices);
-  } catch (error) {
-    removeCgroupSync(cg);
-    throw error;
+  return { version, dirs };
+}
+
+/**
+ * Writes the limits into a cgroup from {@linkcode makeCgroupDirs} (v1: adds
+ * the cpuset directory to `cg` when CPUs or memory nodes are set).
+ * @throws {Deno.errors.NotFound | Error} when a limit cannot be written
+ */
+export function limitCgroup(cg: Cgroup, rel: string, resources: Resources, mount = MOUNT): void {
+  const dirs = cg.dirs;
+  if (cg.version === 2) {
+    writeV2(dirs[""]!, resources);
+    filterDevices(dirs[""]!, resources.devices);
+    return;
   }
-  return cg;
+  if (resources.cpu?.cpus || resources.cpu?.mems) dirs.cpuset = makeV1Cpuset(mount, rel);
+  writeV1(dirs, resources);
+  if (dirs.unified !== undefined) filterDevices(dirs.unified, resources.devices);
 }
 
 /**
@@ -211,6 +231,17 @@ function writeV2(dir: string, r: Resources): void {
 /** Adds a process to every directory of the cgroup. */
 export function joinCgroup(cg: Cgroup, pid: number): void {
   for (const dir of Object.values(cg.dirs)) write(dir, "cgroup.procs", pid);
+}
+
+/**
+ * {@linkcode joinCgroup} on worker threads: the first write to a
+ * `cgroup.procs` waits for an RCU grace period (the kernel's threadgroup
+ * lock; 10-17 ms here), which this lets the caller spend on other work.
+ */
+export async function joinCgroupAsync(cg: Cgroup, pid: number): Promise<void> {
+  await Promise.all(
+    Object.values(cg.dirs).map((dir) => Deno.writeTextFile(`${dir}/cgroup.procs`, String(pid))),
+  );
 }
 
 /** Whether the kernel's OOM killer has killed a process of the cgroup. */

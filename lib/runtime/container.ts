@@ -5,6 +5,7 @@
  * @module
  */
 import type { Cgroup } from "./cgroup.ts";
+import type { EarlyInit } from "./early_init.ts";
 import type { StatusReader } from "./_status.ts";
 import type { Stdio } from "./launch.ts";
 import type { Spec } from "./spec.ts";
@@ -35,6 +36,12 @@ export interface CreateOptions {
   stdio?: Stdio;
   /** Kill the container when this process dies (foreground run, monitor). @default false */
   pdeathsig?: boolean;
+  /**
+   * An init started before the bundle existed: used when it was started with
+   * this create's `self`, `stdio` and `pdeathsig` and the spec wants new
+   * PID/NET/UTS/IPC namespaces, else killed (its owner still reaps it).
+   */
+  init?: EarlyInit;
   /** Write the container's pid to this file. */
   pidFile?: string;
   /**

@@ -9,7 +9,13 @@ import { closeFd, writeAll } from "../../ffi/fd.ts";
 import { takeFd } from "../../ffi/proc.ts";
 import { setWinSize } from "../../ffi/pty.ts";
 import { ConflictError, EngineError, InvalidError } from "../errors.ts";
-import { cgroupRelativePath, createCgroup, joinCgroup, removeCgroup } from "./cgroup.ts";
+import {
+  cgroupRelativePath,
+  createCgroup,
+  joinCgroup,
+  limitCgroup,
+  removeCgroup,
+} from "./cgroup.ts";
 import type { Container, CreateOptions } from "./container.ts";
 import { runHooks } from "./hooks.ts";
 import { type Launched, launchInit } from "./launch.ts";
@@ -85,17 +91,28 @@ export async function createContainer(
     Deno.chmodSync(fifo, 0o622);
     // Init starts first: its runtime boots (~20 ms) while the cgroup is made. It waits for
     // the go byte below, sent once it is in the cgroup, before it does anything.
-    launched = launchInit(spec, bundle, rootfs, {
+    const launch = {
       self: options.self,
       ...(options.stdio ? { stdio: options.stdio } : {}),
       pdeathsig: options.pdeathsig ?? false,
-      fifo,
-      ...(spec.process.terminal ? { console: true } : {}),
-    });
+    };
+    const io = { fifo, ...(spec.process.terminal ? { console: true } : {}) };
+    // Or it started before the bundle existed, and is joining the cgroup already.
+    const early = await options.init?.adopt(id, spec, { bundle, rootfs, ...io }, launch);
+    launched = early?.launched ?? launchInit(spec, bundle, rootfs, { ...launch, ...io });
     status = new StatusReader(launched.status);
     const pid = launched.child.pid;
-    cgroup = createCgroup(rel, spec.linux?.resources);
-    joinCgroup(cgroup, pid);
+    if (early === undefined) {
+      cgroup = createCgroup(rel, spec.linux?.resources);
+      joinCgroup(cgroup, pid);
+    } else {
+      cgroup = early.cgroup;
+      const joined = new Set(Object.values(cgroup.dirs));
+      limitCgroup(cgroup, rel, spec.linux?.resources ?? {});
+      await early.joined;
+      const more = Object.entries(cgroup.dirs).filter(([, dir]) => !joined.has(dir));
+      if (more.length > 0) joinCgroup({ ...cgroup, dirs: Object.fromEntries(more) }, pid);
+    }
     await options.beforeSetup?.(pid);
     const hooks = [...(spec.hooks?.prestart ?? []), ...(spec.hooks?.createRuntime ?? [])];
     if (hooks.length > 0) {

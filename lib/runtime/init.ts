@@ -21,7 +21,8 @@ import {
 import { CLONE_NEWCGROUP, CLONE_NEWNS, unshare } from "../../ffi/ns.ts";
 import { PR_SET_PDEATHSIG, prctl, setdomainname, sethostname } from "../../ffi/proc.ts";
 import { describeError, EngineError, EXIT_ENGINE } from "../errors.ts";
-import { type ExecInit, runExecInit } from "./exec_init.ts";
+import { runExecInit } from "./exec_init.ts";
+import { type EarlyInitConfig, type InitConfig, readLateConfig } from "./init_config.ts";
 import { openConsole, report } from "./_init_io.ts";
 import { lookPath } from "./look_path.ts";
 import {
@@ -34,26 +35,7 @@ import {
 import { enterRootfs, finishRootfs, prepareRootfs } from "./rootfs.ts";
 import { type Spec, validateSpec } from "./spec.ts";
 
-/** The environment variable that carries {@linkcode InitConfig} to init. */
-export const INIT_ENV = "_BERTH_INIT";
-
-/** What the launcher tells init (as JSON in {@linkcode INIT_ENV}). */
-export interface InitConfig {
-  bundle: string;
-  /** Absolute rootfs path. */
-  rootfs: string;
-  /** Write end of the status pipe. */
-  status: number;
-  /** Read end of the go pipe. */
-  go: number;
-  pdeathsig: boolean;
-  /** The exec FIFO to block on until `start` (create/start split). */
-  fifo?: string;
-  /** Give the process a pty of the container's own devpts as its terminal. */
-  console?: boolean;
-  /** Set for `exec`: join the running container instead of creating one. */
-  exec?: ExecInit;
-}
+export { INIT_ENV, type InitConfig } from "./init_config.ts";
 
 /** @returns the pty master when the process has a terminal */
 function setupNamespaces(spec: Spec, cfg: InitConfig): number | undefined {
@@ -84,16 +66,25 @@ function awaitStart(fifoFd: number): void {
 
 /**
  * Runs init; returns only on failure, with the exit status to use.
- * @param cfg what the launcher passed
+ * @param given what the launcher passed; an early init reads the rest from its go pipe
  */
-export function runInit(cfg: InitConfig): number {
-  setCloexec(cfg.status);
-  setCloexec(cfg.go);
-  if (cfg.exec !== undefined) return runExecInit(cfg, cfg.exec);
+export function runInit(given: InitConfig | EarlyInitConfig): number {
+  setCloexec(given.status);
+  setCloexec(given.go);
+  if ("exec" in given && given.exec !== undefined) return runExecInit(given, given.exec);
   let command = "";
   try {
     // Set before reading go: a launcher that died earlier shows as EOF there.
-    if (cfg.pdeathsig) prctl(PR_SET_PDEATHSIG, 9);
+    if (given.pdeathsig) prctl(PR_SET_PDEATHSIG, 9);
+    let cfg: InitConfig;
+    if ("early" in given) {
+      // Started before the launcher knew its bundle; EOF: the launcher did not need it.
+      const late = readLateConfig(given.go);
+      if (late === undefined) return EXIT_ENGINE;
+      cfg = { status: given.status, go: given.go, pdeathsig: given.pdeathsig, ...late };
+    } else {
+      cfg = given;
+    }
     const spec = validateSpec(JSON.parse(Deno.readTextFileSync(`${cfg.bundle}/config.json`)));
     const p = spec.process;
     command = p.args[0]!;
@@ -114,7 +105,7 @@ export function runInit(cfg: InitConfig): number {
     execProcess(path, p);
   } catch (error) {
     const code = error instanceof EngineError ? error.exitCode : EXIT_ENGINE;
-    report(cfg.status, { error: describeError(error), code, command });
+    report(given.status, { error: describeError(error), code, command });
     return code;
   }
 }

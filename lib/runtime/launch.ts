@@ -9,7 +9,7 @@
 import { closeFd, pipe, setCloexec } from "../../ffi/fd.ts";
 import { NAMESPACE_FILES, NAMESPACE_FLAGS, openNs, setns, unshare } from "../../ffi/ns.ts";
 import type { ExecInit } from "./exec_init.ts";
-import { INIT_ENV, type InitConfig } from "./init.ts";
+import { INIT_ENV, type InitConfig } from "./init_config.ts";
 import type { Spec } from "./spec.ts";
 
 /** Which stdio the container gets (Deno.Command's values). */
@@ -29,7 +29,7 @@ export interface Launched {
 }
 
 /** Namespaces the launcher (not init) must create or join. */
-const SPAWN_NAMESPACES = ["pid", "network", "uts", "ipc"];
+export const SPAWN_NAMESPACES: readonly string[] = ["pid", "network", "uts", "ipc"];
 
 /**
  * Enters `namespaces` (unshare, or setns to a path) on the main thread,

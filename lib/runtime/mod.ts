@@ -50,6 +50,7 @@ export {
 export type { Container, CreateOptions, ExitResult } from "./container.ts";
 export type { Stdio } from "./launch.ts";
 export { createContainer, loadSpec } from "./create.ts";
+export { EarlyInit, type EarlyInitOptions } from "./early_init.ts";
 export { startContainer } from "./start.ts";
 export { waitContainer } from "./wait.ts";
 export { killContainer, parseSignal } from "./kill.ts";
