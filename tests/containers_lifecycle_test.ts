@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { withBusybox } from "./_containers.ts";
-import { listDir, REPO } from "./_helpers.ts";
+import { berth, listDir, REPO } from "./_helpers.ts";
 
 Deno.test("user, workdir, env, env-file and entrypoint come from flags over the image", async () => {
   await withBusybox(async ({ dir, b }) => {
@@ -356,5 +356,62 @@ Deno.test("Docker's default seccomp profile applies unless unconfined or privile
     const bad = await b(["run", "--rm", "--security-opt", "seccomp=/nope.json", "busybox", "true"]);
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /Cannot read the seccomp profile "\/nope.json"/);
+  });
+});
+
+/** Pids of the processes whose environment holds `tag` (the test's berth and its children). */
+function processesTagged(tag: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${entry.name}/environ`).includes(tag)) {
+        pids.push(Number(entry.name));
+      }
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return pids;
+}
+
+/** berth's container cgroups on this host (v1 memory controller, or v2). */
+function berthCgroups(): Set<string> {
+  for (const dir of ["/sys/fs/cgroup/memory/berth", "/sys/fs/cgroup/berth"]) {
+    try {
+      return new Set([...Deno.readDirSync(dir)].filter((e) => e.isDirectory).map((e) => e.name));
+    } catch {
+      // not this layout, or no container yet
+    }
+  }
+  return new Set();
+}
+
+Deno.test("a foreground run that fails before its container starts leaves no init process and no cgroup", async () => {
+  await withBusybox(async ({ dir, b }) => {
+    assert.equal((await b(["create", "--name", "taken", "busybox", "true"])).code, 0);
+    // The run starts its container's init before it reads the image or the name (see
+    // lib/cli/_early_run.ts); each failure must kill and reap it and remove its cgroup.
+    const cases: [string[], number, RegExp][] = [
+      [["run", "--rm", "nosuchimage"], 125, /Unable to find image/],
+      [["run", "--rm", "--name", "taken", "busybox", "true"], 125, /already in use/],
+      [["run", "--rm", "-u", "nope", "busybox", "true"], 125, /unable to find user nope/],
+      [["run", "--rm", "--memory", "1k", "busybox", "true"], 125, /Minimum memory limit/],
+      [["run", "--rm", "busybox", "nosuchcommand"], 127, /executable file not found/],
+      [["run", "--rm", "-t", "busybox", "nosuchcommand"], 127, /executable file not found/],
+    ];
+    for (const [args, code, message] of cases) {
+      const tag = `BERTH_TEST_TAG=${crypto.randomUUID()}`;
+      const before = berthCgroups();
+      const out = await berth(`${dir}/root`, ["--run-root", `${dir}/run`, ...args], {
+        env: { BERTH_TEST_TAG: tag.split("=")[1]! },
+      });
+      assert.equal(out.code, code, `${args.join(" ")}: ${out.stderr}`);
+      assert.match(out.stderr, message);
+      assert.deepEqual(processesTagged(tag), [], `${args.join(" ")}: no process is left`);
+      const added = [...berthCgroups()].filter((c) => !before.has(c));
+      assert.deepEqual(added, [], `${args.join(" ")}: no cgroup is left`);
+    }
+    assert.equal(listDir(`${dir}/root/containers`).length, 1, "only the created container");
   });
 });

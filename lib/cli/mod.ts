@@ -13,6 +13,7 @@
 import { describeError, EngineError, EXIT_ENGINE, UsageError } from "../errors.ts";
 import { formatFlags, parseArgs } from "./_args.ts";
 import { type Command, type Context, makeContext } from "./_command.ts";
+import type { RunContext } from "./_early_run.ts";
 import { type CommandEntry, COMMANDS, GROUPS } from "./_table.ts";
 
 /** berth's version, printed by `--version`. */
@@ -123,6 +124,25 @@ async function dispatch(ctx: Context, name: string, rest: string[]): Promise<num
   if (entry === undefined) {
     throw new UsageError(`unknown command: "berth ${name}" (see 'berth --help')`);
   }
+  // The container's init boots while run's modules load (see _early_run.ts).
+  const early = path === "run" || path === "container run"
+    ? (await import("./_early_run.ts")).startEarlyInit(ctx.self, args)
+    : undefined;
+  try {
+    const runCtx: RunContext = early === undefined ? ctx : { ...ctx, earlyInit: early };
+    return await runCommand(runCtx, path, entry, args);
+  } finally {
+    // Killed and reaped unless the run adopted it (a bad flag or image, a name in use).
+    await early?.discard();
+  }
+}
+
+async function runCommand(
+  ctx: Context,
+  path: string,
+  entry: CommandEntry,
+  args: string[],
+): Promise<number> {
   const command: Command = await entry.load();
   if (args.includes("--help") && !helpIsPositional(command, args)) {
     ctx.print(commandHelp(path, command));

@@ -12,6 +12,7 @@ import { attachSession, attachToTerminal } from "./_attach.ts";
 import { bool, type Command, str } from "./_command.ts";
 import { containerOptions } from "./_container_flags.ts";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
+import type { RunContext } from "./_early_run.ts";
 import { RUN_FLAGS } from "./_run_flags.ts";
 import { containerService } from "./_service.ts";
 
@@ -41,7 +42,12 @@ export const run: Command = {
   stopAtPositional: true,
   flags: RUN_FLAGS,
   async run(ctx, flags, args) {
-    const options = { ...containerOptions(flags, args), detach: bool(flags, "detach") };
+    const init = (ctx as RunContext).earlyInit;
+    const options = {
+      ...containerOptions(flags, args),
+      detach: bool(flags, "detach"),
+      ...(init === undefined ? {} : { id: init.id }),
+    };
     const detachKeys = parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);
     const service = containerService(ctx);
     let record;
@@ -88,7 +94,8 @@ export const run: Command = {
       interactive: options.interactive ?? false,
     }, kill);
     try {
-      const result = await service.runAttached(record.Id, io);
+      const early = init === undefined ? {} : { init };
+      const result = await service.runAttached(record.Id, { ...io, ...early });
       return result.exitCode;
     } finally {
       release();

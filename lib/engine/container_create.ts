@@ -34,6 +34,12 @@ import { writeFileAtomic } from "../store/mod.ts";
 export interface ContainerOptions {
   /** The image as the user named it. */
   imageName: string;
+  /**
+   * The container's ID, when the caller picked it (64 lowercase hex): a
+   * foreground `run` does, to start the container's init before the record exists.
+   * @default a new random ID
+   */
+  id?: string;
   command: string[];
   name?: string;
   /** Replaces the image's entrypoint; `""` clears it. */
@@ -221,7 +227,10 @@ export async function createContainerRecord(
   const layers = image.chainIds.slice().reverse().map((c) => store.layers.diffPath(c));
   const userSpec = options.user ?? ic.User ?? "";
   const user = resolveUser(userSpec, layers);
-  const id = newContainerId();
+  if (options.id !== undefined && !/^[0-9a-f]{64}$/.test(options.id)) {
+    throw new TypeError(`Invalid container ID "${options.id}": want 64 lowercase hex digits`);
+  }
+  const id = options.id ?? newContainerId();
   const hostname = options.hostname ?? id.slice(0, 12);
   const env = mergeEnv(ic.Env ?? [], options.env ?? []);
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home}`);

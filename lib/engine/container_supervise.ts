@@ -14,6 +14,7 @@ import {
   copyConsole,
   createContainer,
   deleteContainer,
+  type EarlyInit,
   type ExitResult,
   resizeConsole,
   startContainer,
@@ -35,6 +36,11 @@ export interface AttachIO {
   onStart?: (pid: number, master: number | undefined) => void;
   /** The attach socket, when the caller opened it already (the monitor); else one is opened here. */
   hub?: AttachHub;
+  /**
+   * An init the caller started early (piped stdout/stderr, or no stdio for a
+   * tty, and pdeathsig), for the first start; the caller still discards it.
+   */
+  init?: EarlyInit;
 }
 
 /** What the supervisor needs to know about berth. */
@@ -69,9 +75,11 @@ export async function superviseContainer(
   const hub = io.hub ?? AttachHub.listen(attachSocketPath(ctx.runRoot, id));
   const log = new LogWriter(`${ctx.containers.path(id)}/${id}-json.log`);
   let last: ExitResult | undefined;
+  let init = io.init;
   try {
     for (let delay = 100;; delay = Math.min(delay * 2, 60_000)) {
-      last = await runOnce(ctx, id, io, log, hub);
+      last = await runOnce(ctx, id, io, log, hub, init);
+      init = undefined;
       if (!ctx.containers.read(id).State.Restarting) return last;
       // Docker ends an attach when the container stops, restart or not.
       hub.setTarget(
@@ -118,6 +126,7 @@ async function runOnce(
   io: AttachIO,
   log: LogWriter,
   hub: AttachHub,
+  init: EarlyInit | undefined,
 ): Promise<ExitResult> {
   const record = ctx.containers.read(id);
   const openStdin = io.stdin !== undefined || record.Config.OpenStdin;
@@ -136,6 +145,7 @@ async function runOnce(
         stderr: "piped",
       },
       pdeathsig: true,
+      ...(init === undefined ? {} : { init }),
     });
     await startContainer(container);
   } catch (error) {
