@@ -11,6 +11,9 @@
  * its mount and cgroup namespaces, builds the root, pivots, drops
  * capabilities, reports "ready" and waits on the exec FIFO for `start`.
  * Errors come back over a close-on-exec status pipe (126/127 for the command).
+ * A foreground `run` may start init earlier, before the bundle exists
+ * ({@linkcode EarlyInit}: it boots and joins the cgroup meanwhile); create
+ * then sends it the bundle on the go pipe instead of spawning one.
  *
  * @example
  * ```ts
