@@ -14,7 +14,7 @@ dockerd_pid=""
 cleanup() {
   [ -n "$dockerd_pid" ] && kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
   berth --root "$work/root" --run-root "$work/run" rm -f bench-d >/dev/null 2>&1 || true
-  umount -R "$work/podman" 2>/dev/null || true
+  unmount_under "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -12,7 +12,7 @@ ensure_packages podman skopeo docker-registry bc python3 isal
 work=$(mktemp -d /var/tmp/berth-bench-reg.XXXXXX)
 reg_pid=""
 stop_registry() { if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null || true; reg_pid=""; fi; }
-trap 'stop_registry; umount -R "$work"/podman* 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'stop_registry; unmount_under "$work"; rm -rf "$work"' EXIT
 PORT=${PORT:-5055}
 REG=127.0.0.1:$PORT
 fresh_registry() {
@@ -66,7 +66,7 @@ for img in one six; do
   n=0
   clean_pull() {
     n=$((n + 1))
-    umount -R "$work/podman-pull" 2>/dev/null || true
+    unmount_under "$work/podman-pull"
     for d in "$work/pull-b" "$work/pull-s" "$work/podman-pull" "$work/podman-pull-run"; do
       if [ -e "$d" ]; then mv "$d" "$work/trash/$(basename "$d")-$img-$n"; fi
     done
