@@ -79,3 +79,92 @@ Deno.test("decompress() passes a source's error through unchanged when threaded"
   const { stream } = await decompress(source, { threaded: true });
   await assert.rejects(readAll(stream), (e) => e === failure);
 });
+
+/** The path of `program` on PATH, if it is there. */
+function which(program: string): string | undefined {
+  return (Deno.env.get("PATH") ?? "").split(":").map((dir) => `${dir}/${program}`).find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Runs `fn` with an `igzip` first on PATH that logs each start, then runs
+ * the real one; returns how many times it started.
+ */
+async function countingIgzip(fn: () => Promise<void>): Promise<number> {
+  const real = which("igzip")!;
+  const dir = await Deno.makeTempDir();
+  const path = Deno.env.get("PATH") ?? "";
+  try {
+    await Deno.writeTextFile(
+      `${dir}/igzip`,
+      `#!/bin/sh\necho started >> '${dir}/log'\nexec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    Deno.env.set("PATH", `${dir}:${path}`);
+    await fn();
+    return (await Deno.readTextFile(`${dir}/log`).catch(() => "")).split("\n").length - 1;
+  } finally {
+    Deno.env.set("PATH", path);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const INFLATERS: [string, string | undefined][] = [["igzip", undefined], ["node:zlib", "0"]];
+
+for (const [how, setting] of INFLATERS) {
+  Deno.test({
+    name: `decompress() inflates gzip with ${how} on the worker when threaded`,
+    async fn() {
+      // The igzip case must not quietly fall back to zlib (setup installs Debian's isal).
+      if (setting === undefined) assert.ok(which("igzip"), "igzip is installed (Debian isal)");
+      const { createHash } = await import("node:crypto");
+      // Several members (as a parallel gzip writes), random and repeated data.
+      const random = new Uint8Array(3 * 1024 * 1024);
+      for (let off = 0; off < random.length; off += 65536) {
+        crypto.getRandomValues(random.subarray(off, off + 65536));
+      }
+      const text = new TextEncoder().encode("layer bytes ".repeat(200_000));
+      const data = new Uint8Array(random.length + text.length);
+      data.set(random);
+      data.set(text, random.length);
+      const blob = new Uint8Array([...gzipSync(random), ...gzipSync(text)]);
+      const hex = createHash("sha256").update(data).digest("hex");
+      const before = Deno.env.get("BERTH_IGZIP");
+      if (setting === undefined) Deno.env.delete("BERTH_IGZIP");
+      else Deno.env.set("BERTH_IGZIP", setting);
+      try {
+        const starts = await countingIgzip(async () => {
+          const { stream, result } = await decompress(streamOf(blob, 100_000), { threaded: true });
+          assert.deepEqual(await readAll(stream), data);
+          assert.deepEqual(await result, { digest: `sha256:${hex}`, size: data.byteLength });
+
+          for (const bad of [corrupt(gzipSync(text)), gzipSync(text).subarray(0, 5000)]) {
+            const failed = await decompress(streamOf(bad, 1000), { threaded: true });
+            await assert.rejects(readAll(failed.stream), (e: Error) => {
+              assert.ok(e instanceof InvalidError, String(e));
+              assert.match(e.message, /^Invalid gzip data: \S/);
+              return true;
+            });
+            await assert.rejects(failed.result!, InvalidError);
+          }
+        });
+        assert.equal(starts, setting === undefined ? 3 : 0);
+      } finally {
+        if (before === undefined) Deno.env.delete("BERTH_IGZIP");
+        else Deno.env.set("BERTH_IGZIP", before);
+      }
+    },
+  });
+}
+
+/** A copy of a gzip stream with bytes of its deflate data overwritten. */
+function corrupt(blob: Uint8Array): Uint8Array {
+  const bad = blob.slice();
+  bad.fill(0xff, 20, 60);
+  return bad;
+}

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { sha256 } from "../../lib/digest.ts";
-import { listDir, REPO, withTempDir } from "../_helpers.ts";
+import { have, listDir, REPO, withTempDir } from "../_helpers.ts";
 import { b, blobReads, inspect, ok, rootfs, serve, type TestServer } from "./_helpers.ts";
 
 interface FakeImage {
@@ -18,9 +18,14 @@ interface FakeImage {
   configDigest: string;
 }
 
-async function fakeImage(dir: string): Promise<FakeImage> {
-  const layer = new Uint8Array(await Deno.readFile(await rootfs(dir)));
-  const diffId = sha256(gunzipSync(layer));
+/** A one-layer image; `mangle` changes the layer's bytes after its diff ID is taken. */
+async function fakeImage(
+  dir: string,
+  mangle = (layer: Uint8Array<ArrayBuffer>) => layer,
+): Promise<FakeImage> {
+  const good = new Uint8Array(await Deno.readFile(await rootfs(dir)));
+  const diffId = sha256(gunzipSync(good));
+  const layer = mangle(good);
   const config = new TextEncoder().encode(JSON.stringify({
     architecture: "amd64",
     os: "linux",
@@ -114,6 +119,33 @@ Deno.test("pull refuses a blob that does not match its digest and stores nothing
     }
   });
 });
+
+for (const [how, env] of [["igzip", {}], ["node:zlib", { BERTH_IGZIP: "0" }]] as const) {
+  Deno.test(`pull refuses a corrupt gzip layer (inflated by ${how}) and stores nothing`, async () => {
+    // The igzip case must not quietly fall back to zlib.
+    if (how === "igzip") assert.ok(have("igzip"), "igzip is installed (Debian isal)");
+    await withTempDir(async (dir) => {
+      // The blob matches its digest, and its tar reads well: only gzip's
+      // CRC-32 at the end tells that the bytes are not what was written.
+      const image = await fakeImage(dir, (layer) => {
+        const bad = layer.slice();
+        bad[bad.byteLength - 8] = bad[bad.byteLength - 8]! ^ 0xff;
+        return bad;
+      });
+      const reg = fakeRegistry(image, () => new Response(image.layer));
+      try {
+        const out = await b(`${dir}/r`, ["pull", `${reg.host}/fake`], `${dir}/cfg`, { env });
+        assert.equal(out.code, 125);
+        assert.match(out.stderr, /Invalid layer archive: invalid gzip data: \S/);
+        assertNothingStored(`${dir}/r`, image);
+        assert.deepEqual(listDir(`${dir}/r/tmp`), []);
+        assert.deepEqual(listDir(`${dir}/r/downloads`), []);
+      } finally {
+        await reg.close();
+      }
+    });
+  });
+}
 
 Deno.test("an interrupted download resumes with a Range request", async () => {
   await withTempDir(async (dir) => {
