@@ -9,16 +9,22 @@
  * output is read straight into the buffers sent on (no copy). Else, and for
  * zstd, node:zlib runs here.
  *
- * Messages in: `{ format }` once, then `{ chunk }` for each compressed chunk,
- * then `{ end: true }`. Out: `{ ack }` (input bytes consumed), `{ out }`
- * (uncompressed bytes, transferred), `{ done, digest, size }` or `{ error }`.
+ * A worker runs one job at a time and may be lent again for the next layer
+ * (a worker costs ~25 ms of CPU to start). Each message names its job, so
+ * that nothing of a finished job (a late write callback, chunks past the
+ * gzip data's end) reaches the next. In: `{ job, format }` to start one, then
+ * `{ job, chunk }` for each compressed chunk, then `{ job, end: true }`.
+ * Out: `{ job, ack }` (input bytes consumed), `{ job, out }` (uncompressed
+ * bytes, transferred), `{ job, done, digest, size }` or `{ job, error }`.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 
-type Inbound = { format: "gzip" | "zstd" } | { chunk: Uint8Array } | { end: true };
+type Inbound =
+  & { job: number }
+  & ({ format: "gzip" | "zstd" } | { chunk: Uint8Array } | { end: true });
 
 /** zlib's default 16 KiB output chunks cost more per byte downstream. */
 const CHUNK_SIZE = 256 * 1024;
@@ -35,36 +41,51 @@ interface Inflater {
   end(): void;
 }
 
-let inflater: Inflater | undefined;
-const hash = createHash("sha256");
-let size = 0;
-let failed = false;
+/** One layer's output: hashed, counted and sent, tagged with its job. */
+class Output {
+  #job: number;
+  #hash = createHash("sha256");
+  #size = 0;
+  #settled = false;
 
-/** Hashes and sends one buffer of output, which it then no longer owns. */
-function emit(out: Uint8Array<ArrayBuffer>): void {
-  hash.update(out);
-  size += out.byteLength;
-  scope.postMessage({ out }, [out.buffer]);
+  constructor(job: number) {
+    this.#job = job;
+  }
+
+  /** Hashes and sends one buffer of output, which it then no longer owns. */
+  emit(out: Uint8Array<ArrayBuffer>): void {
+    if (this.#settled) return;
+    this.#hash.update(out);
+    this.#size += out.byteLength;
+    scope.postMessage({ job: this.#job, out }, [out.buffer]);
+  }
+
+  ack(bytes: number): void {
+    scope.postMessage({ job: this.#job, ack: bytes });
+  }
+
+  fail(reason: string): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    scope.postMessage({ job: this.#job, error: reason });
+  }
+
+  finish(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const digest = this.#hash.digest("hex");
+    scope.postMessage({ job: this.#job, done: true, digest, size: this.#size });
+  }
 }
 
-function fail(reason: string): void {
-  if (failed) return;
-  failed = true;
-  scope.postMessage({ error: reason });
-}
-
-function finish(): void {
-  if (!failed) scope.postMessage({ done: true, digest: hash.digest("hex"), size });
-}
-
-function zlib(format: "gzip" | "zstd"): Inflater {
+function zlib(format: "gzip" | "zstd", output: Output): Inflater {
   const stream = format === "gzip"
     ? createGunzip({ chunkSize: CHUNK_SIZE })
     : createZstdDecompress({ chunkSize: CHUNK_SIZE });
   // zlib's chunks may share one buffer: copy into one of its own to transfer.
-  stream.on("data", (data: Uint8Array) => emit(new Uint8Array(data)));
-  stream.on("end", finish);
-  stream.on("error", (error: Error) => fail(error.message));
+  stream.on("data", (data: Uint8Array) => output.emit(new Uint8Array(data)));
+  stream.on("end", () => output.finish());
+  stream.on("error", (error: Error) => output.fail(error.message));
   return {
     write: (chunk, done) => void stream.write(chunk, done),
     end: () => void stream.end(),
@@ -72,7 +93,7 @@ function zlib(format: "gzip" | "zstd"): Inflater {
 }
 
 /** `igzip -dc` fed on stdin, or undefined when it is off or not installed. */
-function igzip(): Inflater | undefined {
+function igzip(output: Output): Inflater | undefined {
   if (Deno.env.get("BERTH_IGZIP") === "0") return undefined;
   let child: Deno.ChildProcess;
   try {
@@ -88,7 +109,7 @@ function igzip(): Inflater | undefined {
   }
   const stdin = child.stdin.getWriter();
   const errors = new Response(child.stderr).text();
-  readOutput(child, errors).catch((error) => fail(String(error)));
+  readOutput(child, errors, output).catch((error) => output.fail(String(error)));
   let writing = Promise.resolve();
   return {
     // A write fails only when igzip has exited: its status tells why (or that
@@ -100,7 +121,11 @@ function igzip(): Inflater | undefined {
 }
 
 /** Reads igzip's stdout into whole {@linkcode CHUNK_SIZE} buffers, then checks its status. */
-async function readOutput(child: Deno.ChildProcess, errors: Promise<string>): Promise<void> {
+async function readOutput(
+  child: Deno.ChildProcess,
+  errors: Promise<string>,
+  output: Output,
+): Promise<void> {
   const reader = child.stdout.getReader({ mode: "byob" });
   let buffer = new Uint8Array(CHUNK_SIZE);
   let filled = 0;
@@ -111,29 +136,39 @@ async function readOutput(child: Deno.ChildProcess, errors: Promise<string>): Pr
       filled += value.byteLength;
     }
     if (done || filled === CHUNK_SIZE) {
-      if (filled > 0) emit(buffer.subarray(0, filled));
+      if (filled > 0) output.emit(buffer.subarray(0, filled));
       buffer = new Uint8Array(CHUNK_SIZE);
       filled = 0;
     }
     if (done) break;
   }
   const status = await child.status;
-  if (status.success) return finish();
+  if (status.success) return output.finish();
   // igzip names stdin "(null)": "Error (null) does not contain a complete gzip file".
   const reason = (await errors).trim().replace(/^igzip: /, "").replace(/ (file )?\(null\)/, "");
-  if (/complete gzip file/.test(reason)) return fail("unexpected end of file");
-  fail(`igzip: ${reason || `exit status ${status.code}`}`);
+  if (/complete gzip file/.test(reason)) return output.fail("unexpected end of file");
+  output.fail(`igzip: ${reason || `exit status ${status.code}`}`);
 }
+
+let current: { job: number; output: Output; inflater: Inflater } | undefined;
 
 scope.onmessage = (event) => {
   const message = event.data;
   if ("format" in message) {
-    inflater = (message.format === "gzip" ? igzip() : undefined) ?? zlib(message.format);
-  } else if ("chunk" in message) {
+    const output = new Output(message.job);
+    const inflater = (message.format === "gzip" ? igzip(output) : undefined) ??
+      zlib(message.format, output);
+    current = { job: message.job, output, inflater };
+    return;
+  }
+  // What an earlier job's source still held is dropped.
+  if (current === undefined || message.job !== current.job) return;
+  if ("chunk" in message) {
+    const { output } = current;
     const bytes = message.chunk.byteLength;
-    inflater!.write(message.chunk, () => scope.postMessage({ ack: bytes }));
+    current.inflater.write(message.chunk, () => output.ack(bytes));
   } else {
-    inflater!.end();
+    current.inflater.end();
   }
 };
 

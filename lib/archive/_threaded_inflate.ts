@@ -26,13 +26,74 @@ export interface ThreadedInflate {
 
 type Outbound =
   | { ready: true }
-  | { ack: number }
-  | { out: Uint8Array }
-  | { done: true; digest: string; size: number }
-  | { error: string };
+  | { job: number; ack: number }
+  | { job: number; out: Uint8Array }
+  | { job: number; done: true; digest: string; size: number }
+  | { job: number; error: string };
+
+/** Names each job, so that a reused worker's messages reach only the job they belong to. */
+let jobs = 0;
+
+/**
+ * Inflate workers kept for the next layer while their owner (a pull of
+ * several layers) runs: starting one costs ~25 ms of CPU, paid once per
+ * concurrent layer instead of once per layer. A worker lives on only after
+ * a job that ended well; the owner must {@linkcode InflateWorkers.close}
+ * the pool, as an idle worker keeps the process alive.
+ */
+export class InflateWorkers {
+  #idle: Worker[] = [];
+  #closed = false;
+
+  /** Workers waiting for a job. */
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  /** A ready worker, or undefined when none can run here. */
+  async take(): Promise<Worker | undefined> {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return idle;
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL("./_inflate_worker.ts", import.meta.url), { type: "module" });
+    } catch {
+      return undefined;
+    }
+    const started = await new Promise<boolean>((resolve) => {
+      worker.onmessage = (e: MessageEvent<Outbound>) => resolve("ready" in e.data);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        resolve(false);
+      };
+    });
+    if (started) return worker;
+    worker.terminate();
+    return undefined;
+  }
+
+  /** Takes back a worker whose job has ended well (a closed pool stops it). */
+  give(worker: Worker): void {
+    if (this.#closed) return worker.terminate();
+    worker.onmessage = null;
+    worker.onerror = (e) => {
+      e.preventDefault();
+      this.#idle = this.#idle.filter((w) => w !== worker);
+      worker.terminate();
+    };
+    this.#idle.push(worker);
+  }
+
+  /** Stops the idle workers; a busy one stops when its job ends. */
+  close(): void {
+    this.#closed = true;
+    for (const worker of this.#idle.splice(0)) worker.terminate();
+  }
+}
 
 /**
  * Inflates `head` then the rest of `read` in a worker.
+ * @param workers the pool to borrow the worker from; by default one started for this job
  * @returns undefined when no worker can run here (the caller inflates on its own thread)
  */
 export async function threadedInflate(
@@ -40,30 +101,20 @@ export async function threadedInflate(
   head: Uint8Array[],
   read: () => Promise<Uint8Array | undefined>,
   reader: ReadableStreamDefaultReader<Uint8Array>,
+  workers?: InflateWorkers,
 ): Promise<ThreadedInflate | undefined> {
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL("./_inflate_worker.ts", import.meta.url), { type: "module" });
-  } catch {
-    return undefined;
-  }
-  const started = await new Promise<boolean>((resolve) => {
-    worker.onmessage = (e: MessageEvent<Outbound>) => resolve("ready" in e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      resolve(false);
-    };
-  });
-  if (!started) {
-    worker.terminate();
-    return undefined;
-  }
-  return new Pipe(worker, format, head, read, reader).start();
+  const pool = workers ?? new InflateWorkers();
+  const worker = await pool.take();
+  if (workers === undefined) pool.close();
+  if (worker === undefined) return undefined;
+  return new Pipe(worker, pool, { format, head, read, reader }).start();
 }
 
 /** The feeding loop and the output queue around one worker. */
 class Pipe {
   #worker: Worker;
+  #pool: InflateWorkers;
+  #job = ++jobs;
   #head: Uint8Array[];
   #read: () => Promise<Uint8Array | undefined>;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -77,22 +128,26 @@ class Pipe {
 
   constructor(
     worker: Worker,
-    format: "gzip" | "zstd",
-    head: Uint8Array[],
-    read: () => Promise<Uint8Array | undefined>,
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    pool: InflateWorkers,
+    source: {
+      format: "gzip" | "zstd";
+      head: Uint8Array[];
+      read: () => Promise<Uint8Array | undefined>;
+      reader: ReadableStreamDefaultReader<Uint8Array>;
+    },
   ) {
     this.#worker = worker;
-    this.#head = head;
-    this.#read = read;
-    this.#reader = reader;
+    this.#pool = pool;
+    this.#head = source.head;
+    this.#read = source.read;
+    this.#reader = source.reader;
     this.#result.promise.catch(() => {}); // the stream reports failures first
-    worker.onmessage = (e: MessageEvent<Outbound>) => this.#receive(e.data, format);
+    worker.onmessage = (e: MessageEvent<Outbound>) => this.#receive(e.data, source.format);
     worker.onerror = (e) => {
       e.preventDefault();
       this.#fail(new EngineError(`Decompression worker failed: ${e.message}`));
     };
-    worker.postMessage({ format });
+    worker.postMessage({ job: this.#job, format: source.format });
   }
 
   start(): ThreadedInflate {
@@ -120,6 +175,7 @@ class Pipe {
   }
 
   #receive(message: Outbound, format: string): void {
+    if (!("job" in message) || message.job !== this.#job || this.#ended) return;
     if ("ack" in message) {
       this.#inFlight -= message.ack;
     } else if ("out" in message) {
@@ -127,7 +183,7 @@ class Pipe {
       this.#queued += message.out.byteLength;
     } else if ("done" in message) {
       this.#ended = true;
-      this.#worker.terminate();
+      this.#pool.give(this.#worker);
       this.#result.resolve({ digest: `sha256:${message.digest}`, size: message.size });
     } else if ("error" in message) {
       this.#fail(new InvalidError(`Invalid ${format} data: ${message.error}`));
@@ -135,21 +191,26 @@ class Pipe {
     this.#notify();
   }
 
-  /** Sends the source to the worker, pausing while too much is in flight or queued. */
+  /**
+   * Sends the source to the worker, pausing while too much is in flight or
+   * queued. Once the worker is done (bytes may trail the compressed data),
+   * the rest is read but not sent: the worker may be another job's by then.
+   */
   async #pump(): Promise<void> {
     for (;;) {
       while (
-        this.#failure === undefined &&
+        this.#failure === undefined && !this.#ended &&
         (this.#inFlight > MAX_IN_FLIGHT || this.#queued > MAX_QUEUED)
       ) await this.#wait();
       if (this.#failure !== undefined) return;
       const chunk = this.#head.shift() ?? await this.#read();
       if (this.#failure !== undefined) return;
       if (chunk === undefined) break;
+      if (this.#ended) continue;
       this.#inFlight += chunk.byteLength;
-      this.#worker.postMessage({ chunk });
+      this.#worker.postMessage({ job: this.#job, chunk });
     }
-    this.#worker.postMessage({ end: true });
+    if (!this.#ended) this.#worker.postMessage({ job: this.#job, end: true });
   }
 
   #fail(error: unknown): void {

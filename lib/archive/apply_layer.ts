@@ -7,6 +7,7 @@ import { type Digest, Hasher } from "../digest.ts";
 import { EngineError, InvalidError } from "../errors.ts";
 import { cleanName } from "./clean_name.ts";
 import { type Compression, decompress } from "./compression.ts";
+import type { InflateWorkers } from "./_threaded_inflate.ts";
 import { type FileSink, type LayerEntry, LayerWriter } from "./_layer_writer.ts";
 import { paxXattrs, type TarHeader } from "./_pax_xattrs.ts";
 import { lowerFirst, runExtract } from "./_run_extract.ts";
@@ -16,6 +17,8 @@ import type { Readable } from "node:stream";
 export interface ApplyLayerOptions {
   /** Called as the source is read, with the total (compressed) bytes read so far. */
   onProgress?: (bytesIn: number) => void;
+  /** Inflate workers to borrow from (a pull lends them from layer to layer). @default one for this layer */
+  workers?: InflateWorkers;
 }
 
 /** What {@linkcode applyLayer} returns. */

@@ -9,7 +9,7 @@ import { createGunzip, createZstdDecompress } from "node:zlib";
 import type { Transform } from "node:stream";
 import type { Digest } from "../digest.ts";
 import { InvalidError } from "../errors.ts";
-import { threadedInflate } from "./_threaded_inflate.ts";
+import { type InflateWorkers, threadedInflate } from "./_threaded_inflate.ts";
 
 /** A compression berth can read. */
 export type Compression = "none" | "gzip" | "zstd";
@@ -37,6 +37,8 @@ export interface DecompressOptions {
    * @default false
    */
   threaded?: boolean;
+  /** With `threaded`: the pool to borrow the worker from. @default a worker for this stream */
+  workers?: InflateWorkers;
 }
 
 const MAGIC: ReadonlyArray<readonly [string, readonly number[]]> = [
@@ -104,7 +106,7 @@ export async function decompress(
   }
   if (compression === "none") return { compression, stream: replay(head, read, reader) };
   const threaded = options.threaded
-    ? await threadedInflate(compression, head, read, reader)
+    ? await threadedInflate(compression, head, read, reader, options.workers)
     : undefined;
   if (threaded !== undefined) return { compression, ...threaded };
   return { compression, stream: inflate(compression, head, read, reader) };

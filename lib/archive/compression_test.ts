@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { InvalidError } from "../errors.ts";
 import { decompress, detectCompression } from "./compression.ts";
+import { InflateWorkers } from "./_threaded_inflate.ts";
 import { readAll, streamOf } from "./_test_util.ts";
 
 Deno.test("detectCompression() names the format when given its magic bytes", () => {
@@ -168,3 +169,31 @@ function corrupt(blob: Uint8Array): Uint8Array {
   bad.fill(0xff, 20, 60);
   return bad;
 }
+
+Deno.test("decompress() lends one worker from job to job when given InflateWorkers", async () => {
+  const workers = new InflateWorkers();
+  try {
+    const data = new TextEncoder().encode("layer bytes ".repeat(100_000));
+    // Bytes trailing the gzip data are read but must not reach the next job.
+    const trailing = new Uint8Array([...gzipSync(data), ...new Uint8Array(300_000).fill(9)]);
+    for (const blob of [trailing, gzipSync(data), zstdCompressSync(data)]) {
+      const { stream, result } = await decompress(streamOf(blob, 4096), {
+        threaded: true,
+        workers,
+      });
+      assert.deepEqual(await readAll(stream), data);
+      assert.equal((await result)?.size, data.byteLength);
+      assert.equal(workers.idle, 1);
+    }
+    // A failed job's worker is stopped, not lent again.
+    const failed = await decompress(streamOf(corrupt(gzipSync(data)), 1000), {
+      threaded: true,
+      workers,
+    });
+    await assert.rejects(readAll(failed.stream), InvalidError);
+    assert.equal(workers.idle, 0);
+  } finally {
+    workers.close();
+  }
+  assert.equal(workers.idle, 0);
+});

@@ -22,6 +22,7 @@ export {
   type DecompressOptions,
   detectCompression,
 } from "./compression.ts";
+export { InflateWorkers } from "./_threaded_inflate.ts";
 export { type PackEntry, packFiles } from "./pack_files.ts";
 export { type ArchiveEntry, readArchive } from "./read_archive.ts";
 export { packDir, type PackDirOptions } from "./pack_dir.ts";

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { InflateWorkers } from "../archive/mod.ts";
 import { chainIds, type Digest } from "../digest.ts";
 import { InvalidError, NotFoundError } from "../errors.ts";
 import {
@@ -122,28 +123,35 @@ export async function pullImage(
   todo.slice(limit).forEach((i) =>
     emit({ id: shortId(manifest.layers[i]!.digest), status: "Waiting" })
   );
-  const staged: StagedImageLayer[] = await mapLimit(
-    manifest.layers,
-    limit,
-    (descriptor, i, signal) =>
-      have[i]
-        ? Promise.resolve({
-          descriptor,
-          info: store.layers.info(chains[i]!) ??
-            { chainId: chains[i]!, diffId: diffIds[i]!, size: 0 },
-        })
-        : pullLayer({
-          store,
-          client,
-          repo: ref.path,
-          descriptor,
-          diffId: diffIds[i]!,
-          chainId: chains[i]!,
-          emit,
-          signal,
-        }),
-    (partial) => discardStaged(store, partial.filter((l) => l !== undefined)),
-  );
+  const workers = new InflateWorkers();
+  let staged: StagedImageLayer[];
+  try {
+    staged = await mapLimit(
+      manifest.layers,
+      limit,
+      (descriptor, i, signal) =>
+        have[i]
+          ? Promise.resolve({
+            descriptor,
+            info: store.layers.info(chains[i]!) ??
+              { chainId: chains[i]!, diffId: diffIds[i]!, size: 0 },
+          })
+          : pullLayer({
+            store,
+            client,
+            repo: ref.path,
+            descriptor,
+            diffId: diffIds[i]!,
+            chainId: chains[i]!,
+            emit,
+            signal,
+            workers,
+          }),
+      (partial) => discardStaged(store, partial.filter((l) => l !== undefined)),
+    );
+  } finally {
+    workers.close();
+  }
   emit({ status: `Digest: ${top.digest}` });
   await commitImage(store, config, staged, tagged, {
     configBytes,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { applyLayer } from "../archive/mod.ts";
+import { applyLayer, type InflateWorkers } from "../archive/mod.ts";
 import { type Digest, digestHex, verifyDigest } from "../digest.ts";
 import { DigestMismatchError, InvalidError } from "../errors.ts";
 import type { Descriptor } from "../image/mod.ts";
@@ -35,6 +35,8 @@ export interface LayerJob {
   chainId: Digest;
   emit: (event: PullEvent) => void;
   signal: AbortSignal;
+  /** Inflate workers shared by the layers of one pull. */
+  workers?: InflateWorkers;
 }
 
 /** The 12-hex short ID Docker shows for a layer. */
@@ -87,13 +89,12 @@ export async function pullLayer(job: LayerJob): Promise<StagedImageLayer> {
     } else {
       tree = store.layers.stage();
       if (haveBlob) emit({ id, status: "Extracting", current: 0, total });
-      const applied = await applyLayer(
-        source,
-        tree.diff,
-        haveBlob
-          ? { onProgress: (current) => emit({ id, status: "Extracting", current, total }) }
-          : {},
-      );
+      const applied = await applyLayer(source, tree.diff, {
+        ...(haveBlob
+          ? { onProgress: (current: number) => emit({ id, status: "Extracting", current, total }) }
+          : {}),
+        ...(job.workers !== undefined ? { workers: job.workers } : {}),
+      });
       verifyDigest(job.diffId, applied.diffId, `diff ID of layer "${descriptor.digest}"`);
       size = applied.size;
     }
