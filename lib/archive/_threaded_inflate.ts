@@ -93,7 +93,9 @@ export class InflateWorkers {
 
 /**
  * Inflates `head` then the rest of `read` in a worker.
- * @param workers the pool to borrow the worker from; by default one started for this job
+ * @param options.workers the pool to borrow the worker from; by default one started for this job
+ * @param options.transfer move the memory of the source's chunks to the worker instead of
+ *   copying it (the caller does not read them once they are read from the source)
  * @returns undefined when no worker can run here (the caller inflates on its own thread)
  */
 export async function threadedInflate(
@@ -101,13 +103,13 @@ export async function threadedInflate(
   head: Uint8Array[],
   read: () => Promise<Uint8Array | undefined>,
   reader: ReadableStreamDefaultReader<Uint8Array>,
-  workers?: InflateWorkers,
+  { workers, transfer = false }: { workers?: InflateWorkers; transfer?: boolean } = {},
 ): Promise<ThreadedInflate | undefined> {
   const pool = workers ?? new InflateWorkers();
   const worker = await pool.take();
   if (workers === undefined) pool.close();
   if (worker === undefined) return undefined;
-  return new Pipe(worker, pool, { format, head, read, reader }).start();
+  return new Pipe(worker, pool, { format, head, read, reader, transfer }).start();
 }
 
 /** The feeding loop and the output queue around one worker. */
@@ -115,6 +117,7 @@ class Pipe {
   #worker: Worker;
   #pool: InflateWorkers;
   #job = ++jobs;
+  #transfer: boolean;
   #head: Uint8Array[];
   #read: () => Promise<Uint8Array | undefined>;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -134,9 +137,11 @@ class Pipe {
       head: Uint8Array[];
       read: () => Promise<Uint8Array | undefined>;
       reader: ReadableStreamDefaultReader<Uint8Array>;
+      transfer: boolean;
     },
   ) {
     this.#worker = worker;
+    this.#transfer = source.transfer;
     this.#pool = pool;
     this.#head = source.head;
     this.#read = source.read;
@@ -208,9 +213,25 @@ class Pipe {
       if (chunk === undefined) break;
       if (this.#ended) continue;
       this.#inFlight += chunk.byteLength;
-      this.#worker.postMessage({ job: this.#job, chunk });
+      this.#send(chunk);
     }
     if (!this.#ended) this.#worker.postMessage({ job: this.#job, end: true });
+  }
+
+  /** Posts a chunk, moving its memory when the caller allows it and nothing else shares it. */
+  #send(chunk: Uint8Array): void {
+    const { buffer } = chunk;
+    if (
+      this.#transfer && buffer instanceof ArrayBuffer && chunk.byteOffset === 0 &&
+      chunk.byteLength === buffer.byteLength
+    ) {
+      try {
+        return this.#worker.postMessage({ job: this.#job, chunk }, [buffer]);
+      } catch {
+        // not detachable (memory owned elsewhere): copied below
+      }
+    }
+    this.#worker.postMessage({ job: this.#job, chunk });
   }
 
   #fail(error: unknown): void {

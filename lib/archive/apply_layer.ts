@@ -19,6 +19,12 @@ export interface ApplyLayerOptions {
   onProgress?: (bytesIn: number) => void;
   /** Inflate workers to borrow from (a pull lends them from layer to layer). @default one for this layer */
   workers?: InflateWorkers;
+  /**
+   * The source's chunks are not read again once read from it (nor is any
+   * other view of their memory): they may be moved to the inflating worker
+   * instead of copied. @default false
+   */
+  transferChunks?: boolean;
 }
 
 /** What {@linkcode applyLayer} returns. */

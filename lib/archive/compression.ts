@@ -39,6 +39,12 @@ export interface DecompressOptions {
   threaded?: boolean;
   /** With `threaded`: the pool to borrow the worker from. @default a worker for this stream */
   workers?: InflateWorkers;
+  /**
+   * With `threaded`: the source's chunks are not read again once read from
+   * it (nor is any other view of their memory), so their memory may move to
+   * the worker instead of being copied. @default false
+   */
+  transferChunks?: boolean;
 }
 
 const MAGIC: ReadonlyArray<readonly [string, readonly number[]]> = [
@@ -106,7 +112,10 @@ export async function decompress(
   }
   if (compression === "none") return { compression, stream: replay(head, read, reader) };
   const threaded = options.threaded
-    ? await threadedInflate(compression, head, read, reader, options.workers)
+    ? await threadedInflate(compression, head, read, reader, {
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      transfer: options.transferChunks ?? false,
+    })
     : undefined;
   if (threaded !== undefined) return { compression, ...threaded };
   return { compression, stream: inflate(compression, head, read, reader) };

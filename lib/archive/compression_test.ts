@@ -197,3 +197,28 @@ Deno.test("decompress() lends one worker from job to job when given InflateWorke
   }
   assert.equal(workers.idle, 0);
 });
+
+Deno.test("decompress() moves whole-buffer chunks to the worker only with transferChunks", async () => {
+  const data = new TextEncoder().encode("layer bytes ".repeat(100_000));
+  const blob = new Uint8Array(gzipSync(data)); // a Buffer's slice() would share its memory
+  for (const transferChunks of [true, false]) {
+    // Chunks of their own, and views sharing one buffer (which must never move).
+    const own: Uint8Array[] = [];
+    for (let off = 0; off < blob.byteLength; off += 1000) own.push(blob.slice(off, off + 1000));
+    const shared = blob.slice();
+    const chunks = [...own.slice(0, 3), shared.subarray(3000)];
+    let i = 0;
+    const source = new ReadableStream<Uint8Array>({
+      pull: (c) => i < chunks.length ? c.enqueue(chunks[i++]!) : c.close(),
+    });
+    const { stream } = await decompress(source, { threaded: true, transferChunks });
+    assert.deepEqual(await readAll(stream), data);
+    // The first chunk is sniffed on this thread, then sent like the others.
+    assert.deepEqual(own.slice(0, 3).map((c) => c.byteLength === 0), [
+      transferChunks,
+      transferChunks,
+      transferChunks,
+    ]);
+    assert.equal(shared.byteLength, blob.byteLength);
+  }
+});

@@ -94,6 +94,8 @@ export async function pullLayer(job: LayerJob): Promise<StagedImageLayer> {
           ? { onProgress: (current: number) => emit({ id, status: "Extracting", current, total }) }
           : {}),
         ...(job.workers !== undefined ? { workers: job.workers } : {}),
+        // Nothing reads a chunk again once `tee` has written it to the blob file.
+        transferChunks: true,
       });
       verifyDigest(job.diffId, applied.diffId, `diff ID of layer "${descriptor.digest}"`);
       size = applied.size;
