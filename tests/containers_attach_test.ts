@@ -194,3 +194,55 @@ Deno.test("run -i pipes stdin through the monitor; bad attach requests fail clea
     assert.deepEqual(listDir(`${dir}/run/attach`), [], "no attach socket outlives its monitor");
   });
 });
+
+Deno.test("an attach whose monitor is killed ends with one error line; ps then shows the container exited", async () => {
+  await withBusybox(async ({ b, dir }) => {
+    const started = await b(["run", "-d", "--name", "orphan", "busybox", "sleep", "600"]);
+    assert.equal(started.code, 0, started.stderr);
+    const id = started.stdout.trim();
+    const record = JSON.parse(Deno.readTextFileSync(`${dir}/root/containers/${id}/container.json`));
+    const attach = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        `${REPO}main.ts`,
+        "--root",
+        `${dir}/root`,
+        "--run-root",
+        `${dir}/run`,
+        "attach",
+        "--no-stdin",
+        "orphan",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Wait until the attach is connected: the monitor holds one more socket then.
+    const end = Date.now() + 15_000;
+    const sockets = () =>
+      [...Deno.readDirSync(`/proc/${record.Monitor.pid}/fd`)].filter((e) => {
+        try {
+          return Deno.readLinkSync(`/proc/${record.Monitor.pid}/fd/${e.name}`).startsWith(
+            "socket:",
+          );
+        } catch {
+          return false;
+        }
+      }).length;
+    const before = sockets();
+    while (sockets() === before && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(sockets() > before, "the attach connected");
+    Deno.kill(record.Monitor.pid, "SIGKILL");
+    const out = await attach.output();
+    assert.equal(out.code, 125);
+    assert.equal(
+      new TextDecoder().decode(out.stderr),
+      "Error: The container's monitor exited unexpectedly\n",
+    );
+    const ps = await b(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert.match(ps.stdout, /^orphan Exited \(137\)/m);
+    assert.deepEqual(listDir(`${dir}/run/attach`), [], "the dead monitor's socket is cleared");
+  });
+});
