@@ -6,17 +6,36 @@
  *
  * @module
  */
+import { EngineError } from "../errors.ts";
 import type { AttachClient, AttachEnd, AttachIO } from "../engine/mod.ts";
+import { kill } from "../../ffi/proc.ts";
 import { DetachScanner } from "./_detach_keys.ts";
 import { parseSignal, rawTerminal, resizeConsole, terminalSize } from "../runtime/mod.ts";
 import { writeAllSync } from "./_command.ts";
 
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 
+/** Sends a signal to a container's init, ignoring one that is gone. */
+export function signalPid(pid: number): (signal: Deno.Signal) => void {
+  return (signal) => {
+    try {
+      kill(pid, parseSignal(signal));
+    } catch {
+      // it is gone
+    }
+  };
+}
+
+/** A session's end as an exit status; a lost monitor is an error. */
+export function sessionStatus(end: AttachEnd, onDetach: number): number {
+  if (end.kind === "exit") return end.exitCode;
+  if (end.kind === "detached") return onDetach;
+  throw new EngineError("The container's monitor exited unexpectedly");
+}
+
 /** I/O for an attached container, and a function that undoes terminal and signal changes. */
 export function attachToTerminal(
   options: { tty: boolean; interactive: boolean },
-  kill: (pid: number, signal: number) => void,
 ): { io: AttachIO; release: () => void } {
   const listeners: [Deno.Signal, () => void][] = [];
   let restore = () => {};
@@ -34,14 +53,9 @@ export function attachToTerminal(
         listeners.push(["SIGWINCH", onWinch]);
         return;
       }
+      const send = signalPid(pid);
       for (const signal of FORWARDED) {
-        const forward = () => {
-          try {
-            kill(pid, parseSignal(signal));
-          } catch {
-            // it is gone
-          }
-        };
+        const forward = () => send(signal);
         Deno.addSignalListener(signal, forward);
         listeners.push([signal, forward]);
       }

@@ -7,6 +7,8 @@
  * @module
  */
 import { InvalidError } from "../errors.ts";
+import type { FlagValues } from "./_args.ts";
+import { str } from "./_command.ts";
 
 /** Docker's default sequence. */
 export const DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q";
@@ -41,6 +43,14 @@ export function parseDetachKeys(spec: string): Uint8Array {
     throw new InvalidError(`Invalid detach keys (${spec}) provided`);
   }
   return new Uint8Array(codes);
+}
+
+/**
+ * The sequence given by a command's `--detach-keys`, or Docker's default.
+ * @throws {InvalidError} for an unknown key
+ */
+export function detachKeysOf(flags: FlagValues): Uint8Array {
+  return parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);
 }
 
 /** Finds a detach sequence in typed input, holding back a partial match until it is decided. */

@@ -8,14 +8,17 @@
 import type { FlagSpec } from "./_args.ts";
 import { CONTAINER_FLAGS } from "./_container_flags.ts";
 
+/** `--detach-keys`, for every command that attaches. */
+export const DETACH_KEYS_FLAG = {
+  name: "detach-keys",
+  type: "string",
+  value: "string",
+  description: "Override the key sequence for detaching a container",
+} as const;
+
 /** Flags of commands that attach: the detach sequence and signal proxying. */
 export const ATTACH_FLAGS = [
-  {
-    name: "detach-keys",
-    type: "string",
-    value: "string",
-    description: "Override the key sequence for detaching a container",
-  },
+  DETACH_KEYS_FLAG,
   {
     name: "sig-proxy",
     type: "bool",

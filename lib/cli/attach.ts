@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { attachSession } from "./_attach.ts";
-import { bool, type Command, str } from "./_command.ts";
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
-import { sessionStatus, signalPid } from "./run.ts";
+import { attachSession, sessionStatus, signalPid } from "./_attach.ts";
+import { bool, type Command } from "./_command.ts";
+import { detachKeysOf } from "./_detach_keys.ts";
 import { ATTACH_FLAGS } from "./_run_flags.ts";
 import { containerService } from "./_service.ts";
 
@@ -22,7 +21,7 @@ export const attach: Command = {
     { name: "no-stdin", type: "bool", description: "Do not attach STDIN" },
   ],
   async run(ctx, flags, args) {
-    const detachKeys = parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);
+    const detachKeys = detachKeysOf(flags);
     const { record, client } = await containerService(ctx).attach(args[0]!);
     const end = await attachSession(client, {
       tty: record.Config.Tty,

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { kill } from "../../ffi/proc.ts";
 import { attachToTerminal } from "./_attach.ts";
 import { bool, type Command, list, str } from "./_command.ts";
 import { CONTAINER_FLAGS } from "./_container_flags.ts";
@@ -33,7 +32,7 @@ export const exec: Command = {
     const interactive = bool(flags, "interactive");
     const user = str(flags, "user");
     const workdir = str(flags, "workdir");
-    const { io, release } = attachToTerminal({ tty, interactive }, kill);
+    const { io, release } = attachToTerminal({ tty, interactive });
     try {
       const result = await containerService(ctx).exec(name, {
         args: command,

@@ -4,35 +4,14 @@
  *
  * @module
  */
-import { EngineError, NotFoundError } from "../errors.ts";
-import type { AttachEnd } from "../engine/mod.ts";
-import { kill } from "../../ffi/proc.ts";
-import { parseSignal } from "../runtime/mod.ts";
-import { attachSession, attachToTerminal } from "./_attach.ts";
-import { bool, type Command, str } from "./_command.ts";
+import { NotFoundError } from "../errors.ts";
+import { attachSession, attachToTerminal, sessionStatus, signalPid } from "./_attach.ts";
+import { bool, type Command } from "./_command.ts";
 import { containerOptions } from "./_container_flags.ts";
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
+import { detachKeysOf } from "./_detach_keys.ts";
 import type { RunContext } from "./_early_run.ts";
 import { RUN_FLAGS } from "./_run_flags.ts";
 import { containerService } from "./_service.ts";
-
-/** Sends a signal to a container's init, ignoring one that is gone. */
-export function signalPid(pid: number): (signal: Deno.Signal) => void {
-  return (signal) => {
-    try {
-      kill(pid, parseSignal(signal));
-    } catch {
-      // it is gone
-    }
-  };
-}
-
-/** A session's end as an exit status; a lost monitor is an error. */
-export function sessionStatus(end: AttachEnd, onDetach: number): number {
-  if (end.kind === "exit") return end.exitCode;
-  if (end.kind === "detached") return onDetach;
-  throw new EngineError("The container's monitor exited unexpectedly");
-}
 
 /** `run [OPTIONS] IMAGE [COMMAND] [ARG...]` */
 export const run: Command = {
@@ -48,7 +27,7 @@ export const run: Command = {
       detach: bool(flags, "detach"),
       ...(init === undefined ? {} : { id: init.id }),
     };
-    const detachKeys = parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);
+    const detachKeys = detachKeysOf(flags);
     const service = containerService(ctx);
     let record;
     try {
@@ -92,7 +71,7 @@ export const run: Command = {
     const { io, release } = attachToTerminal({
       tty: options.tty ?? false,
       interactive: options.interactive ?? false,
-    }, kill);
+    });
     try {
       const early = init === undefined ? {} : { init };
       const result = await service.runAttached(record.Id, { ...io, ...early });

@@ -5,11 +5,11 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { attachSession } from "./_attach.ts";
-import { bool, type Command, str } from "./_command.ts";
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "./_detach_keys.ts";
+import { attachSession, sessionStatus, signalPid } from "./_attach.ts";
+import { bool, type Command } from "./_command.ts";
+import { detachKeysOf } from "./_detach_keys.ts";
 import { forEachName } from "./_each.ts";
-import { sessionStatus, signalPid } from "./run.ts";
+import { DETACH_KEYS_FLAG } from "./_run_flags.ts";
 import { containerService } from "./_service.ts";
 
 /** `start [OPTIONS] CONTAINER [CONTAINER...]` */
@@ -25,12 +25,7 @@ export const start: Command = {
       description: "Attach STDOUT/STDERR and forward signals",
     },
     { name: "interactive", short: "i", type: "bool", description: "Attach container's STDIN" },
-    {
-      name: "detach-keys",
-      type: "string",
-      value: "string",
-      description: "Override the key sequence for detaching a container",
-    },
+    DETACH_KEYS_FLAG,
   ],
   async run(ctx, flags, args) {
     const service = containerService(ctx);
@@ -38,7 +33,7 @@ export const start: Command = {
       if (args.length > 1) {
         throw new UsageError("you cannot start and attach multiple containers at once");
       }
-      const detachKeys = parseDetachKeys(str(flags, "detach-keys") ?? DEFAULT_DETACH_KEYS);
+      const detachKeys = detachKeysOf(flags);
       const record = await service.get(args[0]!);
       if (record.State.Running) return 0;
       const session = await service.startAndAttach(record.Id);
