@@ -13,13 +13,18 @@ export interface Run {
 }
 
 /** Runs berth with `--root root` and `args`; `stdin` may be bytes or a file path to feed. */
+/** Deno's arguments that run berth from this checkout with `--root ROOT` and `args`. */
+export function berthArgs(root: string, args: string[]): string[] {
+  return ["run", "-A", "--quiet", `${REPO}main.ts`, "--root", root, ...args];
+}
+
 export async function berth(
   root: string,
   args: string[],
   options: { stdin?: Uint8Array; env?: Record<string, string> } = {},
 ): Promise<Run> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${REPO}main.ts`, "--root", root, ...args],
+    args: berthArgs(root, args),
     cwd: REPO,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",

@@ -5,7 +5,7 @@
  * container's exit code. Terminals are real ptys, driven by script(1).
  */
 import assert from "node:assert/strict";
-import { listDir, REPO } from "./_helpers.ts";
+import { berthArgs, listDir, REPO } from "./_helpers.ts";
 import { type Env, withBusybox } from "./_containers.ts";
 
 const CTRL_P_Q = "\x10\x11";
@@ -133,19 +133,13 @@ Deno.test("attach without a tty streams output and ends with the container's exi
     ]);
     assert.equal(started.code, 0, started.stderr);
     const attach = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        `${REPO}main.ts`,
-        "--root",
-        `${dir}/root`,
+      args: berthArgs(`${dir}/root`, [
         "--run-root",
         `${dir}/run`,
         "attach",
         "--no-stdin",
         "ticker",
-      ],
+      ]),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -202,19 +196,13 @@ Deno.test("an attach whose monitor is killed ends with one error line; ps then s
     const id = started.stdout.trim();
     const record = JSON.parse(Deno.readTextFileSync(`${dir}/root/containers/${id}/container.json`));
     const attach = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        `${REPO}main.ts`,
-        "--root",
-        `${dir}/root`,
+      args: berthArgs(`${dir}/root`, [
         "--run-root",
         `${dir}/run`,
         "attach",
         "--no-stdin",
         "orphan",
-      ],
+      ]),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { withBusybox } from "./_containers.ts";
-import { berth, listDir, REPO } from "./_helpers.ts";
+import { berth, berthArgs, listDir } from "./_helpers.ts";
 
 Deno.test("user, workdir, env, env-file and entrypoint come from flags over the image", async () => {
   await withBusybox(async ({ dir, b }) => {
@@ -284,13 +284,7 @@ Deno.test("an image a container uses is not deleted: rmi refuses, rmi -f only un
 Deno.test("signals sent to a foreground run reach the container; exec -d runs in the background", async () => {
   await withBusybox(async ({ dir, b }) => {
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        `${REPO}main.ts`,
-        "--root",
-        `${dir}/root`,
+      args: berthArgs(`${dir}/root`, [
         "--run-root",
         `${dir}/run`,
         "run",
@@ -299,7 +293,7 @@ Deno.test("signals sent to a foreground run reach the container; exec -d runs in
         "sh",
         "-c",
         "trap 'echo got TERM; exit 3' TERM; echo ready; while true; do sleep 0.1; done",
-      ],
+      ]),
       stdout: "piped",
       stderr: "piped",
     }).spawn();

@@ -5,22 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { type Env, withBusybox } from "./_containers.ts";
-import { listDir, REPO } from "./_helpers.ts";
+import { berthArgs, listDir } from "./_helpers.ts";
 
 /** Runs berth like `b`, with stdout kept as bytes. */
 async function raw(dir: string, args: string[], stdin?: Uint8Array) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      `${REPO}main.ts`,
-      "--root",
-      `${dir}/root`,
-      "--run-root",
-      `${dir}/run`,
-      ...args,
-    ],
+    args: berthArgs(`${dir}/root`, ["--run-root", `${dir}/run`, ...args]),
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -3,7 +3,7 @@
  * as it was; a `kill -9` in the middle of an import leaves a usable store.
  */
 import assert from "node:assert/strict";
-import { berth, listDir, makeRootfs, REPO, withTempDir } from "./_helpers.ts";
+import { berth, berthArgs, listDir, makeRootfs, withTempDir } from "./_helpers.ts";
 
 /** Every file of the store except the lock, with sizes: what must not change. */
 function snapshot(root: string): string[] {
@@ -130,7 +130,7 @@ Deno.test("kill -9 during an import leaves a store that the next import uses", a
     const tarball = await makeRootfs(`${dir}/rootfs.tar`);
     const bytes = Deno.readFileSync(tarball);
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", `${REPO}main.ts`, "--root", root, "import", "-", "victim"],
+      args: berthArgs(root, ["import", "-", "victim"]),
       stdin: "piped",
       stdout: "null",
       stderr: "null",

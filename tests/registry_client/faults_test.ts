@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { sha256 } from "../../lib/digest.ts";
-import { have, listDir, REPO, withTempDir } from "../_helpers.ts";
+import { berthArgs, have, listDir, withTempDir } from "../_helpers.ts";
 import { b, blobReads, inspect, ok, rootfs, serve, type TestServer } from "./_helpers.ts";
 
 interface FakeImage {
@@ -208,16 +208,7 @@ Deno.test("a pull killed with SIGKILL leaves no blob, and the next pull resumes 
     });
     try {
       const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--quiet",
-          `${REPO}main.ts`,
-          "--root",
-          `${dir}/r`,
-          "pull",
-          `${reg.host}/fake`,
-        ],
+        args: berthArgs(`${dir}/r`, ["pull", `${reg.host}/fake`]),
         env: { BERTH_CONFIG: `${dir}/cfg` },
         stdout: "null",
         stderr: "null",

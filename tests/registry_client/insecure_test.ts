@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { REPO, type Run, withTempDir } from "../_helpers.ts";
+import { berthArgs, REPO, type Run, withTempDir } from "../_helpers.ts";
 import { importBusybox, inspect, ok, startRegistry } from "./_helpers.ts";
 
 const NAME = "insecure-registry.test";
@@ -32,13 +32,7 @@ async function b(
       'mount --bind "$0" /etc/hosts && exec "$@"',
       hosts,
       Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      `${REPO}main.ts`,
-      "--root",
-      root,
-      ...args,
+      ...berthArgs(root, args),
     ],
     cwd: REPO,
     stdin: "null",
