@@ -40,6 +40,10 @@ export function encodeFrame(type: number, payload: Uint8Array = new Uint8Array()
   return out;
 }
 
+async function writeFully(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
 /** Splits a byte stream into frames. */
 export class FrameDecoder {
   #buf = new Uint8Array(0);
@@ -208,8 +212,7 @@ export class AttachHub {
     client.chain = client.chain.then(async () => {
       if (client.closed) return;
       try {
-        let off = 0;
-        while (off < frame.length) off += await client.conn.write(frame.subarray(off));
+        await writeFully(client.conn, frame);
       } catch {
         this.#drop(client);
       }
@@ -333,8 +336,7 @@ export class AttachClient {
     if (this.#closed) return;
     const frame = encodeFrame(type, payload);
     try {
-      let off = 0;
-      while (off < frame.length) off += await this.#conn.write(frame.subarray(off));
+      await writeFully(this.#conn, frame);
     } catch {
       // the monitor went away; receive() reports it
     }
