@@ -5,7 +5,7 @@
 set -euo pipefail
 
 DENO_VERSION=2.9.6
-PACKAGES=(busybox-static file tini golang-github-containers-common skopeo umoci podman docker.io docker-registry openssl iproute2 iptables ca-certificates bc isal)
+PACKAGES=(busybox-static file tini gcc libc6-dev keyutils libcap2-bin golang-github-containers-common skopeo umoci podman docker.io docker-registry openssl iproute2 iptables ca-certificates bc isal)
 
 need_apt=()
 for p in "${PACKAGES[@]}"; do
