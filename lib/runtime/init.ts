@@ -32,7 +32,7 @@ import {
   enterCwd,
   execProcess,
 } from "./process_setup.ts";
-import { enterRootfs, finishRootfs, prepareRootfs } from "./rootfs.ts";
+import { enterRootfs, finishRootfs, makeCwd, prepareRootfs } from "./rootfs.ts";
 import { type Spec, validateSpec } from "./spec.ts";
 
 export { INIT_ENV, type InitConfig } from "./init_config.ts";
@@ -49,6 +49,8 @@ function setupNamespaces(spec: Spec, cfg: InitConfig): number | undefined {
   };
   prepareRootfs(spec, cfg.rootfs, cfg.bundle, cfg.console ? makeConsole : undefined);
   enterRootfs(cfg.rootfs);
+  // Before root.readonly and the masks apply, as runc does.
+  makeCwd(spec.process.cwd);
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     Deno.writeTextFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, value);
   }

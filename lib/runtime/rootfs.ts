@@ -180,6 +180,21 @@ export function enterRootfs(rootfs: string): void {
   chdir("/");
 }
 
+/**
+ * Creates `process.cwd` when the root lacks it, as Docker does. Called after
+ * pivot_root, so the host is out of reach; a symlink component, even one
+ * whose target is missing, is followed inside the root (as Docker's
+ * FollowSymlinkInScope does) rather than failing as a plain mkdir -p would.
+ * @throws {EngineError} when a component is not a directory
+ */
+export function makeCwd(cwd: string): void {
+  try {
+    Deno.mkdirSync(secureJoin("/", cwd) || "/", { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw new EngineError(`Cannot create the working directory "${cwd}"`, { cause: error });
+  }
+}
+
 /** Applies maskedPaths, readonlyPaths and root.readonly, after pivot_root. */
 export function finishRootfs(spec: Spec): void {
   for (const path of spec.linux?.readonlyPaths ?? []) {
