@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 work=$(mktemp -d)
-trap 'deno run -A --quiet main.ts --root "$work/root" --run-root "$work/run" rm -f demo-web >/dev/null 2>&1; rm -rf "$work"' EXIT
+# The cleanup must always reach `rm -rf`: under `set -e` a failing command in
+# the trap would end it early and leave $work behind.
+trap 'deno run -A --quiet main.ts --root "$work/root" --run-root "$work/run" rm -f demo-web >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 berth() { deno run -A --quiet main.ts --root "${BERTH_ROOT:-$work/root}" --run-root "$work/run" "$@"; }
 bash scripts/mkrootfs.sh "$work/busybox.tar.gz"
 set -x

@@ -409,3 +409,40 @@ Deno.test("a foreground run that fails before its container starts leaves no ini
     assert.equal(listDir(`${dir}/root/containers`).length, 1, "only the created container");
   });
 });
+
+Deno.test("rm -f and rmi -f of missing names exit 0 as Docker's do; without -f they fail", async () => {
+  await withBusybox(async ({ dir, b }) => {
+    assert.equal((await b(["create", "--name", "gone", "busybox", "true"])).code, 0);
+    assert.equal((await b(["rm", "gone"])).stdout, "gone\n");
+    const again = await b(["rm", "gone"]);
+    assert.equal(again.code, 125);
+    assert.equal(again.stderr, "Error: No such container: gone\n");
+
+    const forced = await b(["rm", "-f", "gone"]);
+    assert.deepEqual(forced, { code: 0, stdout: "", stderr: "" }, "missing names are silent");
+    assert.equal((await b(["create", "--name", "here", "busybox", "true"])).code, 0);
+    const mixed = await b(["rm", "-f", "gone", "here", "gone-too"]);
+    assert.deepEqual(mixed, { code: 0, stdout: "here\n", stderr: "" });
+    assert.deepEqual(listDir(`${dir}/root/containers`), []);
+    const plain = await b(["rm", "gone", "gone-too"]);
+    assert.equal(plain.code, 125);
+    assert.equal(
+      plain.stderr,
+      "Error: No such container: gone\nError: No such container: gone-too\n",
+    );
+
+    assert.equal((await b(["rmi", "nosuch"])).code, 125);
+    const rmiForced = await b(["rmi", "-f", "nosuch"]);
+    assert.deepEqual(rmiForced, {
+      code: 0,
+      stdout: "",
+      stderr: "Error: No such image: nosuch:latest\n",
+    });
+    assert.equal((await b(["tag", "busybox", "extra:1"])).code, 0);
+    const rmiMixed = await b(["rmi", "-f", "nosuch", "extra:1"]);
+    assert.equal(rmiMixed.code, 0, rmiMixed.stderr);
+    assert.equal(rmiMixed.stdout, "Untagged: extra:1\n");
+    assert.equal(rmiMixed.stderr, "Error: No such image: nosuch:latest\n");
+    assert.equal((await b(["images", "-q", "extra"])).stdout, "");
+  });
+});

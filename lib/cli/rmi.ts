@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describeError, EngineError } from "../errors.ts";
+import { describeError, EngineError, NotFoundError } from "../errors.ts";
 import { Engine } from "../engine/mod.ts";
 import { bool, type Command } from "./_command.ts";
 
@@ -18,17 +18,20 @@ export const rmi: Command = {
   ],
   async run(ctx, flags, args) {
     const engine = Engine.open(ctx.root);
+    const force = bool(flags, "force");
     let status = 0;
-    // Docker removes what it can and reports each failure, exiting non-zero.
+    // Docker removes what it can and reports each failure, exiting non-zero;
+    // with -f a missing image is reported but is no failure.
     for (const name of args) {
       try {
-        for (const event of await engine.removeImage(name, { force: bool(flags, "force") })) {
+        for (const event of await engine.removeImage(name, { force })) {
           ctx.print(`${event.action}: ${event.value}\n`);
         }
       } catch (error) {
-        if (args.length === 1) throw error;
+        const missing = force && error instanceof NotFoundError;
+        if (args.length === 1 && !missing) throw error;
         ctx.printErr(`Error: ${describeError(error)}\n`);
-        status = error instanceof EngineError ? error.exitCode : 125;
+        if (!missing) status = error instanceof EngineError ? error.exitCode : 125;
       }
     }
     return status;

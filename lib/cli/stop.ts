@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { NotFoundError } from "../errors.ts";
 import { type Command, int, str } from "./_command.ts";
 import { forEachName } from "./_each.ts";
 import { containerService } from "./_service.ts";
@@ -95,6 +96,13 @@ export const rm: Command = {
   ],
   run(ctx, flags, args) {
     const service = containerService(ctx);
-    return forEachName(ctx, args, (name) => service.remove(name, flags.force === true));
+    const force = flags.force === true;
+    // Docker's `rm -f` passes over a container that does not exist, silently.
+    return forEachName(
+      ctx,
+      args,
+      (name) => service.remove(name, force),
+      (error) => force && error instanceof NotFoundError,
+    );
   },
 };
