@@ -7,7 +7,7 @@
  */
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import type { Transform } from "node:stream";
-import type { Digest } from "../digest.ts";
+import { type Digest, Hasher } from "../digest.ts";
 import { InvalidError } from "../errors.ts";
 import { type InflateWorkers, threadedInflate } from "./_threaded_inflate.ts";
 
@@ -119,6 +119,25 @@ export async function decompress(
     : undefined;
   if (threaded !== undefined) return { compression, ...threaded };
   return { compression, stream: inflate(compression, head, read, reader) };
+}
+
+/**
+ * Hashes the uncompressed bytes of a (possibly compressed) layer without
+ * extracting it: its diff ID. Inflates on a worker thread where one can run.
+ * @param source the layer blob; it is consumed, or cancelled on failure
+ * @returns the sha256 and size of the uncompressed bytes, and the sniffed format
+ * @throws {InvalidError} for an unsupported compression or corrupt data
+ */
+export async function uncompressedDigest(
+  source: ReadableStream<Uint8Array>,
+): Promise<{ digest: Digest; size: number; compression: Compression }> {
+  const { compression, stream, result } = await decompress(source, { threaded: true });
+  const hasher = result === undefined ? new Hasher() : undefined;
+  for await (const chunk of stream) hasher?.update(chunk);
+  const hashed = hasher === undefined
+    ? await result!
+    : { digest: hasher.digest(), size: hasher.size };
+  return { ...hashed, compression };
 }
 
 function concatHead(chunks: Uint8Array[]): Uint8Array {

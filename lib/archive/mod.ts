@@ -21,6 +21,7 @@ export {
   type Decompressed,
   type DecompressOptions,
   detectCompression,
+  uncompressedDigest,
 } from "./compression.ts";
 export { InflateWorkers } from "./_threaded_inflate.ts";
 export { type PackEntry, packFiles } from "./pack_files.ts";

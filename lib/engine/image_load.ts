@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { applyLayer, detectCompression, readArchive } from "../archive/mod.ts";
+import { applyLayer, readArchive, uncompressedDigest } from "../archive/mod.ts";
 import { chainIds, type Digest, verifyDigest } from "../digest.ts";
 import { InvalidError } from "../errors.ts";
 import {
@@ -281,9 +281,10 @@ function blobBytes(members: Members, digest: Digest): Uint8Array {
 }
 
 /**
- * Extracts the layers the store lacks (checking each against the config's
- * diff ID), then commits the image, or only its tags when the store already
- * has an image with this config.
+ * Extracts the layers the store lacks and hashes the others, checking every
+ * one against the config's diff ID (what the store holds under that diff ID
+ * says nothing of what this archive holds), then commits the image, or only
+ * its tags when the store already has an image with this config.
  */
 async function storeImage(
   store: Store,
@@ -296,6 +297,9 @@ async function storeImage(
 ): Promise<LoadedImage> {
   const existing = listImages(store).find((i) => i.id === id);
   if (existing !== undefined) {
+    for (const [i, file] of files.entries()) {
+      await checkDiffId(file, config.rootfs.diff_ids[i]!, i);
+    }
     await store.locked(() =>
       store.index.update((manifests) => {
         let out = manifests;
@@ -322,7 +326,7 @@ async function storeImage(
         compression = applied.compression;
         info = { chainId, diffId, size: applied.size };
       } else {
-        compression = sniffCompression(file.path);
+        compression = await checkDiffId(file, diffId, i);
       }
       const blob = store.blobs.has(file.digest)
         ? undefined
@@ -361,13 +365,12 @@ function linkCopy(store: Store, file: StagedBlob): string {
   return path;
 }
 
-function sniffCompression(path: string): LayerCompression {
-  const file = Deno.openSync(path);
-  try {
-    const head = new Uint8Array(6);
-    const n = file.readSync(head) ?? 0;
-    return detectCompression(head.subarray(0, n));
-  } finally {
-    file.close();
-  }
+/**
+ * Hashes a layer the store already has extracted, without extracting it again.
+ * @throws {DigestMismatchError} when its content is not that diff ID's
+ */
+async function checkDiffId(file: StagedBlob, diffId: Digest, i: number): Promise<LayerCompression> {
+  const hashed = await uncompressedDigest((await Deno.open(file.path)).readable);
+  verifyDigest(diffId, hashed.digest, `layer ${i + 1} (diff ID)`);
+  return hashed.compression;
 }
