@@ -209,3 +209,47 @@ Deno.test("DELETE of tags, manifests, blobs and uploads", async () => {
     await reg.close();
   }
 });
+
+Deno.test("GET, HEAD and DELETE of a reference that is neither a tag nor a digest answer 404 MANIFEST_UNKNOWN; PUT keeps 400", async () => {
+  const reg = await startRegistry();
+  try {
+    const image = await pushImage(reg.url, "refs", "v1");
+    // The distribution-spec lists only 404 for these endpoints; its conformance
+    // suite asks for ".INVALID_MANIFEST_NAME" and wants 404.
+    const refs = [
+      ".INVALID_MANIFEST_NAME",
+      "-lead",
+      "t".repeat(129),
+      "sha256:totallywrong",
+      `sha512:${"a".repeat(128)}`,
+    ];
+    for (const ref of refs) {
+      const url = `${reg.url}/v2/refs/manifests/${ref}`;
+      const get = await fetch(url, { headers: { Accept: OCI_MANIFEST } });
+      assert.equal(get.status, 404, `GET ${ref}`);
+      assert.equal(await errorCode(get), "MANIFEST_UNKNOWN", `GET ${ref}`);
+      const head = await fetch(url, { method: "HEAD" });
+      assert.equal(head.status, 404, `HEAD ${ref}`);
+      const del = await fetch(url, { method: "DELETE" });
+      assert.equal(del.status, 404, `DELETE ${ref}`);
+      assert.equal(await errorCode(del), "MANIFEST_UNKNOWN", `DELETE ${ref}`);
+    }
+    const put = (ref: string) =>
+      fetch(`${reg.url}/v2/refs/manifests/${ref}`, {
+        method: "PUT",
+        headers: { "Content-Type": OCI_MANIFEST },
+        body: image.body,
+      });
+    const badTag = await put(".INVALID_MANIFEST_NAME");
+    assert.equal(badTag.status, 400);
+    assert.equal(await errorCode(badTag), "MANIFEST_INVALID");
+    const badDigest = await put("sha256:totallywrong");
+    assert.equal(badDigest.status, 400);
+    assert.equal(await errorCode(badDigest), "DIGEST_INVALID");
+    assert.deepEqual((await (await fetch(`${reg.url}/v2/refs/tags/list`)).json()).tags, ["v1"]);
+    const still = await fetch(`${reg.url}/v2/refs/manifests/v1`, { method: "HEAD" });
+    assert.equal(still.status, 200, "nothing was deleted");
+  } finally {
+    await reg.close();
+  }
+});

@@ -12,7 +12,12 @@ import { listCatalog, listReferrers, listTags } from "./_listing.ts";
 import { deleteManifest, getManifest, putManifest } from "./_manifests.ts";
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from "./_uploads.ts";
 import type { Authenticator } from "./htpasswd.ts";
-import { parseManifestReference, validateDigest, validateName } from "./names.ts";
+import {
+  parseManifestLookup,
+  parseManifestReference,
+  validateDigest,
+  validateName,
+} from "./names.ts";
 import type { RegistryStorage } from "./storage.ts";
 
 /** One handled request, for logs. */
@@ -61,7 +66,7 @@ const ROUTES: [string, RegExp, Route][] = [
   [
     "GET",
     /^\/v2\/(.+)\/manifests\/([^/]+)$/,
-    (c, m) => getManifest(c, validateName(m[1]!), parseManifestReference(m[2]!)),
+    (c, m) => getManifest(c, validateName(m[1]!), parseManifestLookup(m[2]!)),
   ],
   [
     "PUT",
@@ -71,7 +76,7 @@ const ROUTES: [string, RegExp, Route][] = [
   [
     "DELETE",
     /^\/v2\/(.+)\/manifests\/([^/]+)$/,
-    (c, m) => deleteManifest(c, validateName(m[1]!), parseManifestReference(m[2]!)),
+    (c, m) => deleteManifest(c, validateName(m[1]!), parseManifestLookup(m[2]!)),
   ],
   ["POST", /^\/v2\/(.+)\/blobs\/uploads\/?$/, (ctx, m) => startUpload(ctx, validateName(m[1]!))],
   [

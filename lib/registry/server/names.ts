@@ -68,3 +68,16 @@ export function parseManifestReference(reference: string): ManifestRef {
   }
   return { tag: reference };
 }
+
+/**
+ * Parses the `<reference>` of a `GET`, `HEAD` or `DELETE` of a manifest. The
+ * spec answers those with 404 for anything not found, and a reference that is
+ * neither a tag nor a sha256 digest names nothing that could be stored: it is
+ * MANIFEST_UNKNOWN (404), not a 400 as for `PUT`.
+ * @throws {RegistryError} MANIFEST_UNKNOWN
+ */
+export function parseManifestLookup(reference: string): ManifestRef {
+  if (SHA256_RE.test(reference)) return { digest: reference as Digest };
+  if (isTag(reference)) return { tag: reference };
+  throw new RegistryError("MANIFEST_UNKNOWN", undefined, { detail: reference.slice(0, 200) });
+}

@@ -3,6 +3,7 @@ import { RegistryError } from "../_errors.ts";
 import {
   isRepositoryName,
   isTag,
+  parseManifestLookup,
   parseManifestReference,
   validateDigest,
   validateName,
@@ -73,4 +74,17 @@ Deno.test("parseManifestReference() tells tags from digests", () => {
     () => parseManifestReference(".."),
     (e) => e instanceof RegistryError && e.code === "MANIFEST_INVALID",
   );
+});
+
+Deno.test("parseManifestLookup() answers 404 MANIFEST_UNKNOWN for what is neither tag nor digest", () => {
+  assert.deepEqual(parseManifestLookup("latest"), { tag: "latest" });
+  const digest = `sha256:${"0".repeat(64)}`;
+  assert.deepEqual(parseManifestLookup(digest), { digest });
+  for (const bad of [".INVALID_MANIFEST_NAME", "..", "sha256:short", `sha512:${"a".repeat(128)}`]) {
+    assert.throws(
+      () => parseManifestLookup(bad),
+      (e) => e instanceof RegistryError && e.code === "MANIFEST_UNKNOWN" && e.status === 404,
+      bad,
+    );
+  }
 });
