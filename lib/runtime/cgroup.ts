@@ -7,7 +7,7 @@
  */
 import { InvalidError } from "../errors.ts";
 import { attachDeviceProgram } from "../../ffi/bpf.ts";
-import { deviceFilter } from "./device_filter.ts";
+import { deviceFilter, withRuntimeDevices } from "./device_filter.ts";
 import type { DeviceRule, Resources } from "./spec.ts";
 
 /** A container's cgroup: its directory per v1 controller, or the one v2 directory under `""`. */
@@ -148,9 +148,10 @@ const exists = (path: string) => {
   }
 };
 
-/** Attaches the eBPF device filter for `rules` to a cgroup2 directory. */
+/** Attaches the eBPF device filter for `rules` (and the runtime's devices) to a cgroup2 directory. */
 function filterDevices(dir: string, rules: readonly DeviceRule[] | undefined): void {
-  if (rules !== undefined && rules.length > 0) attachDeviceProgram(dir, deviceFilter(rules));
+  const all = withRuntimeDevices(rules);
+  if (all.length > 0) attachDeviceProgram(dir, deviceFilter(all));
 }
 
 function writeV1(dirs: Record<string, string>, r: Resources): void {
@@ -176,9 +177,10 @@ function writeV1(dirs: Record<string, string>, r: Resources): void {
   }
   if (cpu?.cpus) write(need("cpuset"), "cpuset.cpus", cpu.cpus);
   if (cpu?.mems) write(need("cpuset"), "cpuset.mems", cpu.mems);
-  if (r.devices !== undefined && r.devices.length > 0) {
+  const devices = withRuntimeDevices(r.devices);
+  if (devices.length > 0) {
     const dir = need("devices");
-    for (const rule of r.devices) {
+    for (const rule of devices) {
       write(dir, rule.allow ? "devices.allow" : "devices.deny", deviceRule(rule));
     }
   }

@@ -59,6 +59,52 @@ function ruleBlock(rule: DeviceRule): Insn[] {
   );
 }
 
+const chr = (major: number, minor: number): DeviceRule => ({
+  allow: true,
+  type: "c",
+  major,
+  minor,
+  access: "rwm",
+});
+
+/**
+ * The devices the runtime itself supplies (as runc's AllowedDevices): mknod
+ * of any node, then null, zero, full, random, urandom, tty, ptmx, the
+ * container's ptys and tun.
+ */
+export const RUNTIME_DEVICE_RULES: readonly DeviceRule[] = [
+  { allow: true, type: "c", access: "m" },
+  { allow: true, type: "b", access: "m" },
+  chr(1, 3),
+  chr(1, 5),
+  chr(1, 7),
+  chr(1, 8),
+  chr(1, 9),
+  chr(5, 0),
+  chr(5, 2),
+  chr(136, -1),
+  chr(10, 200),
+];
+
+const sameRule = (a: DeviceRule, b: DeviceRule) =>
+  a.allow === b.allow && (a.type ?? "a") === (b.type ?? "a") &&
+  (a.major ?? -1) === (b.major ?? -1) && (a.minor ?? -1) === (b.minor ?? -1) &&
+  accessMask(a.access ?? "rwm") === accessMask(b.access ?? "rwm");
+
+/**
+ * The spec's `linux.resources.devices` followed by {@linkcode RUNTIME_DEVICE_RULES},
+ * as runc applies them, so that the runtime's own device nodes can be made
+ * and used under any rules. A default rule is left out when the same rule
+ * already comes after the spec's last deny (Docker's specs have them all), so
+ * it would change nothing. No rules: nothing to filter, none added.
+ */
+export function withRuntimeDevices(rules: readonly DeviceRule[] | undefined): DeviceRule[] {
+  if (rules === undefined || rules.length === 0) return [];
+  const lastDeny = rules.findLastIndex((r) => !r.allow);
+  const tail = rules.slice(lastDeny + 1);
+  return [...rules, ...RUNTIME_DEVICE_RULES.filter((d) => !tail.some((r) => sameRule(r, d)))];
+}
+
 /** The program for `rules`. */
 export function deviceFilter(rules: readonly DeviceRule[]): Insn[] {
   const out = [...PROLOGUE];

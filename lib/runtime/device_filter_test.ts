@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Insn } from "../../ffi/bpf.ts";
+import type { DeviceRule } from "./spec.ts";
 import { DEFAULT_DEVICE_RULES } from "./default_spec.ts";
-import { deviceFilter } from "./device_filter.ts";
+import { deviceFilter, RUNTIME_DEVICE_RULES, withRuntimeDevices } from "./device_filter.ts";
 
 /** Runs the (jump-forward only) subset of eBPF that deviceFilter emits. */
 function run(
@@ -64,4 +65,27 @@ Deno.test("deviceFilter() lets later rules win and denies by default", () => {
   assert.equal(run(some, "c", "r", 1, 5), 0);
   assert.equal(run(some, "c", "w", 1, 3), 0);
   assert.equal(run(some, "b", "r", 1, 3), 0);
+});
+
+Deno.test("withRuntimeDevices() appends the runtime's devices after the spec's rules", () => {
+  const denyAll = [{ allow: false, access: "rwm" }];
+  const all = withRuntimeDevices(denyAll);
+  assert.deepEqual(all, [...denyAll, ...RUNTIME_DEVICE_RULES]);
+  const prog = deviceFilter(all);
+  assert.equal(run(prog, "c", "rw", 1, 3), 1, "/dev/null usable");
+  assert.equal(run(prog, "b", "m", 8, 0), 1, "any node may be made");
+  assert.equal(run(prog, "b", "r", 8, 0), 0, "a disk is not readable");
+  assert.equal(run(prog, "c", "r", 10, 237), 0);
+});
+
+Deno.test("withRuntimeDevices() adds nothing to Docker's rules, nor to no rules", () => {
+  assert.deepEqual(withRuntimeDevices(DEFAULT_DEVICE_RULES), [...DEFAULT_DEVICE_RULES]);
+  assert.deepEqual(withRuntimeDevices(undefined), []);
+  assert.deepEqual(withRuntimeDevices([]), []);
+  // A deny after Docker's allows: the runtime's nodes come back after it.
+  const denyNull: DeviceRule[] = [
+    ...DEFAULT_DEVICE_RULES,
+    { allow: false, type: "c", major: 1, minor: 3 },
+  ];
+  assert.equal(withRuntimeDevices(denyNull).length, denyNull.length + RUNTIME_DEVICE_RULES.length);
 });

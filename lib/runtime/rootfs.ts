@@ -107,18 +107,34 @@ function mountOne(m: Mount, rootfs: string, bundle: string): void {
   if (propagation !== 0) mount(null, target, null, propagation);
 }
 
-function makeDevices(spec: Spec, rootfs: string, hasDevMount: boolean): void {
+const isAlreadyExists = (error: unknown) =>
+  error instanceof Deno.errors.AlreadyExists || (error as { code?: string }).code === "EEXIST";
+
+/**
+ * Makes the runtime's own nodes and links (runc's default devices), unless
+ * /dev comes from the host by a bind mount, then the spec's `linux.devices`.
+ * Under a deny-all device rule these mknods pass because the cgroup allows
+ * them after the spec's rules (see withRuntimeDevices).
+ */
+function makeDevices(spec: Spec, rootfs: string, devBound: boolean): void {
   const dev = secureJoin(rootfs, "/dev");
-  if (hasDevMount) {
+  if (!devBound) {
+    Deno.mkdirSync(dev, { recursive: true, mode: 0o755 });
     for (const [name, major, minor] of DEFAULT_DEVICES) {
-      mknod(`${dev}/${name}`, S_IFCHR | 0o666, major, minor);
+      try {
+        mknod(`${dev}/${name}`, S_IFCHR | 0o666, major, minor);
+      } catch (error) {
+        // The rootfs's own /dev (no tmpfs on it) may have them already.
+        if (isAlreadyExists(error)) continue;
+        throw error;
+      }
       Deno.chmodSync(`${dev}/${name}`, 0o666);
     }
     for (const [target, name] of DEV_LINKS) {
       try {
         Deno.symlinkSync(target, `${dev}/${name}`);
       } catch (error) {
-        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        if (!isAlreadyExists(error)) throw error;
       }
     }
   }
@@ -130,6 +146,7 @@ function makeDevices(spec: Spec, rootfs: string, hasDevMount: boolean): void {
     } catch {
       // absent
     }
+    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o755 });
     mknod(path, type | 0o600, d.major, d.minor);
     Deno.chmodSync(path, (d.fileMode ?? 0o666) & 0o7777);
     if (d.uid !== undefined || d.gid !== undefined) Deno.chownSync(path, d.uid ?? 0, d.gid ?? 0);
@@ -154,9 +171,11 @@ export function prepareRootfs(
     if (error instanceof InvalidError) throw error;
     throw new EngineError(`Cannot mount the rootfs "${rootfs}"`, { cause: error });
   }
-  let hasDev = false;
+  let devBound = false;
   for (const m of spec.mounts ?? []) {
-    if (m.destination === "/dev" || m.destination === "/dev/") hasDev = true;
+    if (m.destination.replace(/\/+$/, "") === "/dev") {
+      devBound = m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
+    }
     try {
       if (m.type === "cgroup" || m.type === "cgroup2") mountCgroups(m, rootfs);
       else mountOne(m, rootfs, bundle);
@@ -164,7 +183,7 @@ export function prepareRootfs(
       throw new EngineError(`Cannot mount "${m.destination}"`, { cause: error });
     }
   }
-  makeDevices(spec, rootfs, hasDev);
+  makeDevices(spec, rootfs, devBound);
   if (console !== undefined) {
     const target = secureJoin(rootfs, "/dev/console");
     ensureTarget(target, true);
