@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { selfSignedCert } from "../_tls.ts";
 import bcrypt from "bcryptjs";
 import { sha256 } from "../../lib/digest.ts";
+import { FsStorage, serveRegistry } from "../../lib/registry/mod.ts";
 import { bytes, pushImage } from "./_helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -168,6 +169,45 @@ Deno.test("berth registry gc removes unreferenced blobs; --dry-run only prints t
     const bad = await berth(root, ["registry", "serve", "--tls-cert", "x.pem"]).output();
     assert.equal(bad.code, 125);
     assert.match(new TextDecoder().decode(bad.stderr), /--tls-cert and --tls-key go together/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("berth registry gc removes abandoned upload sessions; --dry-run only lists them", async () => {
+  const root = await Deno.makeTempDir({ prefix: "berth-cli-gc-uploads-" });
+  try {
+    const storage = `${root}/store`;
+    // Pushes that stopped half-way, as an interrupted `docker push` leaves them:
+    // one session never written to, one with a first chunk.
+    const server = serveRegistry({ storage: new FsStorage(storage), port: 0 });
+    const ids: string[] = [];
+    for (const chunk of [undefined, bytes("first chunk")]) {
+      const post = await fetch(`${server.url}/v2/app/blobs/uploads/`, { method: "POST" });
+      await post.body?.cancel();
+      const location = new URL(post.headers.get("Location")!, server.url);
+      if (chunk !== undefined) {
+        const patch = await fetch(location, { method: "PATCH", body: chunk });
+        await patch.body?.cancel();
+        assert.equal(patch.status, 202);
+      }
+      ids.push(post.headers.get("Docker-Upload-UUID")!);
+    }
+    await server.shutdown();
+    const sessions = () => [...Deno.readDirSync(`${storage}/uploads`)].map((e) => e.name).sort();
+    assert.deepEqual(sessions(), [...ids].sort());
+
+    const dry = await berth(root, ["registry", "gc", "--storage", storage, "--dry-run"]).output();
+    assert.equal(dry.code, 0, new TextDecoder().decode(dry.stderr));
+    const dryOut = new TextDecoder().decode(dry.stdout);
+    for (const id of ids) assert.match(dryOut, new RegExp(`^Would remove upload ${id}$`, "m"));
+    assert.deepEqual(sessions(), [...ids].sort(), "a dry run removes nothing");
+
+    const real = await berth(root, ["registry", "gc", "--storage", storage]).output();
+    assert.equal(real.code, 0, new TextDecoder().decode(real.stderr));
+    const out = new TextDecoder().decode(real.stdout);
+    for (const id of ids) assert.match(out, new RegExp(`^Removed upload ${id}$`, "m"));
+    assert.deepEqual(sessions(), [], "no session directory is left");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

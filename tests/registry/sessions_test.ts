@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { sha256 } from "../../lib/digest.ts";
+import { collectGarbage } from "../../lib/registry/mod.ts";
 import { bytes, errorCode, pushImage, startRegistry } from "./_helpers.ts";
 
 Deno.test("stale upload sessions expire in the background", async () => {
@@ -83,6 +84,53 @@ Deno.test("uploads past maxConcurrentUploads get 429 TOOMANYREQUESTS; others are
     await third.body?.cancel();
   } finally {
     conn.close();
+    await reg.close();
+  }
+});
+
+Deno.test("gc removes an abandoned upload session but not one a PATCH is writing", async () => {
+  const reg = await startRegistry();
+  try {
+    const start = async () => {
+      const post = await fetch(`${reg.url}/v2/gc/blobs/uploads/`, { method: "POST" });
+      await post.body?.cancel();
+      return {
+        id: post.headers.get("Docker-Upload-UUID")!,
+        location: new URL(post.headers.get("Location")!, reg.url),
+      };
+    };
+    const abandoned = await start();
+    const live = await start();
+    const first = new Uint8Array(2 * 1024 * 1024).fill(7);
+    const last = bytes("the end");
+    let send!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (send = c) });
+    send.enqueue(first);
+    const patch = fetch(live.location, { method: "PATCH", body });
+    const data = `${reg.dir}/storage/uploads/${live.id}/data`;
+    for (let i = 0; i < 100 && Deno.statSync(data).size === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(Deno.statSync(data).size > 0, "the PATCH is being written");
+
+    const report = await collectGarbage(reg.storage);
+    assert.deepEqual(report.uploads, [abandoned.id]);
+    const sessions = [...Deno.readDirSync(`${reg.dir}/storage/uploads`)].map((e) => e.name);
+    assert.deepEqual(sessions, [live.id], "the abandoned session's directory is gone");
+
+    send.enqueue(last);
+    send.close();
+    const patched = await patch;
+    await patched.body?.cancel();
+    assert.equal(patched.status, 202);
+    const whole = new Uint8Array(first.byteLength + last.byteLength);
+    whole.set(first);
+    whole.set(last, first.byteLength);
+    const put = await fetch(`${live.location}?digest=${sha256(whole)}`, { method: "PUT" });
+    await put.body?.cancel();
+    assert.equal(put.status, 201, "the upload gc left alone completes");
+    assert.equal((await fetch(abandoned.location)).status, 404);
+  } finally {
     await reg.close();
   }
 });

@@ -148,17 +148,22 @@ export class FsUploads {
     });
   }
 
-  /** Removes sessions with no bytes written since `before` (by the data file's mtime). */
-  async expire(before: Date): Promise<string[]> {
+  /**
+   * Removes sessions with no bytes written since `before` (by the data file's
+   * mtime; a folder a crash left without one, by its own), except those this
+   * process is writing. With `dryRun`, only lists them.
+   */
+  async expire(before: Date, dryRun = false): Promise<string[]> {
     const gone: string[] = [];
     for (const entry of await listNames(this.#dir)) {
       if (this.#locks.has(entry.name)) continue;
       const stat = await statOrUndefined(`${this.#dir}/${entry.name}/data`);
       const time = stat?.mtime ?? (await statOrUndefined(`${this.#dir}/${entry.name}`))?.mtime;
       if (time === undefined || time === null || time < before) {
+        gone.push(entry.name);
+        if (dryRun) continue;
         this.#hashers.delete(entry.name);
         await removeIfExists(`${this.#dir}/${entry.name}`, true);
-        gone.push(entry.name);
       }
     }
     return gone;

@@ -262,7 +262,8 @@ export class FsStorage implements RegistryStorage {
   }
 
   /** Also removes temp files older than `before` (left by a crash mid-write). */
-  async expireUploads(before: Date): Promise<string[]> {
+  async expireUploads(before: Date, options: { dryRun?: boolean } = {}): Promise<string[]> {
+    if (options.dryRun) return await this.#uploads.expire(before, true);
     for (const entry of await listNames(this.#tmp)) {
       const mtime = (await statOrUndefined(`${this.#tmp}/${entry.name}`))?.mtime;
       if (mtime != null && mtime < before) await removeIfExists(`${this.#tmp}/${entry.name}`, true);

@@ -1,8 +1,18 @@
 /**
  * Garbage collection of a registry's storage: blobs that no manifest of any
- * repository references are removed (with their links), and optionally the
- * manifests no tag reaches. Run it while the server is stopped: a blob pushed
- * for a manifest that has not arrived yet counts as garbage.
+ * repository references are removed (with their links), optionally the
+ * manifests no tag reaches, and abandoned upload sessions. Run it while the
+ * server is stopped: a blob pushed for a manifest that has not arrived yet
+ * counts as garbage.
+ *
+ * Upload sessions: the distribution registry purges sessions by age (a week)
+ * from inside the running server, and so does `serveRegistry` (an hour idle).
+ * gc runs with the server stopped, and then no session is in progress: nothing
+ * can append to it, and clients (docker, skopeo, berth) start a failed blob
+ * upload over in a new session rather than resume one across a restart. So
+ * gc removes every session not written to since it started; the only ones it
+ * keeps are being written at that moment (a server left running) or by this
+ * very process.
  *
  * @module
  */
@@ -19,7 +29,10 @@ export interface GcOptions {
    * or as a referrer of a reachable manifest). @default false
    */
   deleteUntagged?: boolean;
-  /** Upload sessions idle since before this are removed. @default one hour ago */
+  /**
+   * Upload sessions not written to since this are removed.
+   * @default the time gc starts: every session not being written to
+   */
   uploadsBefore?: Date;
 }
 
@@ -29,7 +42,7 @@ export interface GcReport {
   blobs: { digest: Digest; size: number }[];
   /** Manifests removed (only with `deleteUntagged`). */
   manifests: { repo: string; digest: Digest }[];
-  /** Upload sessions expired. */
+  /** Upload sessions expired (or, in a dry run, that would be). */
   uploads: string[];
   /** Bytes of the removed blobs. */
   freedBytes: number;
@@ -78,6 +91,7 @@ export async function collectGarbage(
   storage: RegistryStorage,
   options: GcOptions = {},
 ): Promise<GcReport> {
+  const started = new Date();
   const report: GcReport = { blobs: [], manifests: [], uploads: [], freedBytes: 0 };
   const used = new Set<Digest>();
   const repos = await storage.listRepositories();
@@ -122,9 +136,9 @@ export async function collectGarbage(
         if (!used.has(digest)) await storage.unlinkBlob(repo, digest);
       }
     }
-    report.uploads = await storage.expireUploads(
-      options.uploadsBefore ?? new Date(Date.now() - 3600_000),
-    );
   }
+  report.uploads = await storage.expireUploads(options.uploadsBefore ?? started, {
+    dryRun: options.dryRun ?? false,
+  });
   return report;
 }

@@ -267,9 +267,9 @@ export class MemoryStorage implements RegistryStorage {
     return (await this.getUpload(repo, id)) !== undefined && this.#uploads.delete(id);
   }
 
-  async expireUploads(before: Date): Promise<string[]> {
+  async expireUploads(before: Date, options: { dryRun?: boolean } = {}): Promise<string[]> {
     const gone = [...this.#uploads.values()].filter((u) => u.touched < before).map((u) => u.id);
-    for (const id of gone) this.#uploads.delete(id);
+    if (!options.dryRun) { for (const id of gone) this.#uploads.delete(id); }
     return gone;
   }
 }

@@ -161,7 +161,10 @@ export function storageContract(name: string, make: StorageFactory): void {
     assert.equal(await s.cancelUpload("repo", cancelled.id), false);
     const stale = await s.createUpload("repo");
     assert.deepEqual(await s.expireUploads(new Date(Date.now() - 60_000)), []);
-    assert.deepEqual(await s.expireUploads(new Date(Date.now() + 60_000)), [stale.id]);
+    const later = new Date(Date.now() + 60_000);
+    assert.deepEqual(await s.expireUploads(later, { dryRun: true }), [stale.id]);
+    assert.equal((await s.getUpload("repo", stale.id))?.id, stale.id, "a dry run keeps it");
+    assert.deepEqual(await s.expireUploads(later), [stale.id]);
     await rejectsCode(s.appendUpload("repo", stale.id, null), "BLOB_UPLOAD_UNKNOWN");
   });
 }

@@ -169,6 +169,9 @@ export interface RegistryStorage {
   finishUpload(repo: string, id: string, expected: Digest): Promise<BlobInfo>;
   /** Cancels an upload. Returns false when it did not exist. */
   cancelUpload(repo: string, id: string): Promise<boolean>;
-  /** Cancels every upload started before `before`; returns their IDs. */
-  expireUploads(before: Date): Promise<string[]>;
+  /**
+   * Cancels every upload not written to since `before` (and not in use by
+   * this process); returns their IDs. With `dryRun`, only lists them.
+   */
+  expireUploads(before: Date, options?: { dryRun?: boolean }): Promise<string[]>;
 }
