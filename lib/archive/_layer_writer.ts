@@ -5,7 +5,7 @@
  * @module
  */
 import { lchown, lsetxattr, lutimes, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../ffi/fs.ts";
-import { InvalidError, SyscallError } from "../errors.ts";
+import { ConflictError, InvalidError, SyscallError } from "../errors.ts";
 import { cleanName } from "./clean_name.ts";
 import { LayerRoot, lstatOrUndefined } from "./_layer_root.ts";
 
@@ -28,6 +28,17 @@ export interface LayerEntry {
   devminor: number;
   size: number;
   xattrs: Map<string, Uint8Array> | undefined;
+}
+
+/** Options for {@linkcode LayerWriter}. */
+export interface LayerWriterOptions {
+  /**
+   * Write a plain copy (`cp`), not an image layer: `.wh.` names are ordinary
+   * files, and an entry never replaces a directory with a non-directory or
+   * the reverse. `shownAs` names the target in messages (a container path
+   * for a copy into a container). @default undefined (an image layer)
+   */
+  copy?: { shownAs: string };
 }
 
 /** Receives the body of a regular file. */
@@ -53,26 +64,31 @@ export class LayerWriter {
   #root: LayerRoot;
   #dirTimes = new Map<string, [number, number]>();
   #file: Deno.FsFile | undefined;
+  #copyShownAs: string | undefined;
 
-  constructor(target: string) {
+  constructor(target: string, options: LayerWriterOptions = {}) {
     this.#root = new LayerRoot(target);
+    this.#copyShownAs = options.copy?.shownAs;
   }
 
   /**
    * Writes one entry; for a regular file with content, returns the sink its
    * body must be written to before the next entry.
    * @throws {InvalidError} for an entry that cannot be extracted safely
+   * @throws {ConflictError} in copy mode, for an entry whose type does not fit what is in its way
    */
   add(entry: LayerEntry): FileSink | undefined {
     const slash = entry.path.lastIndexOf("/");
     const base = entry.path.slice(slash + 1);
     const parent = this.#root.resolveDir(slash < 0 ? "" : entry.path.slice(0, slash), true)!;
-    if (base.startsWith(WHITEOUT)) return this.#whiteout(parent, base, entry);
+    const copy = this.#copyShownAs !== undefined;
+    if (!copy && base.startsWith(WHITEOUT)) return this.#whiteout(parent, base, entry);
     const rel = join(parent, base);
     const abs = this.#root.abs(rel);
     if (rel === "" && entry.type !== "directory") {
       throw new InvalidError(`A ${entry.type} cannot replace the layer root`);
     }
+    if (copy) this.#refuseTypeChange(rel, abs, entry);
     switch (entry.type) {
       case "directory":
         return this.#directory(rel, abs, entry);
@@ -106,6 +122,25 @@ export class LayerWriter {
       // already closed
     }
     this.#file = undefined;
+  }
+
+  /**
+   * Docker's `cp` (NoOverwriteDirNonDir): a copy never deletes a directory
+   * that is in its way, nor a file, link or node under a directory of the
+   * same name; checked before anything is written at `rel`.
+   */
+  #refuseTypeChange(rel: string, abs: string, entry: LayerEntry): void {
+    const dir = entry.type === "directory";
+    if (dir && this.#root.isDir(rel)) return;
+    const info = lstatOrUndefined(abs);
+    if (info === undefined || info.isDirectory === dir) return;
+    const shownAs = this.#copyShownAs!;
+    const path = `${shownAs.replace(/\/+$/, "")}/${entry.path}`;
+    throw new ConflictError(
+      dir
+        ? `Cannot overwrite non-directory "${path}" with directory "${shownAs}"`
+        : `Cannot overwrite directory "${path}" with non-directory "${shownAs}"`,
+    );
   }
 
   #directory(rel: string, abs: string, entry: LayerEntry): undefined {

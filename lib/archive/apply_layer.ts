@@ -4,7 +4,7 @@
  * @module
  */
 import { type Digest, Hasher } from "../digest.ts";
-import { EngineError, InvalidError } from "../errors.ts";
+import { ConflictError, EngineError, InvalidError } from "../errors.ts";
 import { cleanName } from "./clean_name.ts";
 import { type Compression, decompress } from "./compression.ts";
 import type { InflateWorkers } from "./_threaded_inflate.ts";
@@ -25,6 +25,14 @@ export interface ApplyLayerOptions {
    * instead of copied. @default false
    */
   transferChunks?: boolean;
+  /**
+   * Extract a plain copy (`cp`), not an image layer: `.wh.` names are
+   * ordinary files (whiteouts belong to image layers only), and a directory
+   * is never replaced by a non-directory nor the reverse (Docker's
+   * NoOverwriteDirNonDir). `shownAs` names the target in messages.
+   * @default undefined (an image layer)
+   */
+  copy?: { shownAs: string };
 }
 
 /** What {@linkcode applyLayer} returns. */
@@ -40,7 +48,8 @@ export interface AppliedLayer {
 /**
  * Extracts a layer tar (plain, gzip or zstd) into `target`, converting OCI
  * whiteouts to overlayfs ones (`.wh.NAME` -> 0/0 character device,
- * `.wh..wh..opq` -> `trusted.overlay.opaque=y`).
+ * `.wh..wh..opq` -> `trusted.overlay.opaque=y`); with `copy`, extracts a
+ * plain copy instead (see {@linkcode ApplyLayerOptions.copy}).
  *
  * Every entry is confined to `target`: names are cleaned as if rooted there,
  * and a symlink met as a parent directory is resolved as if `target` were `/`
@@ -50,9 +59,12 @@ export interface AppliedLayer {
  *
  * @param source the layer blob; it is consumed, or cancelled on failure
  * @param target an existing, empty directory; on failure the caller removes it
+ *   (for `copy`, any existing directory, left as far as the copy got)
  * @returns the diff ID, the uncompressed size and the sniffed compression
  * @throws {InvalidError} for unsupported compression (`Unsupported layer compression: "xz"`),
  *   or corrupt data or an unsafe entry (`Invalid layer archive: ...`)
+ * @throws {ConflictError} for `copy`, when an entry would replace a directory with a
+ *   non-directory or the reverse (`Cannot overwrite directory "/x/f" with non-directory "/x"`)
  * @throws {EngineError} when the file system refuses an entry, or the source fails
  *   (`Cannot read layer archive: ...`)
  */
@@ -64,12 +76,20 @@ export async function applyLayer(
   const { compression, stream, result } = await decompress(source, { ...options, threaded: true });
   // A compressed layer's diff ID is hashed on the inflating worker; a plain one's here.
   const hasher = result === undefined ? new Hasher() : undefined;
-  const writer = new LayerWriter(target);
+  const copy = options.copy;
+  const writer = new LayerWriter(target, copy === undefined ? {} : { copy });
+  const what = copy === undefined ? "layer archive" : "archive";
   let hashed: { digest: Digest; size: number };
   try {
     await runExtract(stream, (header, body, next, fail) => {
-      extractEntry(writer, header, body, next, (error) => fail(entryError(header.name, error)));
-    }, { what: "layer archive", ...(hasher ? { onChunk: (chunk) => hasher.update(chunk) } : {}) });
+      extractEntry(
+        writer,
+        header,
+        body,
+        next,
+        (error) => fail(entryError(what, header.name, error)),
+      );
+    }, { what, ...(hasher ? { onChunk: (chunk) => hasher.update(chunk) } : {}) });
     hashed = result === undefined ? { digest: hasher!.digest(), size: hasher!.size } : await result;
   } finally {
     writer.abort();
@@ -149,11 +169,14 @@ function paxNumber(value: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function entryError(name: string, error: unknown): EngineError {
+function entryError(what: string, name: string, error: unknown): EngineError {
+  // A copy's refusal (Docker's own message) already names both paths.
+  if (error instanceof ConflictError) return error;
   const reason = error instanceof Error ? error.message : String(error);
   if (!(error instanceof InvalidError)) {
-    return new EngineError(`Cannot extract layer entry "${name}": ${reason}`, { cause: error });
+    const entry = what === "layer archive" ? "layer entry" : "entry";
+    return new EngineError(`Cannot extract ${entry} "${name}": ${reason}`, { cause: error });
   }
-  const message = `Invalid layer archive: cannot extract "${name}": ${lowerFirst(reason)}`;
+  const message = `Invalid ${what}: cannot extract "${name}": ${lowerFirst(reason)}`;
   return new InvalidError(message, { cause: error });
 }
