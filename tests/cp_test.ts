@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type Env, withBusybox } from "./_containers.ts";
 import { berthArgs, listDir } from "./_helpers.ts";
+import { lgetxattr } from "../ffi/fs.ts";
 
 /** Runs berth like `b`, with stdout kept as bytes. */
 async function raw(dir: string, args: string[], stdin?: Uint8Array) {
@@ -268,5 +269,220 @@ Deno.test("cp never follows a container's symlink to the host, running or stoppe
     assert.equal(await exec(env, `cat /${tag}`), "P", "the copy landed inside the container");
     assert.equal((await b(["stop", "-t", "1", "web"])).code, 0);
     await check("stopped");
+  });
+});
+
+/** The container's `/etc/passwd`, read with `cp ... -` (works running or stopped). */
+async function containerFile(dir: string, name: string, path: string): Promise<string> {
+  const out = await raw(dir, ["cp", `${name}:${path}`, "-"]);
+  assert.equal(out.code, 0, out.stderr);
+  return new TextDecoder().decode(await tool("tar", ["-xO"], out.stdout));
+}
+
+/** A test (`[ -p PATH ]`, ...) run in a running container; true when it holds. */
+async function holds({ b }: Env, name: string, test: string): Promise<boolean> {
+  return (await b(["exec", name, "sh", "-c", `${test} && echo yes`])).stdout === "yes\n";
+}
+
+Deno.test("cp copies .wh.* files as plain files both ways: no whiteout, no opaque dir, nothing deleted", async () => {
+  await withBusybox(async (env) => {
+    const { dir, b } = env;
+    const made = await b([
+      "run",
+      "--name",
+      "old",
+      "busybox",
+      "sh",
+      "-c",
+      "mkdir /d; echo V > /d/.wh.victim; echo O > /d/.wh..wh..opq; echo M > /d/.wh..wh.plnk",
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    // Out of the container: the host directory keeps what the names would "delete".
+    const host = `${dir}/H`;
+    Deno.mkdirSync(`${host}/victim/sub`, { recursive: true });
+    Deno.writeTextFileSync(`${host}/victim/keep`, "K");
+    await cp(env, "old:/d/.", `${host}/`);
+    assert.equal(text(`${host}/victim/keep`), "K");
+    assert.ok(Deno.lstatSync(`${host}/victim/sub`).isDirectory);
+    assert.equal(text(`${host}/.wh.victim`), "V\n");
+    assert.equal(text(`${host}/.wh..wh..opq`), "O\n");
+    assert.equal(text(`${host}/.wh..wh.plnk`), "M\n");
+    assert.equal(lgetxattr(host, "trusted.overlay.opaque"), undefined, "no opaque mark on H");
+    // Into the container, stopped (through its overlay) and running (through /proc/PID/root).
+    Deno.mkdirSync(`${dir}/in`);
+    Deno.writeTextFileSync(`${dir}/in/.wh.passwd`, "P");
+    Deno.writeTextFileSync(`${dir}/in/.wh..wh..opq`, "Q");
+    const passwd = await containerFile(dir, "old", "/etc/passwd");
+    assert.match(passwd, /^root:/);
+    await cp(env, `${dir}/in/.`, "old:/etc/");
+    assert.equal(await containerFile(dir, "old", "/etc/passwd"), passwd);
+    assert.match(
+      await containerFile(dir, "old", "/etc/group"),
+      /^root:/,
+      "/etc is not made opaque",
+    );
+    assert.equal(await containerFile(dir, "old", "/etc/.wh.passwd"), "P");
+    assert.equal(await containerFile(dir, "old", "/etc/.wh..wh..opq"), "Q");
+    const run = await b(["run", "-d", "--name", "web", "busybox", "sleep", "60"]);
+    assert.equal(run.code, 0, run.stderr);
+    await cp(env, `${dir}/in/.`, "web:/etc/");
+    assert.equal(await exec(env, "cat /etc/passwd"), passwd);
+    assert.equal(
+      await exec(env, "cat /etc/.wh.passwd /etc/.wh..wh..opq; ls /etc/group"),
+      "PQ/etc/group\n",
+    );
+  });
+});
+
+Deno.test("cp refuses a destination that is a device, a fifo or a link to one, and leaves it as it was", async () => {
+  await withBusybox(async (env) => {
+    const { dir, b } = env;
+    const run = await b([
+      "run",
+      "-d",
+      "--name",
+      "web",
+      "busybox",
+      "sh",
+      "-c",
+      "mknod /cdev c 1 3; mkfifo /ff; ln -s /cdev /lnk; touch /ready; sleep 60",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    for (let i = 0; i < 100 && !(await holds(env, "web", "[ -e /ready ]")); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // On the host: nodes of our own in the temp dir, never the real /dev.
+    const nodes = `${dir}/nodes`;
+    Deno.mkdirSync(nodes);
+    assert.equal((await tool("mknod", [`${nodes}/null`, "c", "1", "3"])).length, 0);
+    assert.equal((await tool("mkfifo", [`${nodes}/fifo`])).length, 0);
+    Deno.symlinkSync(`${nodes}/null`, `${nodes}/stdout`);
+    const before = (path: string) => {
+      const info = Deno.lstatSync(path);
+      return { dev: info.isCharDevice, fifo: info.isFifo, link: info.isSymlink, rdev: info.rdev };
+    };
+    const kept = Object.fromEntries(
+      ["null", "fifo", "stdout"].map((n) => [n, before(`${nodes}/${n}`)]),
+    );
+    const hostCases: [string, string][] = [["null", "a device"], ["fifo", "a fifo"], [
+      "stdout",
+      "a device",
+    ]];
+    for (const [name, got] of hostCases) {
+      await cpFails(
+        env,
+        `Invalid output path: "${nodes}/${name}" must be a directory or a regular file: got ${got}`,
+        "web:/etc/passwd",
+        `${nodes}/${name}`,
+      );
+      assert.deepEqual(before(`${nodes}/${name}`), kept[name], `${name} is left as it was`);
+    }
+    assert.equal(Deno.readLinkSync(`${nodes}/stdout`), `${nodes}/null`);
+    // In the container, running and stopped.
+    Deno.writeTextFileSync(`${dir}/f`, "F");
+    const check = async () => {
+      for (const [path, got] of [["/cdev", "a device"], ["/ff", "a fifo"], ["/lnk", "a device"]]) {
+        await cpFails(
+          env,
+          `Destination "web:${path}" must be a directory or a regular file: got ${got}`,
+          `${dir}/f`,
+          `web:${path}`,
+        );
+      }
+    };
+    await check();
+    assert.ok(await holds(env, "web", "[ -c /cdev ] && [ -p /ff ] && [ -L /lnk ] && [ -c /lnk ]"));
+    assert.equal((await b(["stop", "-t", "1", "web"])).code, 0);
+    await check();
+    assert.equal((await b(["start", "web"])).code, 0);
+    assert.ok(await holds(env, "web", "[ -c /cdev ] && [ -p /ff ] && [ -L /lnk ] && [ -c /lnk ]"));
+    // A link to a regular file is followed, as Docker does: the link stays, its target gets the copy.
+    Deno.writeTextFileSync(`${nodes}/target`, "old");
+    Deno.symlinkSync(`${nodes}/target`, `${nodes}/to-file`);
+    await cp(env, "web:/etc/passwd", `${nodes}/to-file`);
+    assert.equal(Deno.readLinkSync(`${nodes}/to-file`), `${nodes}/target`);
+    assert.match(text(`${nodes}/target`), /^root:/);
+  });
+});
+
+Deno.test("cp refuses to put a file over a directory or a directory over a file, both ways", async () => {
+  await withBusybox(async (env) => {
+    const { dir, b } = env;
+    const script = "mkdir -p /x/f /x/sub; echo k > /x/f/keep; echo n > /x/name; echo s > /x/sub/s";
+    const made = await b([
+      "run",
+      "-d",
+      "--name",
+      "web",
+      "busybox",
+      "sh",
+      "-c",
+      `${script}; sleep 60`,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    for (let i = 0; i < 100 && !(await holds(env, "web", "[ -e /x/sub/s ]")); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const d = `${dir}/d`;
+    Deno.mkdirSync(`${d}/name`, { recursive: true });
+    Deno.writeTextFileSync(`${d}/name/keep`, "x");
+    Deno.writeTextFileSync(`${d}/sub`, "S");
+    Deno.mkdirSync(`${dir}/h/name`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/h/name/inner`, "I");
+    Deno.writeTextFileSync(`${dir}/h/f`, "F");
+    const nameTar = await tool("tar", ["-C", `${dir}/h`, "-c", "name"]);
+    const check = async () => {
+      // Out of the container.
+      await cpFails(
+        env,
+        `Cannot overwrite directory "${d}/name" with non-directory "${d}"`,
+        "web:/x/name",
+        d,
+      );
+      await cpFails(
+        env,
+        `Cannot overwrite non-directory "${d}/sub" with directory "${d}"`,
+        "web:/x/sub",
+        d,
+      );
+      assert.deepEqual(listDir(d), ["name", "sub"]);
+      assert.deepEqual(listDir(`${d}/name`), ["keep"]);
+      assert.equal(text(`${d}/name/keep`), "x");
+      assert.equal(text(`${d}/sub`), "S");
+      // Into the container, from a host path and from a tar on stdin.
+      await cpFails(
+        env,
+        'Cannot overwrite directory "/x/f" with non-directory "/x"',
+        `${dir}/h/f`,
+        "web:/x",
+      );
+      await cpFails(
+        env,
+        'Cannot overwrite non-directory "/x/name" with directory "/x"',
+        `${dir}/h/name`,
+        "web:/x/",
+      );
+      const put = await raw(dir, ["cp", "-", "web:/x"], nameTar);
+      assert.equal(put.code, 125);
+      assert.equal(
+        put.stderr,
+        'Error: Cannot overwrite non-directory "/x/name" with directory "/x"\n',
+      );
+      assert.equal(await containerFile(dir, "web", "/x/name"), "n\n");
+      assert.equal(await containerFile(dir, "web", "/x/f/keep"), "k\n");
+      const listing = await raw(dir, ["cp", "web:/x", "-"]);
+      const names = new TextDecoder().decode(await tool("tar", ["-t"], listing.stdout));
+      assert.deepEqual(names.trim().split("\n").sort(), [
+        "x/",
+        "x/f/",
+        "x/f/keep",
+        "x/name",
+        "x/sub/",
+        "x/sub/s",
+      ]);
+    };
+    await check();
+    assert.equal((await b(["stop", "-t", "1", "web"])).code, 0);
+    await check();
   });
 });

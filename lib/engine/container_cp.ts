@@ -71,9 +71,21 @@ export async function copyFromContainer(
     if (typeof dest !== "string") {
       return dest(packDir(source.path, { name: source.name, followLink }));
     }
-    const place = destination(undefined, dest, source, () => notFoundOnHost(dest));
+    const place = destination(undefined, dest, source, {
+      missing: () => notFoundOnHost(dest),
+      irregular: (got) =>
+        new EngineError(
+          `Invalid output path: "${
+            posix.resolve(dest)
+          }" must be a directory or a regular file: got ${got}`,
+        ),
+    });
     const owner = options.archive ? {} : { owner: { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 } };
-    await extract(packDir(source.path, { name: place.name, followLink, ...owner }), place.dir);
+    await extract(
+      packDir(source.path, { name: place.name, followLink, ...owner }),
+      place.dir,
+      place.dir,
+    );
   });
 }
 
@@ -97,14 +109,21 @@ export async function copyToContainer(
       if (!info.isDirectory) {
         throw new EngineError(`Cannot extract to "${dest}": extraction point is not a directory`);
       }
-      return extract(src, dir);
+      return extract(src, dir, inRoot(root, dir));
     }
     const source = hostSource(src, options.followLink ?? false);
-    const place = destination(root, dest, source, (path) => missing(path));
+    const place = destination(root, dest, source, {
+      missing,
+      irregular: (got) =>
+        new EngineError(
+          `Destination "${target.given}:${dest}" must be a directory or a regular file: got ${got}`,
+        ),
+    });
     const owner = options.archive ? {} : { owner: { uid: 0, gid: 0 } };
     await extract(
       packDir(source.path, { name: place.name, followLink: options.followLink ?? false, ...owner }),
       place.dir,
+      inRoot(root, place.dir),
     );
   });
 }
@@ -212,24 +231,42 @@ function checked(src: string, path: string, clean: string, info: Deno.FileInfo):
   return { path, name: contents ? "" : posix.basename(clean), isDir: info.isDirectory };
 }
 
+/** How {@linkcode destination} words what does not fit. */
+interface DestinationErrors {
+  /** The destination's parent directory is missing. */
+  missing: (path: string) => Error;
+  /** The destination is neither a directory nor a regular file (`got` says what it is). */
+  irregular: (got: string) => Error;
+}
+
 /**
  * Docker's rules for where `source` lands at `dest`: into an existing
  * directory under its own name (its contents for `SRC/.`), over an existing
- * file, or as a new entry named `dest` in `dest`'s parent.
+ * file, or as a new entry named `dest` in `dest`'s parent. A symlink at
+ * `dest` is followed (inside the container for a container path), so the
+ * copy lands on its target; a destination that is a device, fifo or socket
+ * is refused, never replaced.
  * @param root the container's root, or undefined for the host
  */
 function destination(
   root: string | undefined,
   dest: string,
   source: Source,
-  missing: (path: string) => Error,
+  errors: DestinationErrors,
 ): { dir: string; name: string } {
   const wantsDir = /(^|\/)\.?$/.test(dest);
   const clean = root === undefined ? posix.resolve(dest) : posix.normalize(`/${dest}`);
-  const path = root === undefined ? clean : secureJoin(root, clean);
-  const info = root === undefined ? statOrUndefined(path) : statInRoot(root, path);
+  if (root === undefined) {
+    // As docker's ValidateOutputPath: the kernel follows every link, /proc's magic ones too.
+    // A link loop is reported by followHostLinks below.
+    const followed = statOrUndefined(clean, { loop: true });
+    if (followed !== undefined) refuseIrregular(followed, errors);
+  }
+  const path = root === undefined ? followHostLinks(clean, dest) : secureJoin(root, clean);
+  const info = root === undefined ? lstatOrUndefined(path) : statInRoot(root, path);
   if (info?.isDirectory) return { dir: path, name: source.name };
   if (info !== undefined) {
+    refuseIrregular(info, errors);
     if (source.isDir) {
       throw new EngineError(`Cannot copy a directory to "${dest}": it is a file`);
     }
@@ -242,16 +279,58 @@ function destination(
   // Under a container's root, secureJoin resolved every link: lstat, never let the kernel follow.
   const parentInfo = root === undefined ? statOrUndefined(parent) : statInRoot(root, parent);
   if (!(parentInfo?.isDirectory ?? false)) {
-    throw missing(posix.dirname(clean));
+    throw errors.missing(root === undefined ? posix.dirname(path) : posix.dirname(clean));
   }
   return { dir: parent, name: path.slice(slash + 1) };
 }
 
-/** Extracts a tar into `dir`, confined to it. */
-async function extract(tar: ReadableStream<Uint8Array>, dir: string): Promise<void> {
+/** Docker's `cp` writes only to a directory or a regular file (else it would replace the node). */
+function refuseIrregular(info: Deno.FileInfo, errors: DestinationErrors): void {
+  if (info.isDirectory || info.isFile || info.isSymlink) return;
+  const got = info.isCharDevice || info.isBlockDevice
+    ? "a device"
+    : info.isFifo
+    ? "a fifo"
+    : info.isSocket
+    ? "a socket"
+    : "an irregular file";
+  throw errors.irregular(got);
+}
+
+/** The maximum number of links followed at a host destination, as Docker's CopyInfoDestinationPath. */
+const MAX_DEST_LINKS = 10;
+
+/**
+ * Follows symlinks at a host destination, so the copy lands on what the
+ * link names (which need not exist yet) and the link itself stays.
+ */
+function followHostLinks(path: string, dest: string): string {
+  for (let n = 0; n <= MAX_DEST_LINKS; n++) {
+    if (!(lstatOrUndefined(path)?.isSymlink ?? false)) return path;
+    path = posix.resolve(posix.dirname(path), Deno.readLinkSync(path));
+  }
+  throw new EngineError(`Cannot copy to "${dest}": too many levels of symbolic links`);
+}
+
+/** The container path of `path`, a host path below the container's `root`. */
+function inRoot(root: string, path: string): string {
+  return path.slice(root.replace(/\/+$/, "").length) || "/";
+}
+
+/**
+ * Extracts a tar into `dir`, confined to it, as a plain copy: no whiteouts
+ * (they belong to image layers only), and no directory replaced by a file
+ * or the reverse.
+ * @param shownAs how `dir` is named in messages (its path in the container, for a container)
+ */
+async function extract(
+  tar: ReadableStream<Uint8Array>,
+  dir: string,
+  shownAs: string,
+): Promise<void> {
   // applyLayer hashes the tar as it extracts it.
   await loadNativeSha256();
-  await applyLayer(tar, dir);
+  await applyLayer(tar, dir, { copy: { shownAs } });
 }
 
 function notFoundIn(path: string, given: string): NotFoundError {
@@ -281,11 +360,15 @@ function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
   }
 }
 
-function statOrUndefined(path: string): Deno.FileInfo | undefined {
+/** stat; undefined for a missing path (or, with `loop`, a symlink loop). */
+function statOrUndefined(path: string, ignore = { loop: false }): Deno.FileInfo | undefined {
   try {
     return Deno.statSync(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+    if (
+      error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
+      (ignore.loop && error instanceof Deno.errors.FilesystemLoop)
+    ) {
       return undefined;
     }
     throw error;
