@@ -12,6 +12,7 @@ import type { ImageRecord } from "./image_records.ts";
 import {
   DEFAULT_CAPABILITIES,
   defaultSpec,
+  hostDevices,
   type Mount,
   OVERLAY_ANNOTATION,
   type Resources,
@@ -485,6 +486,9 @@ function buildSpec(
   if (options.privileged && spec.linux) {
     spec.linux.maskedPaths = [];
     spec.linux.readonlyPaths = [];
+    // Docker's --privileged: every host device node, and access to any device.
+    spec.linux.devices = hostDevices();
+    spec.linux.resources = { ...spec.linux.resources, devices: [{ allow: true, access: "rwm" }] };
     for (const m of spec.mounts ?? []) {
       if (m.destination === "/sys") m.options = (m.options ?? []).filter((o) => o !== "ro");
     }

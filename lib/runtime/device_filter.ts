@@ -1,12 +1,66 @@
 /**
- * Compiles `linux.resources.devices` rules into the eBPF program that
- * cgroup v2 uses for device access (as runc's devicefilter does). Rules are
- * checked last to first; the first that matches decides; none: deny.
+ * Devices: compiles `linux.resources.devices` rules into the eBPF program
+ * that cgroup v2 uses for device access (as runc's devicefilter does; rules
+ * are checked last to first, the first that matches decides, none: deny),
+ * adds the runtime's own devices to the rules, and lists the host's device
+ * nodes (what a privileged container gets).
  *
  * @module
  */
 import type { Insn } from "../../ffi/bpf.ts";
-import type { DeviceRule } from "./spec.ts";
+import type { DeviceRule, Linux } from "./spec.ts";
+
+/** A `linux.devices` entry. */
+export type LinuxDevice = NonNullable<Linux["devices"]>[number];
+
+/** What a host device walk leaves out, as Docker's (runc's HostDevices) does. */
+const SKIP_DIRS = new Set(["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"]);
+
+/**
+ * The character and block devices under the host's `dir` (sub-directories
+ * too, but not pts, shm, mqueue, ...; no console), with their numbers, mode
+ * and owner: the `linux.devices` of Docker's `--privileged`.
+ */
+export function hostDevices(dir = "/dev"): LinuxDevice[] {
+  const out: LinuxDevice[] = [];
+  const walk = (at: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(at)];
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = `${at}/${e.name}`;
+      if (e.isDirectory) {
+        if (!SKIP_DIRS.has(e.name)) walk(path);
+        continue;
+      }
+      if (e.isSymlink || e.name === "console") continue;
+      let st: Deno.FileInfo;
+      try {
+        st = Deno.lstatSync(path);
+      } catch {
+        continue; // gone meanwhile
+      }
+      if ((!st.isCharDevice && !st.isBlockDevice) || st.rdev === null) continue;
+      const dev = st.rdev;
+      const high = Math.floor(dev / 2 ** 32);
+      out.push({
+        path,
+        type: st.isBlockDevice ? "b" : "c",
+        // glibc's gnu_dev_major/gnu_dev_minor
+        major: ((dev >>> 8) & 0xfff) | ((high & ~0xfff) >>> 0),
+        minor: ((dev & 0xff) | ((dev >>> 12) & 0xfff00) | ((high & 0xfff) << 20)) >>> 0,
+        fileMode: (st.mode ?? 0o600) & 0o7777,
+        uid: st.uid ?? 0,
+        gid: st.gid ?? 0,
+      });
+    }
+  };
+  walk(dir.replace(/\/+$/, ""));
+  return out;
+}
 
 const LDX_W = 0x61; // r_dst = *(u32 *)(r_src + off)
 const MOV64_REG = 0xbf;
@@ -86,23 +140,25 @@ export const RUNTIME_DEVICE_RULES: readonly DeviceRule[] = [
   chr(10, 200),
 ];
 
-const sameRule = (a: DeviceRule, b: DeviceRule) =>
-  a.allow === b.allow && (a.type ?? "a") === (b.type ?? "a") &&
-  (a.major ?? -1) === (b.major ?? -1) && (a.minor ?? -1) === (b.minor ?? -1) &&
-  accessMask(a.access ?? "rwm") === accessMask(b.access ?? "rwm");
+const any = (n: number | undefined) => n === undefined || n < 0;
+
+/** Whether allow rule `r` grants all that `d` does. */
+const covers = (r: DeviceRule, d: DeviceRule) =>
+  r.allow && ((r.type ?? "a") === "a" || r.type === d.type) &&
+  (any(r.major) || r.major === d.major) && (any(r.minor) || r.minor === d.minor) &&
+  (accessMask(d.access ?? "rwm") & ~accessMask(r.access ?? "rwm")) === 0;
 
 /**
  * The spec's `linux.resources.devices` followed by {@linkcode RUNTIME_DEVICE_RULES},
  * as runc applies them, so that the runtime's own device nodes can be made
- * and used under any rules. A default rule is left out when the same rule
- * already comes after the spec's last deny (Docker's specs have them all), so
+ * and used under any rules. A default rule is left out when an allow after
+ * the spec's last deny already grants it (Docker's specs grant them all), as
  * it would change nothing. No rules: nothing to filter, none added.
  */
 export function withRuntimeDevices(rules: readonly DeviceRule[] | undefined): DeviceRule[] {
   if (rules === undefined || rules.length === 0) return [];
-  const lastDeny = rules.findLastIndex((r) => !r.allow);
-  const tail = rules.slice(lastDeny + 1);
-  return [...rules, ...RUNTIME_DEVICE_RULES.filter((d) => !tail.some((r) => sameRule(r, d)))];
+  const tail = rules.slice(rules.findLastIndex((r) => !r.allow) + 1);
+  return [...rules, ...RUNTIME_DEVICE_RULES.filter((d) => !tail.some((r) => covers(r, d)))];
 }
 
 /** The program for `rules`. */

@@ -89,3 +89,10 @@ Deno.test("withRuntimeDevices() adds nothing to Docker's rules, nor to no rules"
   ];
   assert.equal(withRuntimeDevices(denyNull).length, denyNull.length + RUNTIME_DEVICE_RULES.length);
 });
+
+Deno.test("withRuntimeDevices() adds nothing after an allow-all (privileged)", () => {
+  const all: DeviceRule[] = [{ allow: true, access: "rwm" }];
+  assert.deepEqual(withRuntimeDevices(all), all);
+  const some: DeviceRule[] = [{ allow: true, type: "c", access: "rwm" }];
+  assert.deepEqual(withRuntimeDevices(some), [...some, ...RUNTIME_DEVICE_RULES.slice(1, 2)]);
+});

@@ -76,3 +76,4 @@ export { isFrozen, pauseContainer, resumeContainer } from "./pause.ts";
 export { containerPids, containerStats, type Stats } from "./stats.ts";
 export { seccompFromDockerProfile } from "./seccomp_profile.ts";
 export { secureJoin } from "./secure_join.ts";
+export { hostDevices } from "./device_filter.ts";

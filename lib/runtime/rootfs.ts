@@ -130,13 +130,6 @@ function makeDevices(spec: Spec, rootfs: string, devBound: boolean): void {
       }
       Deno.chmodSync(`${dev}/${name}`, 0o666);
     }
-    for (const [target, name] of DEV_LINKS) {
-      try {
-        Deno.symlinkSync(target, `${dev}/${name}`);
-      } catch (error) {
-        if (!isAlreadyExists(error)) throw error;
-      }
-    }
   }
   for (const d of spec.linux?.devices ?? []) {
     const path = secureJoin(rootfs, d.path);
@@ -150,6 +143,24 @@ function makeDevices(spec: Spec, rootfs: string, devBound: boolean): void {
     mknod(path, type | 0o600, d.major, d.minor);
     Deno.chmodSync(path, (d.fileMode ?? 0o666) & 0o7777);
     if (d.uid !== undefined || d.gid !== undefined) Deno.chownSync(path, d.uid ?? 0, d.gid ?? 0);
+  }
+  if (devBound) return;
+  // After linux.devices: a host's ptmx there (a privileged spec has one) would
+  // open ptys of the host's devpts, not of the container's (runc's setupPtmx).
+  for (const [target, name] of DEV_LINKS) {
+    const path = `${dev}/${name}`;
+    if (name === "ptmx") {
+      try {
+        if (!Deno.lstatSync(path).isSymlink) Deno.removeSync(path);
+      } catch {
+        // absent
+      }
+    }
+    try {
+      Deno.symlinkSync(target, path);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
   }
 }
 
