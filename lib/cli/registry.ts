@@ -190,6 +190,7 @@ export const registryGc: Command = {
     for (const m of report.manifests) ctx.print(`${verb} manifest ${m.repo}@${m.digest}\n`);
     for (const b of report.blobs) ctx.print(`${verb} blob ${b.digest} (${b.size} bytes)\n`);
     for (const id of report.uploads) ctx.print(`${verb} upload ${id}\n`);
+    for (const repo of report.repositories) ctx.print(`${verb} repository ${repo}\n`);
     ctx.print(
       `${verb} ${report.blobs.length} blobs (${report.freedBytes} bytes), ${report.manifests.length} manifests\n`,
     );

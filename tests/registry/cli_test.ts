@@ -212,3 +212,46 @@ Deno.test("berth registry gc removes abandoned upload sessions; --dry-run only l
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("berth registry gc removes the empty repository a push abandoned before its manifest", async () => {
+  const root = await Deno.makeTempDir({ prefix: "berth-cli-gc-repos-" });
+  try {
+    const storage = `${root}/store`;
+    let server = serveRegistry({ storage: new FsStorage(storage), port: 0 });
+    await pushImage(server.url, "app", "v1");
+    // The blobs of a push that stopped before its manifest, in a repository nested in "app".
+    const layer = bytes("a layer nobody tagged");
+    const post = await fetch(
+      `${server.url}/v2/app/half/blobs/uploads/?digest=${sha256(layer)}`,
+      { method: "POST", body: layer },
+    );
+    await post.body?.cancel();
+    assert.equal(post.status, 201);
+    await server.shutdown();
+
+    const dry = await berth(root, ["registry", "gc", "--storage", storage, "--dry-run"]).output();
+    assert.match(new TextDecoder().decode(dry.stdout), /^Would remove repository app\/half$/m);
+    assert.ok(Deno.statSync(`${storage}/repositories/app/half`).isDirectory, "a dry run keeps it");
+    const real = await berth(root, ["registry", "gc", "--storage", storage]).output();
+    assert.equal(real.code, 0, new TextDecoder().decode(real.stderr));
+    const out = new TextDecoder().decode(real.stdout);
+    assert.match(out, /^Removed repository app\/half$/m);
+    assert.doesNotMatch(out, /^Removed repository app$/m);
+    assert.throws(() => Deno.statSync(`${storage}/repositories/app/half`), Deno.errors.NotFound);
+
+    server = serveRegistry({ storage: new FsStorage(storage), port: 0 });
+    try {
+      const catalog = await (await fetch(`${server.url}/v2/_catalog`)).json();
+      assert.deepEqual(catalog.repositories, ["app"]);
+      const tags = await (await fetch(`${server.url}/v2/app/tags/list`)).json();
+      assert.deepEqual(tags.tags, ["v1"]);
+      const gone = await fetch(`${server.url}/v2/app/half/tags/list`);
+      await gone.body?.cancel();
+      assert.equal(gone.status, 404);
+    } finally {
+      await server.shutdown();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

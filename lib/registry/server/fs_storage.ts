@@ -236,6 +236,29 @@ export class FsStorage implements RegistryStorage {
     return out.sort();
   }
 
+  /** Removes its empty `_` folders, then its folder and parents that nothing else is in. */
+  async removeEmptyRepository(repo: string): Promise<boolean> {
+    const dir = this.#repo(repo);
+    if (!(await this.hasRepository(repo))) return false;
+    for (const marker of ["_layers", "_manifests", "_tags"]) {
+      if ((await listNames(`${dir}/${marker}`)).length > 0) return false;
+    }
+    const subjects = await listNames(`${dir}/_referrers`);
+    for (const subject of subjects) {
+      if ((await listNames(`${dir}/_referrers/${subject.name}`)).length > 0) return false;
+    }
+    // Not recursive: a folder that is not empty after all stops the removal with an error.
+    for (const subject of subjects) await Deno.remove(`${dir}/_referrers/${subject.name}`);
+    for (const marker of MARKERS) await removeIfExists(`${dir}/${marker}`);
+    // A nested repository ("a/b" inside "a") keeps its parents' folders.
+    const top = `${this.root}/repositories`;
+    for (let path = dir; path !== top; path = path.slice(0, path.lastIndexOf("/"))) {
+      if ((await listNames(path)).length > 0) break;
+      await removeIfExists(path);
+    }
+    return true;
+  }
+
   createUpload(repo: string): Promise<UploadInfo> {
     return this.#uploads.create(repo);
   }

@@ -44,6 +44,8 @@ export interface GcReport {
   manifests: { repo: string; digest: Digest }[];
   /** Upload sessions expired (or, in a dry run, that would be). */
   uploads: string[];
+  /** Repositories left with nothing (no link, manifest or tag), removed. */
+  repositories: string[];
   /** Bytes of the removed blobs. */
   freedBytes: number;
 }
@@ -92,7 +94,13 @@ export async function collectGarbage(
   options: GcOptions = {},
 ): Promise<GcReport> {
   const started = new Date();
-  const report: GcReport = { blobs: [], manifests: [], uploads: [], freedBytes: 0 };
+  const report: GcReport = {
+    blobs: [],
+    manifests: [],
+    uploads: [],
+    repositories: [],
+    freedBytes: 0,
+  };
   const used = new Set<Digest>();
   const repos = await storage.listRepositories();
   const plans: { repo: string; drop: { digest: Digest; subject?: Digest }[] }[] = [];
@@ -130,12 +138,25 @@ export async function collectGarbage(
     report.freedBytes += size;
     if (!options.dryRun) await storage.deleteBlob(digest);
   }
-  if (!options.dryRun) {
-    for (const repo of repos) {
-      for (const digest of await storage.listBlobLinks(repo)) {
-        if (!used.has(digest)) await storage.unlinkBlob(repo, digest);
+  for (const { repo, drop } of plans) {
+    if (options.dryRun) {
+      // Empty afterwards: no tag, every manifest dropped, every link unused.
+      const tags = await storage.listTags(repo);
+      const manifests = await storage.listManifests(repo);
+      const links = await storage.listBlobLinks(repo);
+      if (
+        tags.length === 0 && manifests.every((d) => drop.some((x) => x.digest === d)) &&
+        links.every((d) => !used.has(d))
+      ) {
+        report.repositories.push(repo);
       }
+      continue;
     }
+    for (const digest of await storage.listBlobLinks(repo)) {
+      if (!used.has(digest)) await storage.unlinkBlob(repo, digest);
+    }
+    // What an abandoned push (blobs, no manifest) or deletes left: empty folders.
+    if (await storage.removeEmptyRepository(repo)) report.repositories.push(repo);
   }
   report.uploads = await storage.expireUploads(options.uploadsBefore ?? started, {
     dryRun: options.dryRun ?? false,

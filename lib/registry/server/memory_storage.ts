@@ -173,6 +173,15 @@ export class MemoryStorage implements RegistryStorage {
     return [...this.#repos.keys()].sort();
   }
 
+  async removeEmptyRepository(repo: string): Promise<boolean> {
+    const r = this.#repos.get(repo);
+    if (r === undefined || r.links.size > 0 || r.manifests.size > 0 || r.tags.size > 0) {
+      return false;
+    }
+    if ([...r.referrers.values()].some((found) => found.size > 0)) return false;
+    return this.#repos.delete(repo);
+  }
+
   async createUpload(repo: string): Promise<UploadInfo> {
     const upload: Upload = {
       id: crypto.randomUUID(),

@@ -80,6 +80,22 @@ export function storageContract(name: string, make: StorageFactory): void {
     assert.equal(await s.unlinkBlob("a/b", digest), false);
   });
 
+  test("removeEmptyRepository() forgets only a repository that holds nothing", async (s) => {
+    const digest = sha256("x");
+    await s.putBlob(bytesStream(enc("x")), digest);
+    await s.linkBlob("a", digest);
+    await s.linkBlob("a/b", digest);
+    assert.equal(await s.removeEmptyRepository("a/b"), false, "it has a link");
+    assert.equal(await s.removeEmptyRepository("nope"), false);
+    await s.unlinkBlob("a/b", digest);
+    assert.equal(await s.removeEmptyRepository("a/b"), true);
+    assert.deepEqual(await s.listRepositories(), ["a"]);
+    assert.equal(await s.hasRepository("a/b"), false);
+    assert.equal(await s.isBlobLinked("a", digest), true, "the parent repository is untouched");
+    await s.linkBlob("a/b", digest);
+    assert.equal(await s.isBlobLinked("a/b", digest), true, "the name can be used again");
+  });
+
   test("manifests, tags and referrers", async (s) => {
     const body = enc('{"schemaVersion":2}');
     const digest = sha256(body);

@@ -146,6 +146,11 @@ export interface RegistryStorage {
   hasRepository(repo: string): Promise<boolean>;
   /** Every repository, sorted. */
   listRepositories(): Promise<string[]>;
+  /**
+   * Forgets `repo` when it holds no link, manifest, tag or referrer (what gc
+   * or deletes left of it). Returns false when it is not empty or not there.
+   */
+  removeEmptyRepository(repo: string): Promise<boolean>;
 
   /** Starts an upload session. */
   createUpload(repo: string): Promise<UploadInfo>;
