@@ -48,11 +48,76 @@ export interface Process {
   oomScoreAdj?: number;
 }
 
+/** `linux.resources.memory`: bytes, -1 for unlimited. */
+export interface MemoryResources {
+  limit?: number;
+  reservation?: number;
+  /** Memory plus swap (v1 `memory.memsw.limit_in_bytes`). */
+  swap?: number;
+  /** Deprecated by the spec; refused where the kernel ignores it. */
+  kernel?: number;
+  kernelTCP?: number;
+  /** 0-100; v1 only. */
+  swappiness?: number;
+  /** v1 only. */
+  disableOOMKiller?: boolean;
+  useHierarchy?: boolean;
+}
+
+/** `linux.resources.cpu` */
+export interface CpuResources {
+  shares?: number;
+  quota?: number;
+  burst?: number;
+  period?: number;
+  /** Microseconds of realtime scheduling per `realtimePeriod` (v1 only). */
+  realtimeRuntime?: number;
+  realtimePeriod?: number;
+  cpus?: string;
+  mems?: string;
+  idle?: number;
+}
+
+/** A block device (`major:minor`) and a value for it. */
+export interface WeightDevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
+
+/** A block device (`major:minor`) and a rate (bytes or operations per second). */
+export interface ThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+/** `linux.resources.blockIO` */
+export interface BlockIO {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: WeightDevice[];
+  throttleReadBpsDevice?: ThrottleDevice[];
+  throttleWriteBpsDevice?: ThrottleDevice[];
+  throttleReadIOPSDevice?: ThrottleDevice[];
+  throttleWriteIOPSDevice?: ThrottleDevice[];
+}
+
 /** `linux.resources` (the parts berth applies). */
 export interface Resources {
-  memory?: { limit?: number; reservation?: number; swap?: number };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  memory?: MemoryResources;
+  cpu?: CpuResources;
   pids?: { limit: number };
+  blockIO?: BlockIO;
+  /** `pageSize` as the kernel names it: `2MB`, `1GB`, `64KB`. */
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  /** v1 net_cls and net_prio. */
+  network?: { classID?: number; priorities?: { name: string; priority: number }[] };
+  /** Per RDMA device (`mlx5_1`): how many HCA handles and objects. */
+  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
+  /** cgroup v2 files of the container's cgroup and their contents. */
+  unified?: Record<string, string>;
   /** Device access rules, applied in order (v1 devices cgroup). */
   devices?: DeviceRule[];
 }
@@ -297,16 +362,177 @@ function validateLinux(linux: unknown): void {
   const r = linux.resources;
   if (r === undefined) return;
   if (!isObject(r)) throw bad("linux.resources", "must be an object");
-  const num = (obj: unknown, path: string, keys: string[]) => {
-    if (obj === undefined) return;
-    if (!isObject(obj)) throw bad(path, "must be an object");
-    for (const k of keys) {
-      if (obj[k] !== undefined && !Number.isInteger(obj[k])) {
-        throw bad(`${path}.${k}`, "must be an integer");
+  validateResources(r);
+}
+
+/** An object whose listed keys, where present, pass `ok`. */
+function fields(
+  obj: unknown,
+  path: string,
+  keys: string[],
+  ok: (v: unknown) => boolean,
+  what: string,
+): void {
+  if (obj === undefined) return;
+  if (!isObject(obj)) throw bad(path, "must be an object");
+  for (const k of keys) {
+    if (obj[k] !== undefined && !ok(obj[k])) throw bad(`${path}.${k}`, `must be ${what}`);
+  }
+}
+
+/** A list of objects, each checked by `each`. */
+function list(value: unknown, path: string, each: (item: unknown, at: string) => void): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) throw bad(path, "must be an array");
+  value.forEach((item, i) => {
+    if (!isObject(item)) throw bad(`${path}[${i}]`, "must be an object");
+    each(item, `${path}[${i}]`);
+  });
+}
+
+const isInt = (v: unknown) => Number.isInteger(v);
+const isBool = (v: unknown) => typeof v === "boolean";
+const isUint32 = (v: unknown) => isUint(v) && (v as number) <= 0xffffffff;
+const CPU_LIST = /^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/;
+/** The kernel's hugetlb file names: hugetlb.2MB.*, hugetlb.1GB.*, hugetlb.64KB.* */
+const PAGE_SIZE = /^[1-9][0-9]*[KMGTP]?B$/;
+/** A file of the cgroup's own directory: `memory.high`, `cpu.weight.nice`. */
+const UNIFIED_KEY = /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/;
+
+function validateResources(r: Record<string, unknown>): void {
+  const at = "linux.resources";
+  const mem = r.memory;
+  fields(
+    mem,
+    `${at}.memory`,
+    ["limit", "reservation", "swap", "kernel", "kernelTCP"],
+    isInt,
+    "an integer",
+  );
+  fields(mem, `${at}.memory`, ["disableOOMKiller", "useHierarchy"], isBool, "a boolean");
+  fields(
+    mem,
+    `${at}.memory`,
+    ["swappiness"],
+    (v) => isUint(v) && (v as number) <= 100,
+    "an integer from 0 to 100",
+  );
+  const cpu = r.cpu;
+  const cpuInts = [
+    "shares",
+    "quota",
+    "burst",
+    "period",
+    "realtimeRuntime",
+    "realtimePeriod",
+    "idle",
+  ];
+  fields(cpu, `${at}.cpu`, cpuInts, isInt, "an integer");
+  fields(
+    cpu,
+    `${at}.cpu`,
+    ["cpus", "mems"],
+    (v) => typeof v === "string" && (v === "" || CPU_LIST.test(v)),
+    'a list such as "0-3,6"',
+  );
+  fields(r.pids, `${at}.pids`, ["limit"], isInt, "an integer");
+  validateBlockIO(r.blockIO);
+  list(r.hugepageLimits, `${at}.hugepageLimits`, (h, path) => {
+    fields(
+      h,
+      path,
+      ["pageSize"],
+      (v) => typeof v === "string" && PAGE_SIZE.test(v),
+      'a size such as "2MB"',
+    );
+    if ((h as Record<string, unknown>).pageSize === undefined) {
+      throw bad(`${path}.pageSize`, "is required");
+    }
+    fields(h, path, ["limit"], isUint, "a non-negative integer");
+  });
+  const net = r.network;
+  fields(net, `${at}.network`, ["classID"], isUint32, "a 32-bit unsigned integer");
+  list(
+    (net as Record<string, unknown> | undefined)?.priorities,
+    `${at}.network.priorities`,
+    (p, path) => {
+      fields(
+        p,
+        path,
+        ["name"],
+        (v) => typeof v === "string" && v !== "" && !v.includes(" "),
+        "an interface name",
+      );
+      fields(p, path, ["priority"], isUint32, "a 32-bit unsigned integer");
+      if ((p as Record<string, unknown>).name === undefined) {
+        throw bad(`${path}.name`, "is required");
       }
+    },
+  );
+  if (r.rdma !== undefined) {
+    if (!isObject(r.rdma)) throw bad(`${at}.rdma`, "must be an object");
+    for (const [device, limit] of Object.entries(r.rdma)) {
+      if (!/^[^\s/]+$/.test(device)) throw bad(`${at}.rdma`, `has invalid device name "${device}"`);
+      fields(
+        limit,
+        `${at}.rdma.${device}`,
+        ["hcaHandles", "hcaObjects"],
+        isUint32,
+        "a 32-bit unsigned integer",
+      );
+    }
+  }
+  if (r.unified !== undefined) {
+    if (!isObject(r.unified)) throw bad(`${at}.unified`, "must be an object");
+    for (const [key, value] of Object.entries(r.unified)) {
+      if (!UNIFIED_KEY.test(key)) {
+        throw bad(`${at}.unified`, `has invalid cgroup file name "${key}"`);
+      }
+      if (typeof value !== "string") throw bad(`${at}.unified.${key}`, "must be a string");
+    }
+  }
+}
+
+function validateBlockIO(b: unknown): void {
+  const at = "linux.resources.blockIO";
+  fields(
+    b,
+    at,
+    ["weight", "leafWeight"],
+    (v) => isUint(v) && (v as number) <= 0xffff,
+    "a 16-bit unsigned integer",
+  );
+  if (b === undefined) return;
+  const io = b as Record<string, unknown>;
+  const device = (d: unknown, path: string) => {
+    const o = d as Record<string, unknown>;
+    for (const k of ["major", "minor"]) {
+      if (!isUint(o[k])) throw bad(`${path}.${k}`, "must be a non-negative integer");
     }
   };
-  num(r.memory, "linux.resources.memory", ["limit", "reservation", "swap"]);
-  num(r.cpu, "linux.resources.cpu", ["shares", "quota", "period"]);
-  num(r.pids, "linux.resources.pids", ["limit"]);
+  list(io.weightDevice, `${at}.weightDevice`, (d, path) => {
+    device(d, path);
+    fields(
+      d,
+      path,
+      ["weight", "leafWeight"],
+      (v) => isUint(v) && (v as number) <= 0xffff,
+      "a 16-bit unsigned integer",
+    );
+  });
+  for (
+    const key of [
+      "throttleReadBpsDevice",
+      "throttleWriteBpsDevice",
+      "throttleReadIOPSDevice",
+      "throttleWriteIOPSDevice",
+    ]
+  ) {
+    list(io[key], `${at}.${key}`, (d, path) => {
+      device(d, path);
+      if (!isUint((d as Record<string, unknown>).rate)) {
+        throw bad(`${path}.rate`, "must be a non-negative integer");
+      }
+    });
+  }
 }

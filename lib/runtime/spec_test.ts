@@ -74,3 +74,80 @@ Deno.test("validateSpec() rejects what is not an object", () => {
   assert.throws(() => validateSpec([]), /"\(root\)" must be a JSON object/);
   assert.throws(() => validateSpec(null), InvalidError);
 });
+
+Deno.test("validateSpec() names a bad linux.resources field of every kind", () => {
+  // deno-lint-ignore no-explicit-any
+  const cases: [any, RegExp][] = [
+    [
+      { memory: { swappiness: 101 } },
+      /"linux\.resources\.memory\.swappiness" must be an integer from 0 to 100/,
+    ],
+    [
+      { memory: { disableOOMKiller: 1 } },
+      /"linux\.resources\.memory\.disableOOMKiller" must be a boolean/,
+    ],
+    [{ memory: { kernelTCP: "1" } }, /"linux\.resources\.memory\.kernelTCP" must be an integer/],
+    [
+      { cpu: { realtimeRuntime: 0.5 } },
+      /"linux\.resources\.cpu\.realtimeRuntime" must be an integer/,
+    ],
+    [{ cpu: { cpus: "0-" } }, /"linux\.resources\.cpu\.cpus" must be a list such as "0-3,6"/],
+    [
+      { blockIO: { weight: -1 } },
+      /"linux\.resources\.blockIO\.weight" must be a 16-bit unsigned integer/,
+    ],
+    [
+      { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0 }] } },
+      /"linux\.resources\.blockIO\.throttleReadBpsDevice\[0\]\.rate" must be a non-negative integer/,
+    ],
+    [
+      { blockIO: { weightDevice: [{ major: -8, minor: 0, weight: 10 }] } },
+      /"linux\.resources\.blockIO\.weightDevice\[0\]\.major" must be a non-negative integer/,
+    ],
+    [
+      { hugepageLimits: [{ pageSize: "2 MB", limit: 1 }] },
+      /"linux\.resources\.hugepageLimits\[0\]\.pageSize" must be a size such as "2MB"/,
+    ],
+    [
+      { hugepageLimits: [{ limit: 1 }] },
+      /"linux\.resources\.hugepageLimits\[0\]\.pageSize" is required/,
+    ],
+    [
+      { network: { classID: -1 } },
+      /"linux\.resources\.network\.classID" must be a 32-bit unsigned integer/,
+    ],
+    [
+      { network: { priorities: [{ name: "a b", priority: 1 }] } },
+      /"linux\.resources\.network\.priorities\[0\]\.name" must be an interface name/,
+    ],
+    [
+      { rdma: { mlx5_1: { hcaHandles: -1 } } },
+      /"linux\.resources\.rdma\.mlx5_1\.hcaHandles" must be a 32-bit unsigned integer/,
+    ],
+    [
+      { unified: { "../memory.max": "1" } },
+      /"linux\.resources\.unified" has invalid cgroup file name "\.\.\/memory\.max"/,
+    ],
+    [{ unified: { "memory.max": 1 } }, /"linux\.resources\.unified\.memory\.max" must be a string/],
+  ];
+  for (const [resources, message] of cases) {
+    const s = valid();
+    s.linux.resources = resources;
+    assert.throws(
+      () => validateSpec(s),
+      (e: Error) => e instanceof InvalidError && message.test(e.message),
+      message.source,
+    );
+  }
+  const ok = valid();
+  ok.linux.resources = {
+    memory: { swappiness: 0, disableOOMKiller: false, kernel: -1 },
+    cpu: { cpus: "0-3,6", mems: "", realtimeRuntime: -1, idle: 1 },
+    blockIO: { weight: 500, throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 40 }] },
+    hugepageLimits: [{ pageSize: "64KB", limit: 0 }],
+    network: { classID: 0x100001, priorities: [{ name: "eth0", priority: 5 }] },
+    rdma: { mlx5_1: { hcaObjects: 9 } },
+    unified: { "memory.high": "max", "cpu.weight.nice": "0" },
+  };
+  assert.deepEqual(validateSpec(ok).linux?.resources?.network?.classID, 0x100001);
+});
