@@ -8,6 +8,7 @@
 import { InvalidError } from "../errors.ts";
 import { attachDeviceProgram } from "../../ffi/bpf.ts";
 import { deviceFilter, withRuntimeDevices } from "./device_filter.ts";
+import { noController, v1Needs, writeV1Limits, writeV2Limits } from "./cgroup_resources.ts";
 import type { DeviceRule, Resources } from "./spec.ts";
 
 /** A container's cgroup: its directory per v1 controller, or the one v2 directory under `""`. */
@@ -97,17 +98,26 @@ export function makeCgroupDirs(
 
 /**
  * Writes the limits into a cgroup from {@linkcode makeCgroupDirs} (v1: adds
- * the cpuset directory to `cg` when CPUs or memory nodes are set).
- * @throws {Deno.errors.NotFound | Error} when a limit cannot be written
+ * to `cg` the directories of the controllers that only some limits need:
+ * cpuset, blkio, hugetlb, net_cls, net_prio, rdma).
+ * @throws {InvalidError} naming the field the host cannot apply (the caller removes `cg`)
  */
 export function limitCgroup(cg: Cgroup, rel: string, resources: Resources, mount = MOUNT): void {
   const dirs = cg.dirs;
   if (cg.version === 2) {
-    writeV2(dirs[""]!, resources);
+    writeV2Limits(dirs[""]!, resources);
     filterDevices(dirs[""]!, resources.devices);
     return;
   }
-  if (resources.cpu?.cpus || resources.cpu?.mems) dirs.cpuset = makeV1Cpuset(mount, rel);
+  const extra = v1Needs(resources).filter((n) => dirs[n.controller] === undefined);
+  const missing = extra.find((n) => !exists(`${mount}/${n.controller}/cgroup.procs`));
+  if (missing !== undefined) throw noController(missing);
+  for (const { controller } of extra) {
+    // In `dirs` before it exists: a failure from here on removes it with the rest.
+    dirs[controller] = `${mount}/${controller}/${rel}`;
+    if (controller === "cpuset") makeV1Cpuset(mount, rel);
+    else Deno.mkdirSync(dirs[controller], { recursive: true });
+  }
   writeV1(dirs, resources);
   if (dirs.unified !== undefined) filterDevices(dirs.unified, resources.devices);
 }
@@ -162,21 +172,7 @@ function writeV1(dirs: Record<string, string>, r: Resources): void {
     }
     return dir;
   };
-  const mem = r.memory;
-  if (mem?.limit !== undefined) write(need("memory"), "memory.limit_in_bytes", mem.limit);
-  if (mem?.swap !== undefined) write(need("memory"), "memory.memsw.limit_in_bytes", mem.swap);
-  if (mem?.reservation !== undefined) {
-    write(need("memory"), "memory.soft_limit_in_bytes", mem.reservation);
-  }
-  const cpu = r.cpu;
-  if (cpu?.shares !== undefined) write(need("cpu"), "cpu.shares", cpu.shares);
-  if (cpu?.period !== undefined) write(need("cpu"), "cpu.cfs_period_us", cpu.period);
-  if (cpu?.quota !== undefined) write(need("cpu"), "cpu.cfs_quota_us", cpu.quota);
-  if (r.pids !== undefined) {
-    write(need("pids"), "pids.max", r.pids.limit > 0 ? r.pids.limit : "max");
-  }
-  if (cpu?.cpus) write(need("cpuset"), "cpuset.cpus", cpu.cpus);
-  if (cpu?.mems) write(need("cpuset"), "cpuset.mems", cpu.mems);
+  writeV1Limits(dirs, r);
   const devices = withRuntimeDevices(r.devices);
   if (devices.length > 0) {
     const dir = need("devices");
@@ -198,7 +194,7 @@ export function deviceRule(rule: DeviceRule): string {
 }
 
 function enableV2Controllers(mount: string, rel: string): void {
-  const wanted = ["memory", "pids", "cpu", "cpuset"];
+  const wanted = ["memory", "pids", "cpu", "cpuset", "io", "hugetlb", "rdma"];
   let dir = mount;
   for (const part of rel.split("/")) {
     const available = Deno.readTextFileSync(`${dir}/cgroup.controllers`).trim().split(/\s+/);
@@ -207,27 +203,6 @@ function enableV2Controllers(mount: string, rel: string): void {
     dir = `${dir}/${part}`;
     Deno.mkdirSync(dir, { recursive: true });
   }
-}
-
-function writeV2(dir: string, r: Resources): void {
-  const mem = r.memory;
-  if (mem?.limit !== undefined) write(dir, "memory.max", mem.limit > 0 ? mem.limit : "max");
-  if (mem?.swap !== undefined) {
-    const swap = mem.swap < 0 ? "max" : Math.max(0, mem.swap - (mem.limit ?? 0));
-    write(dir, "memory.swap.max", swap);
-  }
-  if (mem?.reservation !== undefined) write(dir, "memory.low", mem.reservation);
-  const cpu = r.cpu;
-  if (cpu?.shares !== undefined) {
-    write(dir, "cpu.weight", 1 + Math.floor(((cpu.shares - 2) * 9999) / 262142));
-  }
-  if (cpu?.quota !== undefined || cpu?.period !== undefined) {
-    const quota = cpu.quota === undefined || cpu.quota <= 0 ? "max" : cpu.quota;
-    write(dir, "cpu.max", `${quota} ${cpu.period ?? 100000}`);
-  }
-  if (r.pids !== undefined) write(dir, "pids.max", r.pids.limit > 0 ? r.pids.limit : "max");
-  if (cpu?.cpus) write(dir, "cpuset.cpus", cpu.cpus);
-  if (cpu?.mems) write(dir, "cpuset.mems", cpu.mems);
 }
 
 /** Adds a process to every directory of the cgroup. */

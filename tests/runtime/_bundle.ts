@@ -190,19 +190,10 @@ export function readPid(path: string): number | undefined {
 /** Asserts that nothing of container `id` from bundle `b` is left on the host. */
 export function assertNoLeftovers(b: TestBundle, id: string, pid?: number): void {
   assert.deepEqual(mountsUnder(b.dir), [], "mounts left under the bundle");
-  for (
-    const ctrl of [
-      "memory",
-      "pids",
-      "cpu",
-      "cpuacct",
-      "cpuset",
-      "freezer",
-      "devices",
-      "unified",
-      "",
-    ]
-  ) {
+  // Every hierarchy the host mounts (blkio, hugetlb, net_cls... where it has them) and a v2 root.
+  const hierarchies = [...Deno.readDirSync("/sys/fs/cgroup")]
+    .filter((e) => e.isDirectory).map((e) => e.name);
+  for (const ctrl of [...hierarchies, ""]) {
     let exists = true;
     try {
       Deno.statSync(`/sys/fs/cgroup/${ctrl}/berth/${id}`.replace("//", "/"));
