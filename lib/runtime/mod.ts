@@ -75,5 +75,6 @@ export { execInContainer, type ExecOptions, type ExecProcess } from "./exec.ts";
 export { isFrozen, pauseContainer, resumeContainer } from "./pause.ts";
 export { containerPids, containerStats, type Stats } from "./stats.ts";
 export { seccompFromDockerProfile } from "./seccomp_profile.ts";
+export { dockerDefaultSeccomp } from "./seccomp_default.ts";
 export { secureJoin } from "./secure_join.ts";
 export { hostDevices } from "./device_filter.ts";

@@ -28,9 +28,10 @@ interface DockerEntry {
 
 const ARCH = "amd64";
 
-const kernelAtLeast = (min: string, running: string) => {
-  const [a = 0, b = 0] = min.split(".").map(Number);
-  const [x = 0, y = 0] = running.split(".").map(Number);
+/** Whether kernel release `running` ("6.1.0-13-amd64") is at least `min` ("4.8"). */
+export const kernelAtLeast = (min: string, running: string): boolean => {
+  const [a = 0, b = 0] = min.split(".").map((n) => parseInt(n, 10) || 0);
+  const [x = 0, y = 0] = running.split(".").map((n) => parseInt(n, 10) || 0);
   return x > a || (x === a && y >= b);
 };
 

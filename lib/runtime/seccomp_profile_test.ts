@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CAPABILITIES } from "./default_spec.ts";
 import { seccompFromDockerProfile } from "./seccomp_profile.ts";
+import { dockerDefaultSeccomp } from "./seccomp_default.ts";
 
 const profile = {
   defaultAction: "SCMP_ACT_ERRNO",
@@ -76,4 +77,32 @@ Deno.test({
   );
   for (const name of ["read", "execve", "clone", "futex"]) assert.ok(allowed.has(name), name);
   assert.ok(!allowed.has("bpf") && !allowed.has("kexec_load"));
+});
+
+Deno.test("dockerDefaultSeccomp() resolves Docker's entries for the capabilities and kernel", () => {
+  const names = (sc: ReturnType<typeof dockerDefaultSeccomp>) =>
+    sc.syscalls!.map((s) => `${s.names[0]}:${s.action}${s.errnoRet ? `(${s.errnoRet})` : ""}`);
+  const plain = dockerDefaultSeccomp(DEFAULT_CAPABILITIES, "6.1.0-13-amd64");
+  assert.equal(plain.defaultAction, "SCMP_ACT_ERRNO");
+  assert.equal(plain.defaultErrnoRet, 1);
+  const entries = names(plain);
+  assert.equal(entries[0], "accept:SCMP_ACT_ALLOW", "the allowlist comes first");
+  assert.ok(entries.includes("clone:SCMP_ACT_ALLOW"), "clone without namespace flags");
+  assert.ok(entries.includes("clone3:SCMP_ACT_ERRNO(38)"));
+  assert.ok(entries.includes("chroot:SCMP_ACT_ALLOW"), "CAP_SYS_CHROOT is a default");
+  assert.ok(!entries.includes("bpf:SCMP_ACT_ALLOW") && !entries.includes("reboot:SCMP_ACT_ALLOW"));
+  assert.equal(plain.syscalls!.filter((s) => s.names[0] === "socket").length, 26);
+  const allowed = plain.syscalls![0]!.names;
+  for (const n of ["keyctl", "add_key", "request_key", "name_to_handle_at", "io_uring_setup"]) {
+    assert.ok(!allowed.includes(n), `${n} is not in the allowlist`);
+  }
+
+  const admin = names(dockerDefaultSeccomp([...DEFAULT_CAPABILITIES, "SYS_ADMIN"], "6.1"));
+  assert.ok(admin.includes("bpf:SCMP_ACT_ALLOW"), "the CAP_SYS_ADMIN entry");
+  assert.ok(!admin.includes("clone3:SCMP_ACT_ERRNO(38)"), "no ENOSYS entry with CAP_SYS_ADMIN");
+  assert.equal(admin.filter((e) => e.startsWith("clone:")).length, 0, "no clone condition");
+
+  const old = names(dockerDefaultSeccomp(DEFAULT_CAPABILITIES, "4.4.0"));
+  assert.ok(!old.includes("process_vm_readv:SCMP_ACT_ALLOW"), "minKernel 4.8");
+  assert.ok(names(plain).includes("process_vm_readv:SCMP_ACT_ALLOW"));
 });

@@ -3,6 +3,8 @@ import type { SockFilter } from "../../ffi/seccomp.ts";
 import { syscallNumber } from "../../ffi/syscall_numbers.ts";
 import { InvalidError } from "../errors.ts";
 import { compileSeccomp } from "./seccomp.ts";
+import { dockerDefaultSeccomp } from "./seccomp_default.ts";
+import { DEFAULT_CAPABILITIES } from "./default_spec.ts";
 
 /** Runs a seccomp program on (nr, args) the way the kernel's classic BPF does. */
 function run(
@@ -26,6 +28,7 @@ function run(
     else if (code === 0x15) pc += acc === k >>> 0 ? jt : jf;
     else if (code === 0x25) pc += acc > k >>> 0 ? jt : jf;
     else if (code === 0x35) pc += acc >= k >>> 0 ? jt : jf;
+    else if (code === 0x05) pc += k;
     else if (code === 0x06) return k >>> 0;
     else throw new Error(`opcode ${code}`);
   }
@@ -123,17 +126,46 @@ Deno.test("compileSeccomp() tries rules in order and falls through failed condit
   assert.equal(run(prog, nr("kill")), EPERM);
 });
 
-Deno.test("compileSeccomp() splits a rule of more than 200 names (8-bit jumps)", () => {
-  const real = ["read", "write", "openat", "close", "execve", "exit_group", "futex", "mmap"];
-  const names = Array.from({ length: 60 }, () => real).flat();
+Deno.test("compileSeccomp() splits more than 200 calls sharing a return (8-bit jumps)", () => {
+  const names = dockerDefaultSeccomp([], "6.1").syscalls![0]!.names.filter((n) =>
+    syscallNumber(n) !== undefined
+  );
+  assert.ok(names.length > 250, `${names.length} names`);
   const prog = compileSeccomp({
     defaultAction: "SCMP_ACT_KILL",
-    syscalls: [{ names, action: "SCMP_ACT_ALLOW" }],
+    syscalls: [{ names: [...names, ...names], action: "SCMP_ACT_ALLOW" }],
   });
-  assert.ok(prog.filter((i) => i.code === 0x06).length >= 3, "several returns");
+  assert.equal(prog.filter((i) => i.code === 0x15 && i.k !== 0xc000003e).length, names.length);
   assert.ok(prog.every((i) => i.jt < 256 && i.jf < 256));
-  for (const name of real) assert.equal(run(prog, nr(name)), ALLOW, name);
-  assert.equal(run(prog, nr("kill")), 0);
+  for (const name of names) assert.equal(run(prog, nr(name)), ALLOW, name);
+  assert.equal(run(prog, nr("kexec_load")), 0);
+});
+
+Deno.test("compileSeccomp() keeps first-match order per call and steps over long blocks", () => {
+  const families = Array.from({ length: 70 }, (_, i) => i + 100);
+  const prog = compileSeccomp({
+    defaultAction: "SCMP_ACT_ERRNO",
+    syscalls: [
+      { names: ["read"], action: "SCMP_ACT_ALLOW" },
+      // decided above: a later rule for read never applies
+      { names: ["read"], action: "SCMP_ACT_KILL" },
+      ...families.map((f) => ({
+        names: ["socket"],
+        action: "SCMP_ACT_ALLOW",
+        args: [{ index: 0, value: f, op: "SCMP_CMP_EQ" }],
+      })),
+      { names: ["socket", "write"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
+      { names: ["socket"], action: "SCMP_ACT_ALLOW" },
+    ],
+  });
+  assert.ok(prog.some((i) => i.code === 0x05), "a 32-bit jump over the 350-instruction block");
+  const s = nr("socket");
+  assert.equal(run(prog, nr("read")), ALLOW);
+  assert.equal(run(prog, s, [100n]), ALLOW);
+  assert.equal(run(prog, s, [169n]), ALLOW);
+  assert.equal(run(prog, s, [2n]), 0x0005000d, "no condition held: the next unconditional rule");
+  assert.equal(run(prog, nr("write")), 0x0005000d);
+  assert.equal(run(prog, nr("close")), EPERM, "the default after the long block");
 });
 
 Deno.test("compileSeccomp() rejects actions and operators it does not support", () => {
@@ -150,4 +182,91 @@ Deno.test("compileSeccomp() rejects actions and operators it does not support", 
       }),
     /operator "SCMP_CMP_BOGUS"/,
   );
+});
+
+const ENOSYS = 0x00050026;
+
+/** Docker's default profile for `caps`, compiled, as a function of (call, args). */
+function dockerDefault(caps: readonly string[], kernel = "6.1.0-13-amd64") {
+  const prog = compileSeccomp(dockerDefaultSeccomp(caps, kernel));
+  return (name: string, ...args: bigint[]) => run(prog, nr(name), args);
+}
+
+const CLONE_THREAD_FLAGS = 0x3d0f00n; // what pthread_create passes
+const CLONE_NEWUSER = 0x10000000n;
+
+Deno.test("Docker's default profile refuses keyrings, namespaces, mounts and handles without CAP_SYS_ADMIN", () => {
+  const call = dockerDefault(DEFAULT_CAPABILITIES);
+  for (const name of ["keyctl", "add_key", "request_key", "unshare", "setns", "mount", "umount2"]) {
+    assert.equal(call(name), EPERM, name);
+  }
+  for (const name of ["name_to_handle_at", "open_by_handle_at", "bpf", "perf_event_open"]) {
+    assert.equal(call(name), EPERM, name);
+  }
+  for (const name of ["reboot", "init_module", "kexec_load", "io_uring_setup", "settimeofday"]) {
+    assert.equal(call(name), EPERM, name);
+  }
+  assert.equal(call("clone3"), ENOSYS, "clone3 answers ENOSYS so libc falls back to clone");
+  assert.equal(call("clone", CLONE_THREAD_FLAGS), ALLOW);
+  assert.equal(call("clone", 17n /* SIGCHLD: fork */), ALLOW);
+  assert.equal(call("clone", CLONE_THREAD_FLAGS | CLONE_NEWUSER), EPERM);
+  assert.equal(call("clone", 0x20000n /* CLONE_NEWNS */), EPERM);
+  assert.equal(call("chroot"), ALLOW, "CAP_SYS_CHROOT is a default capability");
+});
+
+Deno.test("Docker's default profile filters personality and socket arguments", () => {
+  const call = dockerDefault(DEFAULT_CAPABILITIES);
+  for (const p of [0n, 8n, 0x20000n, 0x20008n, 0xffffffffn]) {
+    assert.equal(call("personality", p), ALLOW, `personality(${p})`);
+  }
+  assert.equal(call("personality", 0x40000n /* ADDR_NO_RANDOMIZE */), EPERM);
+  assert.equal(call("personality", 0x1_0000_0000n), EPERM, "the high word counts");
+  // AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_XDP are allowed
+  for (const f of [1n, 2n, 10n, 16n, 17n, 44n]) assert.equal(call("socket", f, 1n, 0n), ALLOW);
+  // AF_DECnet, AF_ALG, AF_VSOCK and families past the table are refused
+  for (const f of [12n, 38n, 40n, 46n]) assert.equal(call("socket", f, 1n, 0n), EPERM, `${f}`);
+});
+
+Deno.test("Docker's default profile allows what init does after installing it, and a program's basics", () => {
+  const call = dockerDefault(DEFAULT_CAPABILITIES);
+  const init = ["prctl", "capset", "capget", "setresuid", "setresgid", "setgroups", "close_range"];
+  const runtime = ["rt_sigaction", "rt_sigprocmask", "execve", "execveat", "futex", "tgkill"];
+  const program = ["mmap", "munmap", "madvise", "getrandom", "openat", "exit_group", "wait4"];
+  for (const name of [...init, ...runtime, ...program, "fchmodat2", "rseq", "arch_prctl"]) {
+    assert.equal(call(name), ALLOW, name);
+  }
+  assert.equal(call("ptrace"), ALLOW, "ptrace from kernel 4.8 on");
+  assert.equal(dockerDefault(DEFAULT_CAPABILITIES, "4.4.0")("ptrace"), EPERM, "not before");
+});
+
+Deno.test("Docker's default profile opens each capability's calls only with that capability", () => {
+  const cases: [string, string[]][] = [
+    ["CAP_SYS_ADMIN", ["mount", "umount2", "unshare", "setns", "sethostname", "name_to_handle_at"]],
+    ["CAP_SYS_PTRACE", ["kcmp", "pidfd_getfd", "process_madvise"]],
+    ["CAP_SYS_MODULE", ["init_module", "finit_module", "delete_module"]],
+    ["CAP_SYS_BOOT", ["reboot"]],
+    ["CAP_SYS_TIME", ["settimeofday", "clock_settime"]],
+    ["CAP_SYS_NICE", ["mbind", "set_mempolicy", "set_mempolicy_home_node"]],
+    ["CAP_SYSLOG", ["syslog"]],
+    ["CAP_SYS_RAWIO", ["iopl", "ioperm"]],
+    ["CAP_SYS_PACCT", ["acct"]],
+    ["CAP_SYS_TTY_CONFIG", ["vhangup"]],
+    ["CAP_DAC_READ_SEARCH", ["open_by_handle_at"]],
+    ["CAP_BPF", ["bpf"]],
+    ["CAP_PERFMON", ["perf_event_open"]],
+  ];
+  const without = dockerDefault(DEFAULT_CAPABILITIES);
+  for (const [cap, names] of cases) {
+    const withCap = dockerDefault([...DEFAULT_CAPABILITIES, cap.replace(/^CAP_/, "")]);
+    for (const name of names) {
+      assert.equal(without(name), EPERM, `${name} without ${cap}`);
+      assert.equal(withCap(name), ALLOW, `${name} with ${cap}`);
+    }
+  }
+  const admin = dockerDefault([...DEFAULT_CAPABILITIES, "CAP_SYS_ADMIN"]);
+  assert.equal(admin("clone3"), ALLOW, "no ENOSYS with CAP_SYS_ADMIN");
+  assert.equal(admin("clone", CLONE_THREAD_FLAGS | CLONE_NEWUSER), ALLOW);
+  assert.equal(admin("keyctl"), EPERM, "keyrings stay closed even with CAP_SYS_ADMIN");
+  const noChroot = dockerDefault(DEFAULT_CAPABILITIES.filter((c) => c !== "CAP_SYS_CHROOT"));
+  assert.equal(noChroot("chroot"), EPERM, "--cap-drop SYS_CHROOT closes chroot");
 });
