@@ -333,7 +333,7 @@ Deno.test("Docker's default seccomp profile applies unless unconfined or privile
     assert.equal(
       await mode(),
       "Seccomp:\t2",
-      "a filter is installed (needs containers-common's seccomp.json)",
+      "a filter is installed (berth's own copy of Docker's profile)",
     );
     assert.equal(await mode("--security-opt", "seccomp=unconfined"), "Seccomp:\t0");
     assert.equal(await mode("--privileged"), "Seccomp:\t0");

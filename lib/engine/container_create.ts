@@ -12,6 +12,7 @@ import type { ImageRecord } from "./image_records.ts";
 import {
   DEFAULT_CAPABILITIES,
   defaultSpec,
+  dockerDefaultSeccomp,
   hostDevices,
   type Mount,
   OVERLAY_ANNOTATION,
@@ -335,39 +336,22 @@ export async function createContainerRecord(
 }
 
 /**
- * The host's copy of Docker's default seccomp profile (Debian's containers-common ships it);
- * `BERTH_SECCOMP_PROFILE` names another.
- */
-const DEFAULT_SECCOMP_PROFILES = ["/usr/share/containers/seccomp.json"];
-
-/**
- * The seccomp filter for a container: `--security-opt seccomp=unconfined` none,
- * `seccomp=PATH` that profile, else the default profile when the host has one.
+ * The seccomp filter for a container, as dockerd picks it:
+ * `--security-opt seccomp=unconfined` none, `seccomp=PATH` that Docker-format
+ * profile, else (also `seccomp=builtin`) Docker's default profile, which
+ * berth carries itself: nothing is read from the host.
  * @throws {EngineError} for a profile that cannot be read or is malformed
  */
 function seccompProfile(option: string | undefined, caps: readonly string[]): Seccomp | undefined {
   if (option === "unconfined") return undefined;
-  let path = option;
-  if (path === undefined) {
-    const candidates = [Deno.env.get("BERTH_SECCOMP_PROFILE"), ...DEFAULT_SECCOMP_PROFILES];
-    path = candidates.find((p) => p !== undefined && p !== "" && exists(p));
-    if (path === undefined) return undefined;
-  }
+  if (option === undefined || option === "builtin") return dockerDefaultSeccomp(caps);
   let profile: unknown;
   try {
-    profile = JSON.parse(Deno.readTextFileSync(path));
+    profile = JSON.parse(Deno.readTextFileSync(option));
   } catch (error) {
-    throw new EngineError(`Cannot read the seccomp profile "${path}"`, { cause: error });
+    throw new EngineError(`Cannot read the seccomp profile "${option}"`, { cause: error });
   }
   return seccompFromDockerProfile(profile, caps);
-}
-
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /** Where `--init` puts the init binary in the container, as Docker. */
