@@ -83,7 +83,14 @@ function put(
   }
 }
 
-const set = (v: unknown) => v !== undefined;
+/** Given and not empty: an empty list of rules asks for nothing. */
+const set = (v: unknown) => v !== undefined && !(Array.isArray(v) && v.length === 0);
+
+/** Swappiness, or undefined for runc's "unset" (-1, also as uint64). */
+const swappinessOf = (m: Resources["memory"]) => {
+  const v = m?.swappiness;
+  return v !== undefined && v >= 0 && v <= 100 ? v : undefined;
+};
 const firstSet = (obj: object | undefined, keys: string[]) =>
   obj === undefined ? undefined : keys.find((k) => set((obj as Record<string, unknown>)[k]));
 
@@ -219,8 +226,9 @@ function writeV1Memory(dir: string, m: NonNullable<Resources["memory"]>): void {
   if (m.kernelTCP !== undefined) {
     put(dir, "memory.kmem.tcp.limit_in_bytes", m.kernelTCP, "memory.kernelTCP");
   }
-  if (m.swappiness !== undefined) {
-    put(dir, "memory.swappiness", m.swappiness, "memory.swappiness");
+  const swappiness = swappinessOf(m);
+  if (swappiness !== undefined) {
+    put(dir, "memory.swappiness", swappiness, "memory.swappiness");
   }
   if (m.disableOOMKiller) put(dir, "memory.oom_control", 1, "memory.disableOOMKiller");
   if (m.useHierarchy !== undefined) {
@@ -301,13 +309,14 @@ function writeRdma(dir: string, rdma: NonNullable<Resources["rdma"]>): void {
  */
 function refuseV2Only(r: Resources): void {
   const m = r.memory;
-  if (m?.kernel !== undefined) {
+  // -1 (unlimited) is what v2 gives anyway.
+  if (m?.kernel !== undefined && m.kernel >= 0) {
     throw refuse("memory.kernel", "cgroup v2 has no kernel memory limit");
   }
-  if (m?.kernelTCP !== undefined) {
+  if (m?.kernelTCP !== undefined && m.kernelTCP >= 0) {
     throw refuse("memory.kernelTCP", "cgroup v2 has no kernel TCP memory limit");
   }
-  if (m?.swappiness !== undefined) {
+  if (swappinessOf(m) !== undefined) {
     throw refuse("memory.swappiness", "cgroup v2 has no per-cgroup swappiness");
   }
   if (m?.disableOOMKiller) {

@@ -118,7 +118,7 @@ Deno.test("ioWeight() maps blkio's 10-1000 onto io.weight's 1-10000", () => {
   assert.equal(ioWeight(1000), 10000);
 });
 
-Deno.test("createCgroup() refuses on v2 what v2 has no file for, and removes the cgroup", () => {
+Deno.test("createCgroup() refuses on v2 what v2 has no file for, and removes the cgroup", async () => {
   const cases: [Resources, string][] = [
     [
       { memory: { swappiness: 0 } },
@@ -168,6 +168,15 @@ Deno.test("createCgroup() refuses on v2 what v2 has no file for, and removes the
   const mount = Deno.makeTempDirSync();
   try {
     Deno.writeTextFileSync(`${mount}/cgroup.controllers`, "cpu memory pids\n");
+    const unlimited = createCgroup("c3", {
+      memory: { kernel: -1, kernelTCP: -1, swappiness: -1, disableOOMKiller: false },
+      blockIO: { throttleReadBpsDevice: [] },
+    }, mount);
+    assert.equal(
+      await removeCgroup(unlimited),
+      true,
+      "unset and unlimited values ask v2 for nothing",
+    );
     for (const [r, message] of cases) {
       // No files in the leaf: nothing may be written before the refusal, or rmdir would fail.
       assert.throws(() => createCgroup("c3", r, mount), (e: Error) => {
@@ -322,7 +331,7 @@ Deno.test("createCgroup() writes BFQ's blkio.bfq.weight where the host has it", 
   }
 });
 
-Deno.test("createCgroup() refuses a v1 limit the host cannot apply and removes what it made", () => {
+Deno.test("createCgroup() refuses a v1 limit the host cannot apply and removes what it made", async () => {
   const cases: [Resources, string][] = [
     [{ pids: { limit: 5 } }, '"linux.resources.pids": the host has no pids cgroup controller'],
     [
@@ -360,6 +369,18 @@ Deno.test("createCgroup() refuses a v1 limit the host cannot apply and removes w
   try {
     fakeV1(mount, { memory: [], cpu: [], blkio: [], hugetlb: [] });
     fake(`${mount}/hugetlb`, ["hugetlb.2MB.limit_in_bytes"]);
+    const unset = createCgroup("berth/c2", {
+      memory: { swappiness: -1 },
+      network: { priorities: [] },
+      rdma: {},
+      hugepageLimits: [],
+    }, mount);
+    assert.deepEqual(
+      Object.keys(unset.dirs).sort(),
+      ["cpu", "memory"],
+      "no blkio or hugetlb directory",
+    );
+    assert.equal(await removeCgroup(unset), true, "empty lists and unset values need nothing");
     for (const [r, message] of cases) {
       assert.throws(() => createCgroup("berth/c2", r, mount), (e: Error) => {
         assert.ok(e instanceof InvalidError);

@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  closeFd,
   O_CLOEXEC,
   O_PATH,
   O_WRONLY,
@@ -18,9 +19,9 @@ import {
   setCloexec,
   writeAll,
 } from "../../ffi/fd.ts";
-import { CLONE_NEWCGROUP, CLONE_NEWNS, unshare } from "../../ffi/ns.ts";
+import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, openNs, setns, unshare } from "../../ffi/ns.ts";
 import { PR_SET_PDEATHSIG, prctl, setdomainname, sethostname } from "../../ffi/proc.ts";
-import { describeError, EngineError, EXIT_ENGINE } from "../errors.ts";
+import { describeError, EngineError, EXIT_ENGINE, InvalidError } from "../errors.ts";
 import { runExecInit } from "./exec_init.ts";
 import { type EarlyInitConfig, type InitConfig, readLateConfig } from "./init_config.ts";
 import { openConsole, report } from "./_init_io.ts";
@@ -37,10 +38,33 @@ import { type Spec, validateSpec } from "./spec.ts";
 
 export { INIT_ENV, type InitConfig } from "./init_config.ts";
 
+/**
+ * Makes or joins (by path) the mount and cgroup namespaces, as
+ * `linux.namespaces` says; an absent cgroup type shares the caller's. No
+ * mount namespace is refused by create before init starts.
+ */
+function enterMountAndCgroup(spec: Spec): void {
+  const find = (type: string) => spec.linux?.namespaces?.find((n) => n.type === type);
+  const [mnt, cgroup] = [find("mount"), find("cgroup")];
+  if (mnt === undefined) throw new InvalidError(`Invalid config.json: no "mount" namespace`);
+  // Both paths are opened before either is joined: they name files of the caller's root.
+  const mntFd = mnt.path === undefined ? undefined : openNs(mnt.path);
+  const cgroupFd = cgroup?.path === undefined ? undefined : openNs(cgroup.path);
+  if (cgroupFd !== undefined) setns(cgroupFd, CLONE_NEWCGROUP, cgroup!.path);
+  if (mntFd !== undefined) {
+    // setns into a mount namespace needs an fs_struct of our own (threads share one).
+    unshare(CLONE_FS);
+    setns(mntFd, CLONE_NEWNS, mnt.path);
+  }
+  const flags = (mntFd === undefined ? CLONE_NEWNS : 0) |
+    (cgroup !== undefined && cgroupFd === undefined ? CLONE_NEWCGROUP : 0);
+  if (flags !== 0) unshare(flags);
+  for (const fd of [mntFd, cgroupFd]) if (fd !== undefined) closeFd(fd);
+}
+
 /** @returns the pty master when the process has a terminal */
 function setupNamespaces(spec: Spec, cfg: InitConfig): number | undefined {
-  const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
-  unshare(CLONE_NEWNS | (types.has("cgroup") ? CLONE_NEWCGROUP : 0));
+  enterMountAndCgroup(spec);
   let master: number | undefined;
   const makeConsole = () => {
     const pty = openConsole(cfg.rootfs);

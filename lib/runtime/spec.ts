@@ -414,7 +414,8 @@ function validateResources(r: Record<string, unknown>): void {
     mem,
     `${at}.memory`,
     ["swappiness"],
-    (v) => isUint(v) && (v as number) <= 100,
+    // -1, also written as a uint64 (2^64 - 1, 2 ** 64 once parsed), leaves it unset (runc).
+    (v) => (isUint(v) && (v as number) <= 100) || v === -1 || v === 2 ** 64,
     "an integer from 0 to 100",
   );
   const cpu = r.cpu;

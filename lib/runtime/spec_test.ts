@@ -141,7 +141,7 @@ Deno.test("validateSpec() names a bad linux.resources field of every kind", () =
   }
   const ok = valid();
   ok.linux.resources = {
-    memory: { swappiness: 0, disableOOMKiller: false, kernel: -1 },
+    memory: { swappiness: -1, disableOOMKiller: false, kernel: -1 },
     cpu: { cpus: "0-3,6", mems: "", realtimeRuntime: -1, idle: 1 },
     blockIO: { weight: 500, throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 40 }] },
     hugepageLimits: [{ pageSize: "64KB", limit: 0 }],
