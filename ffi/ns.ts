@@ -68,3 +68,15 @@ export function openNs(path: string): number {
   if (fd < 0) throw syscallError("open", path);
   return fd;
 }
+
+const NS_GET_NSTYPE = 0xb703n;
+
+/**
+ * The CLONE_NEW* type of the namespace an fd refers to (ioctl NS_GET_NSTYPE).
+ * @throws {SyscallError} ENOTTY when the fd is not a namespace
+ */
+export function nsType(fd: number, what?: string): number {
+  const type = libc().ioctl_int(fd, NS_GET_NSTYPE, 0n);
+  if (type < 0) throw syscallError("ioctl(NS_GET_NSTYPE)", what);
+  return type;
+}

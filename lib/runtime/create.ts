@@ -18,7 +18,7 @@ import {
 } from "./cgroup.ts";
 import type { Container, CreateOptions } from "./container.ts";
 import { runHooks } from "./hooks.ts";
-import { type Launched, launchInit } from "./launch.ts";
+import { checkNamespaces, type Launched, launchInit } from "./launch.ts";
 import { DEFAULT_STATE_ROOT, fifoPath, procStat, stateDir, writeState } from "./state.ts";
 import { initError, StatusReader } from "./_status.ts";
 import { type Spec, validateSpec } from "./spec.ts";
@@ -72,6 +72,7 @@ export async function createContainer(
   const stateRoot = options.stateRoot ?? DEFAULT_STATE_ROOT;
   bundle = absolute(bundle);
   const spec = loadSpec(bundle);
+  checkNamespaces(spec);
   const rootfs = spec.root.path.startsWith("/") ? spec.root.path : `${bundle}/${spec.root.path}`;
   try {
     if (!Deno.statSync(rootfs).isDirectory) throw new Deno.errors.NotADirectory(rootfs);

@@ -7,7 +7,8 @@
  * @module
  */
 import { closeFd, pipe, setCloexec } from "../../ffi/fd.ts";
-import { NAMESPACE_FILES, NAMESPACE_FLAGS, openNs, setns, unshare } from "../../ffi/ns.ts";
+import { NAMESPACE_FILES, NAMESPACE_FLAGS, nsType, openNs, setns, unshare } from "../../ffi/ns.ts";
+import { InvalidError } from "../errors.ts";
 import type { ExecInit } from "./exec_init.ts";
 import { INIT_ENV, type InitConfig } from "./init_config.ts";
 import type { Spec } from "./spec.ts";
@@ -30,6 +31,110 @@ export interface Launched {
 
 /** Namespaces the launcher (not init) must create or join. */
 export const SPAWN_NAMESPACES: readonly string[] = ["pid", "network", "uts", "ipc"];
+
+/** IPC sysctls (plus `fs.mqueue.*`): those of the container's IPC namespace, as runc lists them. */
+const IPC_SYSCTLS = new Set([
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+]);
+
+/** The namespace type a sysctl lives in, or undefined for one the host has only once. */
+function sysctlNamespace(key: string): string | undefined {
+  if (IPC_SYSCTLS.has(key) || key.startsWith("fs.mqueue.")) return "ipc";
+  if (key.startsWith("net.")) return "network";
+  if (key === "kernel.hostname" || key === "kernel.domainname") return "uts";
+  return undefined;
+}
+
+const sameFile = (a: string, b: string) => {
+  const [x, y] = [Deno.statSync(a), Deno.statSync(b)];
+  return x.dev === y.dev && x.ino === y.ino;
+};
+
+const TYPE_OF_FLAG = new Map(Object.entries(NAMESPACE_FLAGS).map(([type, flag]) => [flag, type]));
+
+/** Opens a namespace path and checks it is a namespace of `type`; returns the fd. */
+function openNsOfType(path: string, type: string, field: string): number {
+  let fd: number;
+  try {
+    fd = openNs(path);
+  } catch (error) {
+    throw new InvalidError(`Invalid config.json: cannot open ${field} "${path}"`, { cause: error });
+  }
+  try {
+    const actual = TYPE_OF_FLAG.get(nsType(fd, path));
+    if (actual !== type) {
+      throw new InvalidError(
+        `Invalid config.json: ${field} "${path}" is a "${actual}" namespace, not "${type}"`,
+      );
+    }
+    return fd;
+  } catch (error) {
+    closeFd(fd);
+    if (error instanceof InvalidError) throw error;
+    throw new InvalidError(`Invalid config.json: ${field} "${path}" is not a namespace`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Checks `linux.namespaces` against what the runtime-spec asks and what
+ * would otherwise change the host, before anything is made: each type once,
+ * each path a namespace of its type, a mount namespace of the container's
+ * own (berth cannot build a root in the host's), and no hostname or
+ * namespaced sysctl without its namespace (it would be the host's).
+ * @throws {InvalidError} naming the field (exit 125)
+ */
+export function checkNamespaces(spec: Spec): void {
+  const listed = new Map<string, string | undefined>();
+  (spec.linux?.namespaces ?? []).forEach((ns, i) => {
+    if (listed.has(ns.type)) {
+      throw new InvalidError(`Invalid config.json: "linux.namespaces" lists "${ns.type}" twice`);
+    }
+    listed.set(ns.type, ns.path);
+    if (ns.path !== undefined) {
+      closeFd(openNsOfType(ns.path, ns.type, `"linux.namespaces[${i}].path"`));
+    }
+  });
+  const linux = (spec.linux ?? {}) as Record<string, unknown>;
+  for (const field of ["uidMappings", "gidMappings"]) {
+    const maps = linux[field];
+    if (Array.isArray(maps) && maps.length > 0 && !listed.has("user")) {
+      throw new InvalidError(`Invalid config.json: "linux.${field}" needs a "user" namespace`);
+    }
+  }
+  if (!listed.has("mount")) {
+    throw new InvalidError(
+      `Invalid config.json: "linux.namespaces" has no "mount": sharing the host's mount namespace is not supported`,
+    );
+  }
+  if ((spec.hostname || spec.domainname) && !listed.has("uts")) {
+    const field = spec.hostname ? "hostname" : "domainname";
+    throw new InvalidError(`Invalid config.json: "${field}" needs a "uts" namespace`);
+  }
+  for (const key of Object.keys(spec.linux?.sysctl ?? {})) {
+    const type = sysctlNamespace(key);
+    if (type === undefined) {
+      throw new InvalidError(
+        `Invalid config.json: sysctl "${key}" is not in a namespace: it would change the host`,
+      );
+    }
+    const path = listed.get(type);
+    if (
+      !listed.has(type) ||
+      (path !== undefined && sameFile(path, `/proc/self/ns/${NAMESPACE_FILES[type]}`))
+    ) {
+      throw new InvalidError(`Invalid config.json: sysctl "${key}" needs a "${type}" namespace`);
+    }
+  }
+}
 
 /**
  * Enters `namespaces` (unshare, or setns to a path) on the main thread,
