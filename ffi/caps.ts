@@ -84,6 +84,37 @@ export function dropBounding(keep: ReadonlySet<number>, last = lastCap()): void 
 const SYS_CAPSET = 126n;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
+/** capset(2)'s two arguments, built ahead so that the call itself allocates nothing. */
+export interface CapsetArgs {
+  header: Uint8Array<ArrayBuffer>;
+  data: Uint8Array<ArrayBuffer>;
+}
+
+/** Encodes the effective, permitted and inheritable sets for {@linkcode capsetPrepared}. */
+export function capsetArgs(
+  effective: ReadonlySet<number>,
+  permitted: ReadonlySet<number>,
+  inheritable: ReadonlySet<number>,
+): CapsetArgs {
+  const header = new Uint32Array([LINUX_CAPABILITY_VERSION_3, 0]);
+  const data = new Uint32Array(6);
+  const put = (set: ReadonlySet<number>, field: number) => {
+    for (const cap of set) data[(cap >> 5) * 3 + field]! |= 1 << (cap & 31);
+  };
+  put(effective, 0);
+  put(permitted, 1);
+  put(inheritable, 2);
+  return { header: new Uint8Array(header.buffer), data: new Uint8Array(data.buffer) };
+}
+
+/**
+ * capset(2) for the calling thread, from {@linkcode capsetArgs}.
+ * @throws {SyscallError}
+ */
+export function capsetPrepared(args: CapsetArgs): void {
+  if (libc().syscall_ptr2(SYS_CAPSET, args.header, args.data) !== 0n) throw syscallError("capset");
+}
+
 /**
  * capset(2) for the calling thread.
  * @throws {SyscallError}
@@ -93,20 +124,7 @@ export function capset(
   permitted: ReadonlySet<number>,
   inheritable: ReadonlySet<number>,
 ): void {
-  const header = new Uint32Array([LINUX_CAPABILITY_VERSION_3, 0]);
-  const data = new Uint32Array(6);
-  const put = (set: ReadonlySet<number>, field: number) => {
-    for (const cap of set) data[(cap >> 5) * 3 + field]! |= 1 << (cap & 31);
-  };
-  put(effective, 0);
-  put(permitted, 1);
-  put(inheritable, 2);
-  const r = libc().syscall_ptr2(
-    SYS_CAPSET,
-    new Uint8Array(header.buffer),
-    new Uint8Array(data.buffer),
-  );
-  if (r !== 0n) throw syscallError("capset");
+  capsetPrepared(capsetArgs(effective, permitted, inheritable));
 }
 
 /**
@@ -114,7 +132,9 @@ export function capset(
  * @throws {SyscallError}
  */
 export function setAmbient(caps: ReadonlySet<number>): void {
-  libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n);
+  if (libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n) !== 0) {
+    throw syscallError("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+  }
   for (const cap of caps) {
     if (libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_RAISE), BigInt(cap), 0n, 0n) !== 0) {
       throw syscallError("prctl(PR_CAP_AMBIENT_RAISE)", String(cap));

@@ -1,6 +1,7 @@
 /**
  * Process calls a container's init needs: prctl, hostname, rlimits, user
- * and group ids, fds and pipes, close_range, signals and execve.
+ * and group ids, fds and pipes, close_range, signals, the session keyring
+ * (keyctl) and execve.
  *
  * @module
  */
@@ -69,15 +70,42 @@ export function setdomainname(name: string): void {
   }
 }
 
+/** setrlimit(2)'s arguments, built ahead so that the call itself allocates nothing. */
+export interface RlimitArgs {
+  resource: number;
+  /** struct rlimit: soft, then hard. */
+  limits: Uint8Array<ArrayBuffer>;
+  /** The limit's name, for the error. */
+  name: string;
+}
+
+/** Encodes one limit for {@linkcode setrlimitPrepared}. */
+export function rlimitArgs(
+  resource: number,
+  soft: bigint,
+  hard: bigint,
+  name?: string,
+): RlimitArgs {
+  const limits = new Uint8Array(new BigUint64Array([soft, hard]).buffer);
+  return { resource, limits, name: name ?? String(resource) };
+}
+
+/**
+ * setrlimit(2) from {@linkcode rlimitArgs}; allocates nothing unless it fails.
+ * @throws {SyscallError}
+ */
+export function setrlimitPrepared(args: RlimitArgs): void {
+  if (libc().setrlimit(args.resource, args.limits) !== 0) {
+    throw syscallError("setrlimit", args.name);
+  }
+}
+
 /**
  * setrlimit(2).
  * @throws {SyscallError}
  */
 export function setrlimit(resource: number, soft: bigint, hard: bigint): void {
-  const buf = new BigUint64Array([soft, hard]);
-  if (libc().setrlimit(resource, new Uint8Array(buf.buffer)) !== 0) {
-    throw syscallError("setrlimit", String(resource));
-  }
+  setrlimitPrepared(rlimitArgs(resource, soft, hard));
 }
 
 const SYS_SETGROUPS = 116n;
@@ -172,25 +200,49 @@ export function resetSignals(): void {
 
 const ptrArray = (
   items: readonly string[],
-): { array: BigUint64Array<ArrayBuffer>; keep: Uint8Array[] } => {
+): { array: Uint8Array<ArrayBuffer>; keep: Uint8Array[] } => {
   const keep = items.map((s) => cstr(s));
   const array = new BigUint64Array(keep.length + 1);
   keep.forEach((b, i) => array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))));
-  return { array, keep };
+  return { array: new Uint8Array(array.buffer), keep };
 };
+
+/** execve(2)'s arguments as C strings and pointer arrays, built ahead of the call. */
+export interface ExecveArgs {
+  path: Uint8Array<ArrayBuffer>;
+  argv: Uint8Array<ArrayBuffer>;
+  envp: Uint8Array<ArrayBuffer>;
+  /** The strings the arrays point into, kept alive with them. */
+  keep: Uint8Array[];
+}
+
+/** Encodes an execve(2) call for {@linkcode execvePrepared}. */
+export function execveArgs(
+  path: string,
+  argv: readonly string[],
+  env: readonly string[],
+): ExecveArgs {
+  const a = ptrArray(argv);
+  const e = ptrArray(env);
+  return { path: cstr(path), argv: a.array, envp: e.array, keep: [...a.keep, ...e.keep] };
+}
+
+/**
+ * execve(2) from {@linkcode execveArgs}: allocates nothing before the call.
+ * Returns only on failure.
+ * @returns errno of the failed call
+ */
+export function execvePrepared(args: ExecveArgs): number {
+  libc().execve(args.path, args.argv, args.envp);
+  return errno();
+}
 
 /**
  * execve(2). Returns only on failure.
  * @returns errno of the failed call
  */
 export function execve(path: string, argv: readonly string[], env: readonly string[]): number {
-  const a = ptrArray(argv);
-  const e = ptrArray(env);
-  libc().execve(cstr(path), new Uint8Array(a.array.buffer), new Uint8Array(e.array.buffer));
-  const code = errno();
-  // Keep the C strings alive until the call has returned.
-  a.keep.length + e.keep.length;
-  return code;
+  return execvePrepared(execveArgs(path, argv, env));
 }
 
 const SYS_PIDFD_OPEN = 434n;
@@ -209,4 +261,61 @@ export function takeFd(pid: number, fd: number): number {
   libc().close(pidfd);
   if (error !== undefined) throw error;
   return copy;
+}
+
+const SYS_KEYCTL = 250n;
+const KEYCTL_JOIN_SESSION_KEYRING = 1n;
+const KEYCTL_SETPERM = 5n;
+const KEYCTL_DESCRIBE = 6n;
+const ENOSYS = 38;
+/** KEY_USR_SEARCH: the key's owner (a uid, not only its possessor) may search it. */
+const KEY_USR_SEARCH = 0x00080000;
+
+const addr = (buf: Uint8Array): bigint =>
+  BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+
+/**
+ * keyctl(KEYCTL_JOIN_SESSION_KEYRING): makes the keyring named `name` the
+ * calling thread's session keyring, creating it when no keyring of that
+ * name is searchable (so an `exec` that names the container's joins it); an
+ * anonymous new one without a name.
+ * @returns the keyring's serial, or undefined when the kernel has no keyrings (ENOSYS)
+ * @throws {SyscallError}
+ */
+export function joinSessionKeyring(name?: string): number | undefined {
+  const buf = name === undefined ? undefined : cstr(name);
+  const ptr = buf === undefined ? 0n : addr(buf);
+  const id = libc().syscall_i64(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, ptr, 0n, 0n, 0n);
+  if (id < 0n) {
+    if (errno() === ENOSYS) return undefined;
+    throw syscallError("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", name);
+  }
+  return Number(id);
+}
+
+/**
+ * Adds search permission for the keyring's owner to keyring `id`: its
+ * processes search it as possessors anyway; an `exec` that joins it by name
+ * is found by uid (as runc's sessions are).
+ * @throws {SyscallError}
+ */
+export function allowOwnerSearch(id: number): void {
+  const buf = new Uint8Array(256);
+  const n = libc().syscall_i64(
+    SYS_KEYCTL,
+    KEYCTL_DESCRIBE,
+    BigInt(id),
+    addr(buf),
+    BigInt(buf.length),
+    0n,
+  );
+  if (n < 0n) throw syscallError("keyctl(KEYCTL_DESCRIBE)", String(id));
+  // "type;uid;gid;perm;description", perm in hex.
+  const text = new TextDecoder().decode(buf.subarray(0, Math.min(Number(n), buf.length)));
+  const perm = Number.parseInt(text.split(";")[3] ?? "", 16);
+  if (!Number.isInteger(perm)) throw new TypeError(`Unexpected keyring description "${text}"`);
+  const next = (perm | KEY_USR_SEARCH) >>> 0;
+  if (libc().syscall_i64(SYS_KEYCTL, KEYCTL_SETPERM, BigInt(id), BigInt(next), 0n, 0n) !== 0n) {
+    throw syscallError("keyctl(KEYCTL_SETPERM)", String(id));
+  }
 }

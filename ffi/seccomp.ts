@@ -7,7 +7,7 @@
 import { libc, syscallError } from "./libc.ts";
 
 const PR_SET_SECCOMP = 22;
-const SECCOMP_MODE_FILTER = 2;
+const SECCOMP_MODE_FILTER = 2n;
 
 /** One classic-BPF instruction (struct sock_filter). */
 export interface SockFilter {
@@ -17,12 +17,18 @@ export interface SockFilter {
   k: number;
 }
 
-/**
- * Installs `program` as a seccomp filter of the calling thread. Needs
- * no_new_privs or CAP_SYS_ADMIN.
- * @throws {SyscallError}
- */
-export function installSeccomp(program: readonly SockFilter[]): void {
+/** A filter encoded as struct sock_fprog, ready for {@linkcode installSeccompProgram}. */
+export interface SeccompProgram {
+  /** struct sock_fprog: the length and a pointer into `code`. */
+  fprog: Uint8Array<ArrayBuffer>;
+  /** The instructions `fprog` points to, kept alive with it. */
+  code: Uint8Array<ArrayBuffer>;
+  /** The address of `fprog`, as prctl(2) takes it. */
+  address: bigint;
+}
+
+/** Encodes `program` ahead of installing it, so that installing allocates nothing. */
+export function encodeSeccomp(program: readonly SockFilter[]): SeccompProgram {
   const code = new Uint8Array(program.length * 8);
   const view = new DataView(code.buffer);
   program.forEach((insn, i) => {
@@ -35,8 +41,25 @@ export function installSeccomp(program: readonly SockFilter[]): void {
   const f = new DataView(fprog.buffer);
   f.setUint16(0, program.length, true);
   f.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(code))), true);
-  const ptr = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(fprog)));
-  const r = libc().prctl(PR_SET_SECCOMP, BigInt(SECCOMP_MODE_FILTER), ptr, 0n, 0n);
-  void code;
-  if (r !== 0) throw syscallError("prctl(PR_SET_SECCOMP)");
+  return { fprog, code, address: BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(fprog))) };
+}
+
+/**
+ * Installs an encoded filter on the calling thread; allocates nothing unless
+ * it fails. Needs no_new_privs or CAP_SYS_ADMIN.
+ * @throws {SyscallError}
+ */
+export function installSeccompProgram(program: SeccompProgram): void {
+  if (libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, program.address, 0n, 0n) !== 0) {
+    throw syscallError("prctl(PR_SET_SECCOMP)");
+  }
+}
+
+/**
+ * Installs `program` as a seccomp filter of the calling thread. Needs
+ * no_new_privs or CAP_SYS_ADMIN.
+ * @throws {SyscallError}
+ */
+export function installSeccomp(program: readonly SockFilter[]): void {
+  installSeccompProgram(encodeSeccomp(program));
 }
