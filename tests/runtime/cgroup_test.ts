@@ -473,6 +473,11 @@ Deno.test({ name: "runtime run: cpu idle and burst are applied or refused", igno
     branch(name, "apply");
     const out = await runWith({ cpu }, files.map((f) => `cat /sys/fs/cgroup/${f}`).join("; "));
     assert.equal(out, "1\n20000\n");
+    // What the kernel refuses is refused the same way, naming the field and the file.
+    await assertRefused(
+      { cpu: { idle: 5 } },
+      'Cannot apply "linux.resources.cpu.idle": the kernel refused "5" in "cpu.idle": Invalid argument (os error 22)',
+    );
   } else {
     branch(name, "refusal");
     const missing = v1Files.find((f) => !isFile(`${CG}/cpu/${f}`));
