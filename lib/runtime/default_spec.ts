@@ -124,7 +124,10 @@ export interface DefaultSpecOptions {
   rootPath?: string;
   /** @default false */
   readonlyRootfs?: boolean;
-  /** The capabilities (bounding, effective, permitted, inheritable). @default DEFAULT_CAPABILITIES */
+  /**
+   * The capabilities (bounding, effective, permitted; inheritable and ambient
+   * stay empty, as Docker's since CVE-2022-24769). @default DEFAULT_CAPABILITIES
+   */
   capabilities?: readonly string[];
   /** @default false */
   noNewPrivileges?: boolean;
@@ -159,7 +162,6 @@ export function defaultSpec(options: DefaultSpecOptions): Spec {
         bounding: [...caps],
         effective: [...caps],
         permitted: [...caps],
-        inheritable: [...caps],
       },
       noNewPrivileges: options.noNewPrivileges ?? false,
     },
