@@ -67,7 +67,8 @@ export async function execInContainer(
   };
   if (process.privileged) {
     const all = Object.keys(CAPABILITIES);
-    p.capabilities = { bounding: all, effective: all, permitted: all, inheritable: all };
+    // No inheritable ones, as Docker since CVE-2022-24769: a file's inheritable caps stay unearned.
+    p.capabilities = { bounding: all, effective: all, permitted: all };
   }
   let master: number | undefined;
   let launched: Launched | undefined;
@@ -80,6 +81,7 @@ export async function execInContainer(
       ...(p.terminal ? { console: true } : {}),
       exec: {
         pid: record.pid,
+        id,
         cgroupns: (spec.linux?.namespaces ?? []).some((n) => n.type === "cgroup"),
         process: p,
         ...(spec.linux?.seccomp && !process.privileged ? { seccomp: spec.linux.seccomp } : {}),

@@ -2,7 +2,8 @@
  * init in `exec` mode: already in the container's PID/NET/UTS/IPC
  * namespaces and cgroup (the launcher saw to that), it joins the cgroup and
  * mount namespaces (setns on the mount namespace sets root and cwd to the
- * container's root), switches user and capabilities, and execs.
+ * container's root) and the container's session keyring, switches user and
+ * capabilities, and execs.
  *
  * @module
  */
@@ -13,11 +14,11 @@ import { describeError, EngineError, EXIT_ENGINE } from "../errors.ts";
 import { openConsole, report } from "./_init_io.ts";
 import { lookPath } from "./look_path.ts";
 import {
-  applyRlimits,
-  applySeccomp,
-  applyUserAndCaps,
   enterCwd,
-  execProcess,
+  execPrepared,
+  joinContainerKeyring,
+  prepareProcess,
+  sessionKeyringName,
 } from "./process_setup.ts";
 import type { Process, Seccomp } from "./spec.ts";
 
@@ -25,6 +26,8 @@ import type { Process, Seccomp } from "./spec.ts";
 export interface ExecInit {
   /** The container's pid as the host sees it. */
   pid: number;
+  /** The container's id: its session keyring is joined by name. */
+  id?: string;
   /** Join its cgroup namespace too. */
   cgroupns: boolean;
   process: Process;
@@ -61,12 +64,14 @@ export function runExecInit(cfg: Pipes, exec: ExecInit): number {
       report(cfg.status, { console: openConsole("/").master });
       if (readSync(cfg.go, new Uint8Array(1)) !== 1) return EXIT_ENGINE;
     }
-    applyRlimits(p);
+    // The container's keyring, as runc's exec joins it; never the caller's.
+    joinContainerKeyring(exec.id === undefined ? undefined : sessionKeyringName(exec.id), false);
     enterCwd(p);
     const path = lookPath(p.args[0]!, p.env ?? [], p.cwd);
-    applySeccomp(exec.seccomp);
-    applyUserAndCaps(p);
-    execProcess(path, p);
+    const prepared = prepareProcess(path, p, exec.seccomp);
+    // A change of user clears the parent-death signal.
+    if (cfg.pdeathsig) prctl(PR_SET_PDEATHSIG, 9);
+    execPrepared(prepared);
   } catch (error) {
     const code = error instanceof EngineError ? error.exitCode : EXIT_ENGINE;
     report(cfg.status, { error: describeError(error), code });

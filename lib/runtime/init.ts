@@ -27,11 +27,11 @@ import { type EarlyInitConfig, type InitConfig, readLateConfig } from "./init_co
 import { openConsole, report } from "./_init_io.ts";
 import { lookPath } from "./look_path.ts";
 import {
-  applyRlimits,
-  applySeccomp,
-  applyUserAndCaps,
   enterCwd,
-  execProcess,
+  execPrepared,
+  joinContainerKeyring,
+  prepareProcess,
+  sessionKeyringName,
 } from "./process_setup.ts";
 import { enterRootfs, finishRootfs, makeCwd, prepareRootfs } from "./rootfs.ts";
 import { type Spec, validateSpec } from "./spec.ts";
@@ -84,11 +84,19 @@ function setupNamespaces(spec: Spec, cfg: InitConfig): number | undefined {
   return master;
 }
 
-/** Blocks until `start` opens the FIFO (runc's exec.fifo). */
-function awaitStart(fifoFd: number): void {
+/**
+ * Blocks until `start` opens the FIFO (runc's exec.fifo) and writes it one byte.
+ * @returns the FIFO's write end, left open (close-on-exec): `start` reads on to
+ *   EOF, which exec brings, or to the error written there first
+ */
+function awaitStart(fifoFd: number): number {
   const fd = openFd(`/proc/self/fd/${fifoFd}`, O_WRONLY | O_CLOEXEC);
   writeAll(fd, new Uint8Array([0]));
+  return fd;
 }
+
+/** The container id: the FIFO is `<state root>/<id>/exec.fifo`. */
+const containerIdOf = (fifo: string): string | undefined => fifo.split("/").at(-2);
 
 /**
  * Runs init; returns only on failure, with the exit status to use.
@@ -99,6 +107,7 @@ export function runInit(given: InitConfig | EarlyInitConfig): number {
   setCloexec(given.go);
   if ("exec" in given && given.exec !== undefined) return runExecInit(given, given.exec);
   let command = "";
+  let started: number | undefined;
   try {
     // Set before reading go: a launcher that died earlier shows as EOF there.
     if (given.pdeathsig) prctl(PR_SET_PDEATHSIG, 9);
@@ -118,20 +127,25 @@ export function runInit(given: InitConfig | EarlyInitConfig): number {
     if (readSync(cfg.go, new Uint8Array(1)) !== 1) return EXIT_ENGINE;
     const fifoFd = cfg.fifo === undefined ? undefined : openFd(cfg.fifo, O_PATH | O_CLOEXEC);
     const master = setupNamespaces(spec, cfg);
-    applyRlimits(p);
+    const id = cfg.fifo === undefined ? undefined : containerIdOf(cfg.fifo);
+    joinContainerKeyring(id === undefined ? undefined : sessionKeyringName(id), true);
     enterCwd(p);
     const path = lookPath(command, p.env ?? [], p.cwd);
+    const prepared = prepareProcess(path, p, spec.linux?.seccomp);
+    // A change of user clears the parent-death signal.
+    if (cfg.pdeathsig) prctl(PR_SET_PDEATHSIG, 9);
     if (fifoFd !== undefined) {
       // The launcher copies the pty master out of this process (pidfd_getfd) meanwhile.
       report(cfg.status, { ready: true, ...(master === undefined ? {} : { console: master }) });
-      awaitStart(fifoFd);
+      started = awaitStart(fifoFd);
     }
-    applySeccomp(spec.linux?.seccomp);
-    applyUserAndCaps(p);
-    execProcess(path, p);
+    execPrepared(prepared);
   } catch (error) {
     const code = error instanceof EngineError ? error.exitCode : EXIT_ENGINE;
-    report(given.status, { error: describeError(error), code, command });
+    const message = { error: describeError(error), code, command };
+    report(given.status, message);
+    // After start, `start` may be another process: it reads the FIFO.
+    if (started !== undefined) report(started, message);
     return code;
   }
 }

@@ -32,25 +32,46 @@ export function loadSpecQuietly(bundle: string): Spec | undefined {
 
 /**
  * Opens the FIFO for reading, which releases init's blocking open for
- * writing, and reads init's byte. Non-blocking open, then a blocking read on
- * a worker thread: no timer on the common path (a first timer costs ~5 ms).
- * @returns false when init died instead
+ * writing, and reads init's byte; then on to EOF: init keeps its end open
+ * (close-on-exec) until it execs, and writes there an error it meets first.
+ * Non-blocking open, then blocking reads on a worker thread: no timer on the
+ * common path (a first timer costs ~5 ms).
+ * @returns "dead" when init died before its byte, else what followed the byte
  */
-async function releaseFifo(fifo: string, record: StateRecord): Promise<boolean> {
+async function releaseFifo(fifo: string, record: StateRecord): Promise<"dead" | string> {
   const fd = openFd(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   try {
     setBlocking(fd);
-    const buf = new Uint8Array(1);
+    const buf = new Uint8Array(1024);
     for (let i = 0; i < 5000; i++) {
-      if (await readAsync(fd, buf) === 1) return true;
+      const n = await readAsync(fd, buf.subarray(0, 1));
+      if (n === 1) break;
       // EOF: init has not opened its end yet, or it is gone.
-      if (!isAlive(record)) return false;
+      if (!isAlive(record) || i === 4999) return "dead";
       await new Promise((r) => setTimeout(r, 1));
     }
-    return false;
+    const decoder = new TextDecoder();
+    let rest = "";
+    for (let n; (n = await readAsync(fd, buf)) > 0;) {
+      rest += decoder.decode(buf.subarray(0, n), { stream: true });
+    }
+    return rest;
   } finally {
     closeFd(fd);
   }
+}
+
+/** The error init wrote on the FIFO after start, or undefined. */
+function fifoError(rest: string): EngineError | undefined {
+  const line = rest.split("\n")[0]!;
+  if (line === "") return undefined;
+  try {
+    const message = JSON.parse(line);
+    if (typeof message.error === "string") return initError(message);
+  } catch {
+    // not init's
+  }
+  return new EngineError(`Container init failed after start: "${line}"`);
 }
 
 /**
@@ -73,7 +94,9 @@ export async function startContainer(
     status.close();
     if (message !== undefined && "error" in message) throw initError(message);
   }
-  if (!released) {
+  const failed = released === "dead" ? undefined : fifoError(released);
+  if (failed !== undefined) throw failed;
+  if (released === "dead") {
     // Say how init ended when this process holds it: a signal points at a killer, a code at init.
     const child = "child" in target ? target.child : undefined;
     const ended = child === undefined ? undefined : await Promise.race([
