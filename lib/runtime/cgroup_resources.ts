@@ -124,7 +124,11 @@ export function v1Needs(r: Resources): Need[] {
     const key = firstSet(obj, keys);
     if (key !== undefined) needs.push({ controller, field: `${prefix}.${key}` });
   };
-  add("memory", r.memory, MEMORY_V1, "memory");
+  // disableOOMKiller false (Docker's default) and an unset swappiness ask for nothing.
+  const m = r.memory;
+  const memory = m &&
+    { ...m, disableOOMKiller: m.disableOOMKiller || undefined, swappiness: swappinessOf(m) };
+  add("memory", memory, MEMORY_V1, "memory");
   add("cpu", r.cpu, CPU_V1, "cpu");
   if (r.cpu?.cpus || r.cpu?.mems) {
     needs.push({ controller: "cpuset", field: r.cpu.cpus ? "cpu.cpus" : "cpu.mems" });

@@ -381,6 +381,22 @@ Deno.test("createCgroup() refuses a v1 limit the host cannot apply and removes w
       "no blkio or hugetlb directory",
     );
     assert.equal(await removeCgroup(unset), true, "empty lists and unset values need nothing");
+    const noMemory = Deno.makeTempDirSync();
+    try {
+      fakeV1(noMemory, { cpu: [] });
+      const cg = createCgroup(
+        "c",
+        { memory: { disableOOMKiller: false, swappiness: -1 } },
+        noMemory,
+      );
+      assert.deepEqual(
+        Object.keys(cg.dirs),
+        ["cpu"],
+        "Docker's defaults need no memory controller",
+      );
+    } finally {
+      Deno.removeSync(noMemory, { recursive: true });
+    }
     for (const [r, message] of cases) {
       assert.throws(() => createCgroup("berth/c2", r, mount), (e: Error) => {
         assert.ok(e instanceof InvalidError);
