@@ -173,3 +173,63 @@ Deno.test("what init does after installing the default profile passes it, for an
     assert.equal(inside.stdout, "1000\nSeccomp:\t2\n", inside.stderr);
   });
 });
+
+/** An i386 program (int 0x80, no libc): writes "hi", exits 0 if keyctl works, else with its errno. */
+const I386_PROBE = String.raw`
+.globl _start
+_start:
+  mov $4, %eax          # write(1, msg, 3)
+  mov $1, %ebx
+  lea msg, %ecx
+  mov $3, %edx
+  int $0x80
+  mov $288, %eax        # keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 1)
+  xor %ebx, %ebx
+  mov $-4, %ecx
+  mov $1, %edx
+  int $0x80
+  xor %ebx, %ebx
+  test %eax, %eax
+  jns done
+  neg %eax
+  mov %eax, %ebx
+done:
+  mov $1, %eax          # exit
+  int $0x80
+.data
+msg: .ascii "hi\n"
+`;
+
+Deno.test("i386 programs run under the default profile, filtered by their own call numbers", async () => {
+  await withBusybox(async ({ dir, b }) => {
+    Deno.mkdirSync(`${dir}/i386-root`);
+    Deno.writeTextFileSync(`${dir}/probe32.S`, I386_PROBE);
+    const cc = await run("gcc", [
+      "-m32",
+      "-nostdlib",
+      "-static",
+      "-no-pie",
+      "-o",
+      `${dir}/i386-root/probe32`,
+      `${dir}/probe32.S`,
+    ]);
+    assert.equal(cc.code, 0, cc.stderr);
+    const tar = await run("tar", ["-C", `${dir}/i386-root`, "-czf", `${dir}/i386.tar.gz`, "."]);
+    assert.equal(tar.code, 0, tar.stderr);
+    assert.equal((await b(["import", `${dir}/i386.tar.gz`, "probe32"])).code, 0);
+
+    const confined = await b(["run", "--rm", "probe32", "/probe32"]);
+    assert.equal(confined.stdout, "hi\n", "not killed: i386 calls pass the filter");
+    assert.equal(confined.code, 1, "keyctl (288 on i386) gets EPERM");
+    const open = await b([
+      "run",
+      "--rm",
+      "--security-opt",
+      "seccomp=unconfined",
+      "probe32",
+      "/probe32",
+    ]);
+    assert.equal(open.stdout, "hi\n");
+    assert.equal(open.code, 0, "without a filter keyctl works");
+  });
+});

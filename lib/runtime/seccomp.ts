@@ -1,14 +1,14 @@
 /**
  * Compiles `linux.seccomp` (the OCI form of a profile such as Docker's) into
- * a classic-BPF seccomp filter for x86-64: rules are tried in order and the
- * first whose syscall and argument conditions match gives the action;
- * otherwise the default action.
+ * a classic-BPF seccomp filter for x86-64 (and its i386 programs): rules are
+ * tried in order and the first whose syscall and argument conditions match
+ * gives the action; otherwise the default action.
  *
  * @see https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp
  * @module
  */
 import type { SockFilter } from "../../ffi/seccomp.ts";
-import { syscallNumber } from "../../ffi/syscall_numbers.ts";
+import { type SyscallArch, syscallTable } from "../../ffi/syscall_numbers.ts";
 import { InvalidError } from "../errors.ts";
 import type { Seccomp, SeccompArg } from "./spec.ts";
 
@@ -20,6 +20,7 @@ const AND = 0x54;
 const RET = 0x06;
 const JA = 0x05;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
+const AUDIT_ARCH_I386 = 0x40000003;
 const X32_BIT = 0x40000000;
 const EPERM = 1;
 
@@ -70,65 +71,62 @@ function checkLength(a: SeccompArg): number {
   }
 }
 
-/** A jump to the condition's failure target, in `argCheck`'s tables. */
+/** A jump to the condition's failure target, in `argCheck`. */
 const FAIL = -1;
+
+/** Appends one instruction whose FAIL jumps go to instruction `fail` of `out`. */
+function emit(out: SockFilter[], fail: number, code: number, k: number, jt: number, jf: number) {
+  const next = out.length + 1; // jump offsets count from the next instruction
+  out.push({ code, jt: jt === FAIL ? fail - next : jt, jf: jf === FAIL ? fail - next : jf, k });
+}
 
 /**
  * Appends instructions that fall through when argument `a` holds and jump
- * to `fail` (an index in `out`) when it does not; A is clobbered.
+ * to `fail` (an index in `out`) when it does not; A is clobbered. Plain
+ * calls, no tables: init runs this cold on every container start.
  */
 function argCheck(a: SeccompArg, out: SockFilter[], fail: number): void {
   const lo = 16 + 8 * a.index;
   const hi = lo + 4;
   const vLo = a.value >>> 0;
   const vHi = hiWord(a.value);
-  const w = a.valueTwo ?? 0;
-  // [code, k, jt, jf]; jumps count from the next instruction
-  let ops: [number, number, number?, number?][];
   switch (a.op) {
     case "SCMP_CMP_EQ":
-      ops = [[LD_ABS, hi], [JEQ, vHi, 0, FAIL], [LD_ABS, lo], [JEQ, vLo, 0, FAIL]];
-      break;
+      emit(out, fail, LD_ABS, hi, 0, 0);
+      emit(out, fail, JEQ, vHi, 0, FAIL);
+      emit(out, fail, LD_ABS, lo, 0, 0);
+      emit(out, fail, JEQ, vLo, 0, FAIL);
+      return;
     case "SCMP_CMP_NE":
-      ops = [[LD_ABS, hi], [JEQ, vHi, 0, 2], [LD_ABS, lo], [JEQ, vLo, FAIL, 0]];
-      break;
-    case "SCMP_CMP_MASKED_EQ":
-      ops = [
-        [LD_ABS, hi],
-        [AND, vHi],
-        [JEQ, hiWord(w), 0, FAIL],
-        [LD_ABS, lo],
-        [AND, vLo],
-        [JEQ, w >>> 0, 0, FAIL],
-      ];
-      break;
+      emit(out, fail, LD_ABS, hi, 0, 0);
+      emit(out, fail, JEQ, vHi, 0, 2);
+      emit(out, fail, LD_ABS, lo, 0, 0);
+      emit(out, fail, JEQ, vLo, FAIL, 0);
+      return;
+    case "SCMP_CMP_MASKED_EQ": {
+      const w = a.valueTwo ?? 0;
+      emit(out, fail, LD_ABS, hi, 0, 0);
+      emit(out, fail, AND, vHi, 0, 0);
+      emit(out, fail, JEQ, hiWord(w), 0, FAIL);
+      emit(out, fail, LD_ABS, lo, 0, 0);
+      emit(out, fail, AND, vLo, 0, 0);
+      emit(out, fail, JEQ, w >>> 0, 0, FAIL);
+      return;
+    }
     case "SCMP_CMP_GT":
     case "SCMP_CMP_GE":
-      ops = [
-        [LD_ABS, hi],
-        [JGT, vHi, 3, 0],
-        [JEQ, vHi, 0, FAIL],
-        [LD_ABS, lo],
-        [a.op === "SCMP_CMP_GT" ? JGT : JGE, vLo, 0, FAIL],
-      ];
-      break;
+      emit(out, fail, LD_ABS, hi, 0, 0);
+      emit(out, fail, JGT, vHi, 3, 0);
+      emit(out, fail, JEQ, vHi, 0, FAIL);
+      emit(out, fail, LD_ABS, lo, 0, 0);
+      emit(out, fail, a.op === "SCMP_CMP_GT" ? JGT : JGE, vLo, 0, FAIL);
+      return;
     default: // SCMP_CMP_LT, SCMP_CMP_LE (checkLength vetted the operator)
-      ops = [
-        [LD_ABS, hi],
-        [JGT, vHi, FAIL, 0],
-        [JEQ, vHi, 0, 2],
-        [LD_ABS, lo],
-        [a.op === "SCMP_CMP_LT" ? JGE : JGT, vLo, FAIL, 0],
-      ];
-  }
-  for (const [code, k, jt = 0, jf = 0] of ops) {
-    const next = out.length + 1;
-    out.push({
-      code,
-      jt: jt === FAIL ? fail - next : jt,
-      jf: jf === FAIL ? fail - next : jf,
-      k,
-    });
+      emit(out, fail, LD_ABS, hi, 0, 0);
+      emit(out, fail, JGT, vHi, FAIL, 0);
+      emit(out, fail, JEQ, vHi, 0, 2);
+      emit(out, fail, LD_ABS, lo, 0, 0);
+      emit(out, fail, a.op === "SCMP_CMP_LT" ? JGE : JGT, vLo, FAIL, 0);
   }
 }
 
@@ -154,61 +152,69 @@ function callBlock(rules: CallRule[], fallback: number): SockFilter[] {
 
 /** Highest x86-64 system call number plus one, with room to spare. */
 const NR_LIMIT = 1024;
+const DECIDED = 1;
+const CONDITIONAL = 2;
+
+/** A compiled rule as the section builder needs it. */
+interface Compiled {
+  names: readonly string[];
+  entry: CallRule;
+}
 
 /**
- * Compiles a profile. Syscall names this architecture lacks are skipped.
- * Rules of different calls never meet, so the program groups them by call
- * and keeps the profile's first-match order within each: calls decided by
- * their number alone share one return per action; a call with argument
- * conditions gets its own block, entered once. Init compiles on every
- * container start, cold, so this does little work per name.
- * @throws {InvalidError} on an unsupported action or operator
+ * The program for one architecture, entered with its number in A: rules of
+ * different calls never meet, so it groups them by call and keeps the
+ * profile's first-match order within each. Calls decided by their number
+ * alone share one return per action; a call with argument conditions gets
+ * its own block, entered once. Names the architecture lacks are skipped.
  */
-export function compileSeccomp(profile: Seccomp): SockFilter[] {
-  const fallback = actionValue(profile.defaultAction, profile.defaultErrnoRet);
-  // per call number: 1 once a rule without conditions decided it, 2 while it has conditional rules
+function section(rules: readonly Compiled[], arch: SyscallArch, fallback: number): SockFilter[] {
+  const table = syscallTable(arch);
+  // per call number: DECIDED once a rule without conditions decided it (its
+  // return in `decided`), CONDITIONAL while only rules with conditions did
   const state = new Uint8Array(NR_LIMIT);
-  const simple = new Map<number, number[]>(); // return value -> call numbers
+  const decided = new Uint32Array(NR_LIMIT);
   const conditional = new Map<number, CallRule[]>();
-  for (const rule of profile.syscalls ?? []) {
-    const ret = actionValue(rule.action, rule.errnoRet ?? profile.defaultErrnoRet);
-    const args = rule.args ?? [];
-    let length = 0;
-    for (const a of args) length += checkLength(a);
-    const entry: CallRule = { ret, args, length };
-    let nrs: number[] | undefined;
-    for (const name of rule.names) {
-      const nr = syscallNumber(name);
-      if (nr === undefined || state[nr] === 1) continue;
-      if (state[nr] === 2) {
+  let top = 0;
+  // Indexed loops: cold, for-of's iterator calls cost more than the work.
+  for (let r = 0; r < rules.length; r++) {
+    const { names, entry } = rules[r]!;
+    for (let i = 0; i < names.length; i++) {
+      const nr = table.get(names[i]!);
+      if (nr === undefined || state[nr] === DECIDED) continue;
+      if (state[nr] === CONDITIONAL) {
         conditional.get(nr)!.push(entry);
-      } else if (length > 0) {
+        if (entry.length === 0) state[nr] = DECIDED;
+      } else if (entry.length > 0) {
         conditional.set(nr, [entry]);
+        state[nr] = CONDITIONAL;
       } else {
-        nrs ??= simple.get(ret) ?? simple.set(ret, []).get(ret)!;
-        nrs.push(nr);
+        decided[nr] = entry.ret;
+        state[nr] = DECIDED;
+        if (nr > top) top = nr;
       }
-      state[nr] = length > 0 ? 2 : 1;
     }
   }
-  const out: SockFilter[] = [
-    { code: LD_ABS, jt: 0, jf: 0, k: 4 },
-    { code: JEQ, jt: 1, jf: 0, k: AUDIT_ARCH_X86_64 },
-    { code: RET, jt: 0, jf: 0, k: 0x80000000 },
-    { code: LD_ABS, jt: 0, jf: 0, k: 0 },
+  const out: SockFilter[] = [{ code: LD_ABS, jt: 0, jf: 0, k: 0 }];
+  if (arch === "x86_64") {
     // x32 system calls share the arch value but set bit 30: the default for them.
-    { code: JGE, jt: 0, jf: 1, k: X32_BIT },
-    { code: RET, jt: 0, jf: 0, k: fallback },
-  ];
-  for (const [ret, nrs] of simple) {
-    // Up to 200 numbers share one return (jump offsets are 8 bits).
-    for (let at = 0; at < nrs.length; at += 200) {
-      const end = Math.min(at + 200, nrs.length);
-      for (let i = at; i < end; i++) {
-        out.push({ code: JEQ, jt: end - 1 - i, jf: i === end - 1 ? 1 : 0, k: nrs[i]! });
-      }
-      out.push({ code: RET, jt: 0, jf: 0, k: ret });
+    out.push({ code: JGE, jt: 0, jf: 1, k: X32_BIT }, { code: RET, jt: 0, jf: 0, k: fallback });
+  }
+  // Runs of consecutive numbers with one return become one range check.
+  for (let lo = 0; lo <= top; lo++) {
+    if (state[lo] !== DECIDED || conditional.has(lo)) continue;
+    const ret = decided[lo]!;
+    let hi = lo;
+    while (
+      hi < top && state[hi + 1] === DECIDED && decided[hi + 1] === ret && !conditional.has(hi + 1)
+    ) hi++;
+    if (hi === lo) {
+      out.push({ code: JEQ, jt: 0, jf: 1, k: lo });
+    } else {
+      out.push({ code: JGE, jt: 0, jf: 2, k: lo }, { code: JGT, jt: 1, jf: 0, k: hi });
     }
+    out.push({ code: RET, jt: 0, jf: 0, k: ret });
+    lo = hi;
   }
   for (const [nr, rules] of conditional) {
     const block = callBlock(rules, fallback);
@@ -218,8 +224,47 @@ export function compileSeccomp(profile: Seccomp): SockFilter[] {
       // Too far for an 8-bit jump: step over the block with a 32-bit one.
       out.push({ code: JEQ, jt: 1, jf: 0, k: nr }, { code: JA, jt: 0, jf: 0, k: block.length });
     }
-    for (const insn of block) out.push(insn);
+    for (let i = 0; i < block.length; i++) out.push(block[i]!);
   }
   out.push({ code: RET, jt: 0, jf: 0, k: fallback });
   return out;
+}
+
+/**
+ * Compiles a profile for x86-64, and for i386 programs too when its
+ * `architectures` lists SCMP_ARCH_X86 (as Docker's does): each has its own
+ * call numbers. Any other architecture is killed; x32 calls get the default
+ * action. Init compiles on every container start, cold, so this does little
+ * work per name.
+ * @throws {InvalidError} on an unsupported action or operator
+ */
+export function compileSeccomp(profile: Seccomp): SockFilter[] {
+  const fallback = actionValue(profile.defaultAction, profile.defaultErrnoRet);
+  const rules: Compiled[] = [];
+  for (const rule of profile.syscalls ?? []) {
+    const ret = actionValue(rule.action, rule.errnoRet ?? profile.defaultErrnoRet);
+    const args = rule.args ?? [];
+    let length = 0;
+    for (const a of args) length += checkLength(a);
+    rules.push({ names: rule.names, entry: { ret, args, length } });
+  }
+  const x86_64 = section(rules, "x86_64", fallback);
+  const kill = { code: RET, jt: 0, jf: 0, k: 0x80000000 };
+  if (!(profile.architectures ?? []).includes("SCMP_ARCH_X86")) {
+    return [
+      { code: LD_ABS, jt: 0, jf: 0, k: 4 },
+      { code: JEQ, jt: 1, jf: 0, k: AUDIT_ARCH_X86_64 },
+      kill,
+      ...x86_64,
+    ];
+  }
+  return [
+    { code: LD_ABS, jt: 0, jf: 0, k: 4 },
+    { code: JEQ, jt: 3, jf: 0, k: AUDIT_ARCH_X86_64 },
+    { code: JEQ, jt: 1, jf: 0, k: AUDIT_ARCH_I386 },
+    kill,
+    { code: JA, jt: 0, jf: 0, k: x86_64.length },
+    ...x86_64,
+    ...section(rules, "i386", fallback),
+  ];
 }
