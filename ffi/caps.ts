@@ -128,16 +128,22 @@ export function capset(
 }
 
 /**
- * Clears the ambient set, then raises each capability of `caps` in it.
- * @throws {SyscallError}
+ * Clears the ambient set, then raises each capability of `caps` in it that
+ * the kernel lets in. A capability must be in both the permitted and the
+ * inheritable set to be ambient; a spec that lists it as ambient only (what
+ * `runc spec` writes) still runs, as runc only warns there.
+ * @returns the capabilities that could not be raised
+ * @throws {SyscallError} when the ambient set cannot be cleared
  */
-export function setAmbient(caps: ReadonlySet<number>): void {
+export function setAmbient(caps: ReadonlySet<number>): number[] {
   if (libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n) !== 0) {
     throw syscallError("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
   }
+  const refused: number[] = [];
   for (const cap of caps) {
     if (libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_RAISE), BigInt(cap), 0n, 0n) !== 0) {
-      throw syscallError("prctl(PR_CAP_AMBIENT_RAISE)", String(cap));
+      refused.push(cap);
     }
   }
+  return refused;
 }

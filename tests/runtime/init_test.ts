@@ -184,3 +184,44 @@ Deno.test({
     b.close();
   }
 });
+
+for (const inheritable of [false, true]) {
+  Deno.test({
+    name: inheritable
+      ? "runtime run: ambient capabilities that are also inheritable are raised"
+      : "runtime run: ambient capabilities that are not inheritable (runc spec's config) are left out, not fatal",
+    ignore,
+  }, async () => {
+    const b = makeBundle();
+    const id = uniqueId("amb");
+    try {
+      // CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29)
+      const caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+      const mask = "0000000020000420";
+      b.write({ args: ["sh", "-c", "grep -E '^Cap(Inh|Prm|Amb)' /proc/self/status"] }, (s) => {
+        s.process.capabilities = {
+          bounding: caps,
+          effective: caps,
+          permitted: caps,
+          ambient: caps,
+          ...(inheritable ? { inheritable: caps } : {}),
+        };
+      });
+      const r = await runBundle(b, id);
+      assert.equal(r.stderr, "");
+      const none = "0".repeat(16);
+      assert.equal(
+        r.stdout,
+        `CapInh:\t${inheritable ? mask : none}\nCapPrm:\t${mask}\nCapAmb:\t${
+          inheritable ? mask : none
+        }\n`,
+      );
+      assert.equal(r.code, 0);
+      await berthRuntime(["delete", "--root", b.stateRoot, id]);
+      assertNoLeftovers(b, id, r.pid);
+    } finally {
+      await cleanup(b, id);
+      b.close();
+    }
+  });
+}
