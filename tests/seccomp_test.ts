@@ -100,6 +100,19 @@ Deno.test("Docker's default profile applies on any host: keyrings, user namespac
     assert.equal(admin.clone3, "EINVAL", "clone3 reaches the kernel (which refuses size 0)");
     assert.equal(admin.keyctl, "EPERM", "keyrings stay closed");
 
+    // A profile file replaces the built-in one entirely.
+    Deno.writeTextFileSync(
+      `${dir}/profile.json`,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["keyctl"], action: "SCMP_ACT_ERRNO", errnoRet: 22 }],
+      }),
+    );
+    const own = await probe("--security-opt", `seccomp=${dir}/profile.json`);
+    assert.equal(own.keyctl, "EINVAL", "the file's errnoRet");
+    assert.equal(own.name_to_handle_at, "ok", "the file allows what the built-in denies");
+    assert.equal(own.clone3, "EINVAL");
+
     const open = await probe("--security-opt", "seccomp=unconfined");
     assert.equal(open.keyctl, "ok", "without a filter keyctl works");
     assert.equal(open.name_to_handle_at, "ok");
