@@ -47,7 +47,7 @@ export function actionValue(action: string, errnoRet: number | undefined): numbe
   }
 }
 
-/** The low and high 32-bit words of a (non-negative or two's complement) 64-bit value. */
+/** The high 32-bit word of a (non-negative or two's complement) 64-bit value. */
 const hiWord = (v: number): number => Math.floor(v / 0x100000000) >>> 0;
 
 /**
@@ -150,7 +150,7 @@ function callBlock(rules: CallRule[], fallback: number): SockFilter[] {
   return out;
 }
 
-/** Highest x86-64 system call number plus one, with room to spare. */
+/** Highest system call number plus one, with room to spare (x86-64 and i386 end at 466). */
 const NR_LIMIT = 1024;
 const DECIDED = 1;
 const CONDITIONAL = 2;
@@ -165,8 +165,9 @@ interface Compiled {
  * The program for one architecture, entered with its number in A: rules of
  * different calls never meet, so it groups them by call and keeps the
  * profile's first-match order within each. Calls decided by their number
- * alone share one return per action; a call with argument conditions gets
- * its own block, entered once. Names the architecture lacks are skipped.
+ * alone are checked as runs of consecutive numbers with one return; a call
+ * with argument conditions gets its own block, entered once. Names the
+ * architecture lacks are skipped.
  */
 function section(rules: readonly Compiled[], arch: SyscallArch, fallback: number): SockFilter[] {
   const table = syscallTable(arch);
