@@ -246,3 +246,32 @@ Deno.test("i386 programs run under the default profile, filtered by their own ca
     assert.equal(open.code, 0, "without a filter keyctl works");
   });
 });
+
+Deno.test("inspect says which seccomp profile a container has", async () => {
+  await withBusybox(async ({ dir, b }) => {
+    Deno.writeTextFileSync(
+      `${dir}/profile.json`,
+      JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW" }),
+    );
+    const cases: [string[], string][] = [
+      [[], "builtin"],
+      [["--security-opt", "seccomp=unconfined"], "unconfined"],
+      [["--security-opt", `seccomp=${dir}/profile.json`], `${dir}/profile.json`],
+      [["--privileged"], "unconfined"],
+    ];
+    for (const [flags, want] of cases) {
+      const created = await b(["create", ...flags, "busybox", "true"]);
+      assert.equal(created.code, 0, created.stderr);
+      const id = created.stdout.trim();
+      const r = await b([
+        "inspect",
+        "-f",
+        "{{.SeccompProfile}} {{json .HostConfig.SecurityOpt}}",
+        id,
+      ]);
+      const given = flags.includes("--security-opt") ? JSON.stringify([flags[1]]) : "null";
+      assert.equal(r.stdout, `${want} ${given}\n`, flags.join(" "));
+      assert.equal((await b(["rm", id])).code, 0);
+    }
+  });
+});

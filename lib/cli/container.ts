@@ -9,7 +9,7 @@ import { confirm } from "./_confirm.ts";
 import { printInspect } from "./_format.ts";
 import { containerService } from "./_service.ts";
 import { NotFoundError } from "../errors.ts";
-import type { ContainerRecord, ContainerService } from "../engine/mod.ts";
+import { type ContainerRecord, type ContainerService, seccompProfileOf } from "../engine/mod.ts";
 
 /** Docker's inspect object for a container. */
 export function containerInspect(
@@ -36,6 +36,8 @@ export function containerInspect(
       },
     },
     Mounts: [],
+    // Docker shows AppArmorProfile here; berth has no AppArmor, and says which seccomp profile applies.
+    SeccompProfile: seccompProfileOf(record),
   };
 }
 

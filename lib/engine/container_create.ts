@@ -292,7 +292,7 @@ export async function createContainerRecord(
       ReadonlyRootfs: options.readOnly ?? false,
       CapAdd: options.capAdd ?? null,
       CapDrop: options.capDrop ?? null,
-      SecurityOpt: options.securityOpt ?? null,
+      SecurityOpt: options.securityOpt?.length ? options.securityOpt : null,
       RestartPolicy: {
         Name: options.restart?.name ?? "no",
         MaximumRetryCount: options.restart?.maxRetries ?? 0,
@@ -352,6 +352,28 @@ function seccompProfile(option: string | undefined, caps: readonly string[]): Se
     throw new EngineError(`Cannot read the seccomp profile "${option}"`, { cause: error });
   }
   return seccompFromDockerProfile(profile, caps);
+}
+
+const SECCOMP_OPT = /^seccomp[=:](.+)$/;
+
+/** The last `seccomp=` of `--security-opt` (Docker's: the last one wins). */
+function seccompOption(securityOpt: readonly string[] | null | undefined): string | undefined {
+  let option: string | undefined;
+  for (const opt of securityOpt ?? []) {
+    const m = SECCOMP_OPT.exec(opt);
+    if (m !== null) option = m[1]!;
+  }
+  return option;
+}
+
+/**
+ * Which seccomp profile a container runs with, as `inspect` shows it:
+ * `builtin` (berth's copy of Docker's default), `unconfined` (none; also
+ * `--privileged`), or the path of the profile file it was given.
+ */
+export function seccompProfileOf(record: ContainerRecord): string {
+  if (record.HostConfig.Privileged) return "unconfined";
+  return seccompOption(record.HostConfig.SecurityOpt) ?? "builtin";
 }
 
 /** Where `--init` puts the init binary in the container, as Docker. */
@@ -415,14 +437,12 @@ function buildSpec(
   const noNewPrivileges = (options.securityOpt ?? []).some((o) =>
     /^no-new-privileges(:true|=true)?$/.test(o)
   );
-  let seccompOpt: string | undefined;
   for (const opt of options.securityOpt ?? []) {
-    const m = /^seccomp[=:](.+)$/.exec(opt);
-    if (m !== null) seccompOpt = m[1]!;
-    else if (!/^no-new-privileges([:=](true|false))?$/.test(opt)) {
+    if (!SECCOMP_OPT.test(opt) && !/^no-new-privileges([:=](true|false))?$/.test(opt)) {
       throw new EngineError(`Invalid --security-opt: "${opt}"`);
     }
   }
+  const seccompOpt = seccompOption(options.securityOpt);
   const rlimits = (options.ulimits ?? []).map((u) => {
     const type = RLIMITS[u.name];
     if (type === undefined) throw new EngineError(`Invalid ulimit type: ${u.name}`);

@@ -37,6 +37,7 @@ import type { loginRegistry as LoginRegistry } from "./registry_login.ts";
 export { familiarTags, type ImageRecord } from "./image_records.ts";
 export { ContainerService, type ContainerServiceOptions } from "./containers.ts";
 export type { ContainerOptions } from "./container_create.ts";
+export { seccompProfileOf } from "./container_create.ts";
 export type { AttachIO } from "./container_supervise.ts";
 export type { AttachClient, AttachEnd } from "./container_attach.ts";
 export type { ContainerRecord, ContainerState } from "./container_record.ts";
