@@ -13,21 +13,30 @@
  * (a worker costs ~25 ms of CPU to start). Each message names its job, so
  * that nothing of a finished job (a late write callback, chunks past the
  * gzip data's end) reaches the next. In: `{ job, format }` to start one, then
- * `{ job, chunk }` for each compressed chunk, then `{ job, end: true }`.
- * Out: `{ job, ack }` (input bytes consumed), `{ job, out }` (uncompressed
- * bytes, transferred), `{ job, done, digest, size }` or `{ job, error }`.
+ * `{ job, chunk }` for each compressed chunk, then `{ job, end: true }`, and
+ * `{ job, took }` as the reader takes output. Out: `{ job, ack }` (input
+ * bytes consumed), `{ job, out }` (uncompressed bytes, transferred),
+ * `{ job, done, digest, size }` or `{ job, error }`.
+ *
+ * Output not yet taken is bounded ({@linkcode MAX_UNTAKEN}): past it the
+ * worker stops inflating, so input stops being acknowledged and the sender
+ * stops sending. Bounding input alone is not enough: 4 MB of gzip'd zeros
+ * inflate to 4 GB.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { createGunzip, createZstdDecompress } from "node:zlib";
+import { paceGc } from "./_gc_pacer.ts";
 
 type Inbound =
   & { job: number }
-  & ({ format: "gzip" | "zstd" } | { chunk: Uint8Array } | { end: true });
+  & ({ format: "gzip" | "zstd" } | { chunk: Uint8Array } | { end: true } | { took: number });
 
 /** zlib's default 16 KiB output chunks cost more per byte downstream. */
 const CHUNK_SIZE = 256 * 1024;
+/** Output bytes sent and not yet taken by the reader before inflating pauses. */
+const MAX_UNTAKEN = 8 * 1024 * 1024;
 
 /** The worker's global scope (typed by hand: this project type-checks with the window lib). */
 const scope = self as unknown as {
@@ -39,6 +48,8 @@ const scope = self as unknown as {
 interface Inflater {
   write(chunk: Uint8Array, done: () => void): void;
   end(): void;
+  /** The reader took output: inflating may go on if it had paused. */
+  resume(): void;
 }
 
 /** One layer's output: hashed, counted and sent, tagged with its job. */
@@ -46,18 +57,41 @@ class Output {
   #job: number;
   #hash = createHash("sha256");
   #size = 0;
+  #untaken = 0;
+  #roomWaiters: (() => void)[] = [];
   #settled = false;
 
   constructor(job: number) {
     this.#job = job;
   }
 
+  /** Whether the reader has fallen {@linkcode MAX_UNTAKEN} bytes behind. */
+  get full(): boolean {
+    return this.#untaken >= MAX_UNTAKEN;
+  }
+
+  /** Resolves once the output is no longer {@linkcode full} (or has settled). */
+  room(): Promise<void> {
+    if (!this.full || this.#settled) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  /** The reader took `bytes` of output. */
+  took(bytes: number): void {
+    this.#untaken -= bytes;
+    if (!this.full) { for (const wake of this.#roomWaiters.splice(0)) wake(); }
+  }
+
   /** Hashes and sends one buffer of output, which it then no longer owns. */
   emit(out: Uint8Array<ArrayBuffer>): void {
     if (this.#settled) return;
+    const bytes = out.byteLength;
     this.#hash.update(out);
-    this.#size += out.byteLength;
+    this.#size += bytes;
+    this.#untaken += bytes;
     scope.postMessage({ job: this.#job, out }, [out.buffer]);
+    // zlib's own output buffers are this thread's garbage (igzip's move out whole).
+    paceGc(bytes);
   }
 
   ack(bytes: number): void {
@@ -66,15 +100,20 @@ class Output {
 
   fail(reason: string): void {
     if (this.#settled) return;
-    this.#settled = true;
+    this.#settle();
     scope.postMessage({ job: this.#job, error: reason });
   }
 
   finish(): void {
     if (this.#settled) return;
-    this.#settled = true;
+    this.#settle();
     const digest = this.#hash.digest("hex");
     scope.postMessage({ job: this.#job, done: true, digest, size: this.#size });
+  }
+
+  #settle(): void {
+    this.#settled = true;
+    for (const wake of this.#roomWaiters.splice(0)) wake();
   }
 }
 
@@ -83,12 +122,19 @@ function zlib(format: "gzip" | "zstd", output: Output): Inflater {
     ? createGunzip({ chunkSize: CHUNK_SIZE })
     : createZstdDecompress({ chunkSize: CHUNK_SIZE });
   // zlib's chunks may share one buffer: copy into one of its own to transfer.
-  stream.on("data", (data: Uint8Array) => output.emit(new Uint8Array(data)));
+  stream.on("data", (data: Uint8Array) => {
+    output.emit(new Uint8Array(data));
+    // Paused, zlib stops once its own buffer is full, even within one input chunk.
+    if (output.full) stream.pause();
+  });
   stream.on("end", () => output.finish());
   stream.on("error", (error: Error) => output.fail(error.message));
   return {
     write: (chunk, done) => void stream.write(chunk, done),
     end: () => void stream.end(),
+    resume: () => {
+      if (!output.full && stream.isPaused()) stream.resume();
+    },
   };
 }
 
@@ -117,6 +163,8 @@ function igzip(output: Output): Inflater | undefined {
     write: (chunk, done) =>
       void (writing = writing.then(() => stdin.write(chunk)).then(done, done)),
     end: () => void (writing = writing.then(() => stdin.close()).catch(() => {})),
+    // readOutput waits for room itself; igzip blocks on its full stdout pipe meanwhile.
+    resume: () => {},
   };
 }
 
@@ -130,6 +178,7 @@ async function readOutput(
   let buffer = new Uint8Array(CHUNK_SIZE);
   let filled = 0;
   for (;;) {
+    if (filled === 0) await output.room();
     const { done, value } = await reader.read(new Uint8Array(buffer.buffer, filled));
     if (value !== undefined) {
       buffer = new Uint8Array(value.buffer);
@@ -167,6 +216,9 @@ scope.onmessage = (event) => {
     const { output } = current;
     const bytes = message.chunk.byteLength;
     current.inflater.write(message.chunk, () => output.ack(bytes));
+  } else if ("took" in message) {
+    current.output.took(message.took);
+    current.inflater.resume();
   } else {
     current.inflater.end();
   }

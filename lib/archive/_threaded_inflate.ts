@@ -10,6 +10,7 @@
  */
 import type { Digest } from "../digest.ts";
 import { EngineError, InvalidError } from "../errors.ts";
+import { paceGc } from "./_gc_pacer.ts";
 
 /** Compressed bytes sent to the worker and not yet consumed by it. */
 const MAX_IN_FLIGHT = 4 * 1024 * 1024;
@@ -164,6 +165,9 @@ class Pipe {
           const chunk = this.#queue.shift();
           if (chunk !== undefined) {
             this.#queued -= chunk.byteLength;
+            paceGc(chunk.byteLength);
+            // The worker holds back output past a bound until told it was taken.
+            if (!this.#ended) this.#worker.postMessage({ job: this.#job, took: chunk.byteLength });
             this.#notify();
             return controller.enqueue(chunk);
           }

@@ -10,6 +10,7 @@ import type { Transform } from "node:stream";
 import { type Digest, Hasher } from "../digest.ts";
 import { InvalidError } from "../errors.ts";
 import { type InflateWorkers, threadedInflate } from "./_threaded_inflate.ts";
+import { paceGc } from "./_gc_pacer.ts";
 
 /** A compression berth can read. */
 export type Compression = "none" | "gzip" | "zstd";
@@ -92,6 +93,7 @@ export async function decompress(
     const { done, value } = await reader.read();
     if (done) return undefined;
     bytesIn += value.byteLength;
+    paceGc(value.byteLength);
     onProgress?.(bytesIn);
     return value;
   };
@@ -194,6 +196,7 @@ function inflate(
       };
       z.on("data", (chunk: Uint8Array) => {
         if (settled) return;
+        paceGc(chunk.byteLength);
         controller.enqueue(chunk);
         if ((controller.desiredSize ?? 0) <= 0) z.pause();
       });

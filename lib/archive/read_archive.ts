@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import { cleanName } from "./clean_name.ts";
 import { runExtract } from "./_run_extract.ts";
+import { paceGc } from "./_gc_pacer.ts";
 
 /** One member of an archive, as {@linkcode readArchive} passes it. */
 export interface ArchiveEntry {
@@ -46,7 +47,7 @@ export async function readArchive(
       discard();
       next();
     }, fail);
-  }, { what: "archive" });
+  }, { what: "archive", onChunk: (chunk) => paceGc(chunk.byteLength) });
 }
 
 /** Adapts an entry's body to a web stream that can be discarded once the callback returns. */
