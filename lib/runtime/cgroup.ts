@@ -16,6 +16,12 @@ export interface Cgroup {
   version: 1 | 2;
   /** Controller name (v1) or `""` (v2) to absolute directory. */
   dirs: Record<string, string>;
+  /**
+   * Directories above `dirs` that create made for a `linux.cgroupsPath`
+   * (runc leaves them): delete removes those left empty, since the spec has
+   * delete remove what create made. Absent for berth's own `berth/<id>`.
+   */
+  parents?: string[];
 }
 
 const MOUNT = "/sys/fs/cgroup";
@@ -44,12 +50,28 @@ export function cgroupRelativePath(id: string, cgroupsPath?: string): string {
 const write = (dir: string, file: string, value: string | number) =>
   Deno.writeTextFileSync(`${dir}/${file}`, String(value));
 
+/** Options of {@linkcode createCgroup} and {@linkcode makeCgroupDirs}. */
+export interface CgroupOptions {
+  /** The cgroup filesystem's root. @default "/sys/fs/cgroup" */
+  mount?: string;
+  /** Record the parent directories made, for delete to remove ({@linkcode Cgroup.parents}). */
+  ownParents?: boolean;
+}
+
 /**
  * Creates the cgroup and writes the limits.
  * @throws {Deno.errors.NotFound | Error} when a limit cannot be written
  */
-export function createCgroup(rel: string, resources: Resources = {}, mount = MOUNT): Cgroup {
-  const cg = makeCgroupDirs(rel, { unified: (resources.devices?.length ?? 0) > 0, mount });
+export function createCgroup(
+  rel: string,
+  resources: Resources = {},
+  options: CgroupOptions = {},
+): Cgroup {
+  const mount = options.mount ?? MOUNT;
+  const cg = makeCgroupDirs(rel, {
+    ...options,
+    unified: (resources.devices?.length ?? 0) > 0,
+  });
   try {
     limitCgroup(cg, rel, resources, mount);
     return cg;
@@ -66,34 +88,52 @@ export function createCgroup(rel: string, resources: Resources = {}, mount = MOU
  */
 export function makeCgroupDirs(
   rel: string,
-  options: { unified?: boolean; mount?: string } = {},
+  options: CgroupOptions & { unified?: boolean } = {},
 ): Cgroup {
   const mount = options.mount ?? MOUNT;
   const version = cgroupVersion(mount);
+  const parents = options.ownParents ? { parents: [] } : {};
   if (version === 2) {
-    const dir = `${mount}/${rel}`;
+    const cg: Cgroup = { version, dirs: { "": `${mount}/${rel}` }, ...parents };
+    noteParents(cg, mount, rel);
     enableV2Controllers(mount, rel);
-    Deno.mkdirSync(dir, { recursive: true });
-    return { version, dirs: { "": dir } };
+    Deno.mkdirSync(cg.dirs[""]!, { recursive: true });
+    return cg;
   }
-  const dirs: Record<string, string> = {};
+  const cg: Cgroup = { version, dirs: {}, ...parents };
   for (const ctrl of V1_CONTROLLERS) {
     try {
       Deno.statSync(`${mount}/${ctrl}/cgroup.procs`);
     } catch {
       continue;
     }
-    dirs[ctrl] = `${mount}/${ctrl}/${rel}`;
-    Deno.mkdirSync(dirs[ctrl]!, { recursive: true });
+    makeDir(cg, `${mount}/${ctrl}`, rel);
+    cg.dirs[ctrl] = `${mount}/${ctrl}/${rel}`;
   }
   // A hybrid host's cgroup2 tree has no controllers, yet it filters devices
   // with eBPF as a v2 host does: both the v1 rules and the program apply.
   const unified = `${mount}/unified`;
   if (options.unified && exists(`${unified}/cgroup.procs`)) {
-    dirs.unified = `${unified}/${rel}`;
-    Deno.mkdirSync(dirs.unified, { recursive: true });
+    makeDir(cg, unified, rel);
+    cg.dirs.unified = `${unified}/${rel}`;
   }
-  return { version, dirs };
+  return cg;
+}
+
+/** Notes in `cg.parents` (when it keeps them) the directories above `root/rel` that do not exist yet. */
+function noteParents(cg: Cgroup, root: string, rel: string): void {
+  if (cg.parents === undefined) return;
+  let dir = root;
+  for (const part of rel.split("/").slice(0, -1)) {
+    dir = `${dir}/${part}`;
+    if (!exists(dir)) cg.parents.push(dir);
+  }
+}
+
+/** Makes `root/rel` and its missing parents, noting the parents it made. */
+function makeDir(cg: Cgroup, root: string, rel: string): void {
+  noteParents(cg, root, rel);
+  Deno.mkdirSync(`${root}/${rel}`, { recursive: true });
 }
 
 /**
@@ -115,8 +155,10 @@ export function limitCgroup(cg: Cgroup, rel: string, resources: Resources, mount
   for (const { controller } of extra) {
     // In `dirs` before it exists: a failure from here on removes it with the rest.
     dirs[controller] = `${mount}/${controller}/${rel}`;
-    if (controller === "cpuset") makeV1Cpuset(mount, rel);
-    else Deno.mkdirSync(dirs[controller], { recursive: true });
+    if (controller === "cpuset") {
+      noteParents(cg, `${mount}/cpuset`, rel);
+      makeV1Cpuset(mount, rel);
+    } else makeDir(cg, `${mount}/${controller}`, rel);
   }
   writeV1(dirs, resources);
   if (dirs.unified !== undefined) filterDevices(dirs.unified, resources.devices);
@@ -257,7 +299,23 @@ function tryRemove(cg: Cgroup): boolean {
       if (!(error instanceof Deno.errors.NotFound)) done = false;
     }
   }
+  if (done) removeParents(cg);
   return done;
+}
+
+/**
+ * Removes the parents create made, deepest first; one that is not empty
+ * (another container's cgroup is in it) stays.
+ */
+function removeParents(cg: Cgroup): void {
+  const parents = [...(cg.parents ?? [])].sort((a, b) => b.length - a.length);
+  for (const dir of parents) {
+    try {
+      Deno.removeSync(dir);
+    } catch {
+      // busy or gone: not ours to force
+    }
+  }
 }
 
 function removeCgroupSync(cg: Cgroup): void {

@@ -60,7 +60,7 @@ Deno.test("createCgroup() writes v2 limits (memory.max, memory.swap.max, cpu.max
     fake(`${mount}/berth`, [], { "cgroup.controllers": "cpuset cpu memory pids\n" });
     fake(`${mount}/berth/c1`, V2_FILES, { "cgroup.controllers": "cpuset cpu memory pids\n" });
     assert.equal(cgroupVersion(mount), 2);
-    const cg = createCgroup("berth/c1", resources, mount);
+    const cg = createCgroup("berth/c1", resources, { mount });
     const dir = `${mount}/berth/c1`;
     assert.deepEqual(cg, { version: 2, dirs: { "": dir } });
     assert.equal(read(`${mount}/cgroup.subtree_control`), "+memory +pids +cpu +cpuset +io");
@@ -95,7 +95,7 @@ Deno.test("createCgroup() writes v2 io, hugetlb, rdma, cpu idle and burst, and u
       hugepageLimits: [{ pageSize: "2MB", limit: 4 << 20 }],
       rdma: { mlx5_1: { hcaObjects: 9 } },
       unified: { "memory.high": "1000000" },
-    }, mount);
+    }, { mount });
     const dir = `${mount}/c2`;
     assert.equal(read(`${dir}/io.weight`), "default 10000");
     assert.equal(read(`${dir}/io.max`), "8:16 wiops=40");
@@ -171,7 +171,7 @@ Deno.test("createCgroup() refuses on v2 what v2 has no file for, and removes the
     const unlimited = createCgroup("c3", {
       memory: { kernel: -1, kernelTCP: -1, swappiness: -1, disableOOMKiller: false },
       blockIO: { throttleReadBpsDevice: [] },
-    }, mount);
+    }, { mount });
     assert.equal(
       await removeCgroup(unlimited),
       true,
@@ -179,7 +179,7 @@ Deno.test("createCgroup() refuses on v2 what v2 has no file for, and removes the
     );
     for (const [r, message] of cases) {
       // No files in the leaf: nothing may be written before the refusal, or rmdir would fail.
-      assert.throws(() => createCgroup("c3", r, mount), (e: Error) => {
+      assert.throws(() => createCgroup("c3", r, { mount }), (e: Error) => {
         assert.ok(e instanceof InvalidError);
         assert.equal(e.message, `Cannot apply ${message}`);
         return true;
@@ -207,7 +207,7 @@ Deno.test("createCgroup() writes v1 limits per controller", async () => {
     Deno.writeTextFileSync(`${mount}/cpuset/cpuset.cpus`, "0-1");
     Deno.writeTextFileSync(`${mount}/cpuset/cpuset.mems`, "0");
     assert.equal(cgroupVersion(mount), 1);
-    const cg = createCgroup("berth/c1", resources, mount);
+    const cg = createCgroup("berth/c1", resources, { mount });
     assert.deepEqual(Object.keys(cg.dirs).sort(), ["cpu", "cpuset", "memory", "pids"]);
     assert.equal(read(`${mount}/cpuset/berth/cpuset.cpus`), "0-1", "the parent's CPUs first");
     assert.equal(read(`${mount}/cpuset/berth/c1/cpuset.cpus`), "0");
@@ -273,7 +273,7 @@ Deno.test("createCgroup() writes v1 memory, cpu, blkio, hugetlb, net_cls, net_pr
       hugepageLimits: [{ pageSize: "1GB", limit: 1 << 30 }],
       network: { classID: 0x100001, priorities: [{ name: "eth0", priority: 5 }] },
       rdma: { mlx5_1: { hcaHandles: 3 } },
-    }, mount);
+    }, { mount });
     assert.deepEqual(
       Object.keys(cg.dirs).sort(),
       ["blkio", "cpu", "hugetlb", "memory", "net_cls", "net_prio", "pids", "rdma"],
@@ -323,7 +323,7 @@ Deno.test("createCgroup() writes BFQ's blkio.bfq.weight where the host has it", 
     fakeV1(mount, { blkio: ["blkio.bfq.weight", "blkio.bfq.weight_device"] });
     createCgroup("berth/c1", {
       blockIO: { weight: 50, weightDevice: [{ major: 8, minor: 0, weight: 60 }] },
-    }, mount);
+    }, { mount });
     assert.equal(read(`${mount}/blkio/berth/c1/blkio.bfq.weight`), "50");
     assert.equal(read(`${mount}/blkio/berth/c1/blkio.bfq.weight_device`), "8:0 60");
   } finally {
@@ -374,7 +374,7 @@ Deno.test("createCgroup() refuses a v1 limit the host cannot apply and removes w
       network: { priorities: [] },
       rdma: {},
       hugepageLimits: [],
-    }, mount);
+    }, { mount });
     assert.deepEqual(
       Object.keys(unset.dirs).sort(),
       ["cpu", "memory"],
@@ -387,7 +387,7 @@ Deno.test("createCgroup() refuses a v1 limit the host cannot apply and removes w
       const cg = createCgroup(
         "c",
         { memory: { disableOOMKiller: false, swappiness: -1 } },
-        noMemory,
+        { mount: noMemory },
       );
       assert.deepEqual(
         Object.keys(cg.dirs),
@@ -398,7 +398,7 @@ Deno.test("createCgroup() refuses a v1 limit the host cannot apply and removes w
       Deno.removeSync(noMemory, { recursive: true });
     }
     for (const [r, message] of cases) {
-      assert.throws(() => createCgroup("berth/c2", r, mount), (e: Error) => {
+      assert.throws(() => createCgroup("berth/c2", r, { mount }), (e: Error) => {
         assert.ok(e instanceof InvalidError);
         assert.equal(e.message, `Cannot apply ${message}`);
         return true;

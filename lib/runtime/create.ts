@@ -114,7 +114,9 @@ export async function createContainer(
     status = new StatusReader(launched.status);
     const pid = launched.child.pid;
     if (early === undefined) {
-      cgroup = createCgroup(rel, spec.linux?.resources);
+      cgroup = createCgroup(rel, spec.linux?.resources, {
+        ownParents: spec.linux?.cgroupsPath !== undefined,
+      });
       joinCgroup(cgroup, pid);
     } else {
       cgroup = early.cgroup;

@@ -532,3 +532,49 @@ Deno.test({ name: "runtime run: cpu realtime runtime is applied or refused", ign
     );
   }
 });
+
+/** Every cgroup hierarchy's directory for `rel` that exists (v1: per controller; v2: the root). */
+function cgroupDirs(rel: string): string[] {
+  const roots = [...Deno.readDirSync("/sys/fs/cgroup")].filter((e) => e.isDirectory)
+    .map((e) => `/sys/fs/cgroup/${e.name}`);
+  return [...roots, "/sys/fs/cgroup"].map((root) => `${root}/${rel}`).filter((dir) => {
+    try {
+      return Deno.statSync(dir).isDirectory;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Removes `rel` and what is under it in every hierarchy (for a test's cleanup). */
+function removeCgroupTree(rel: string): void {
+  for (const top of cgroupDirs(rel)) {
+    const walk = (dir: string): void => {
+      for (const e of Deno.readDirSync(dir)) if (e.isDirectory) walk(`${dir}/${e.name}`);
+      Deno.removeSync(dir);
+    };
+    walk(top);
+  }
+}
+
+Deno.test({
+  name: "runtime run: the parents of a cgroupsPath that create made are gone after delete, " +
+    "those that existed stay",
+  ignore,
+}, async () => {
+  const made = `berth-test-made-${Deno.pid}`;
+  const kept = `berth-test-kept-${Deno.pid}`;
+  try {
+    // Nothing of `made` exists: create makes made/a in every hierarchy, and delete removes it.
+    await runWith({ pids: { limit: 50 } }, "true", `/${made}/a/ctr`);
+    assert.deepEqual(cgroupDirs(made), [], "parents made by create were left");
+    // `kept` exists in the pids hierarchy only: it stays there, the others' go.
+    Deno.mkdirSync(`/sys/fs/cgroup/pids/${kept}`);
+    await runWith({ pids: { limit: 50 } }, "true", `/${kept}/ctr`);
+    assert.deepEqual(cgroupDirs(kept), [`/sys/fs/cgroup/pids/${kept}`]);
+    assert.deepEqual(cgroupDirs(`${kept}/ctr`), []);
+  } finally {
+    removeCgroupTree(made);
+    removeCgroupTree(kept);
+  }
+});
