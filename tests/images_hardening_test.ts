@@ -67,12 +67,18 @@ async function dockerArchive(
 
 /**
  * An OCI layout archive of one image; the layer's descriptor names
- * `layerDigest` (by default the layer's real digest).
+ * `layerDigest` and `layerSize` (by default the layer's real ones).
  */
 async function ociArchive(
   dir: string,
   out: string,
-  image: { config: Uint8Array; layer: Uint8Array; tag: string; layerDigest?: string },
+  image: {
+    config: Uint8Array;
+    layer: Uint8Array;
+    tag: string;
+    layerDigest?: string;
+    layerSize?: number;
+  },
 ): Promise<void> {
   const blobs = `${dir}/blobs/sha256`;
   Deno.mkdirSync(blobs, { recursive: true });
@@ -90,7 +96,7 @@ async function ociArchive(
     layers: [{
       mediaType: "application/vnd.oci.image.layer.v1.tar",
       digest: `sha256:${layerHex}`,
-      size: image.layer.byteLength,
+      size: image.layerSize ?? image.layer.byteLength,
     }],
   }));
   Deno.writeFileSync(`${blobs}/${hex(manifest)}`, manifest);
@@ -110,7 +116,7 @@ async function ociArchive(
   await tarDir(dir, out);
 }
 
-Deno.test("load refuses a layer that lies about its diff ID, also when the store has that diff ID, and stores nothing", async () => {
+Deno.test("load refuses a layer that lies about its diff ID or size, also when the store has that diff ID, and stores nothing", async () => {
   await withTempDir(async (dir) => {
     const root = `${dir}/root`;
     const rootfs = await makeRootfs(`${dir}/rootfs.tar`);
@@ -177,6 +183,17 @@ Deno.test("load refuses a layer that lies about its diff ID, also when the store
             layerDigest: `sha256:${hex(baseLayer)}`,
           }),
       ],
+      [
+        "OCI archive, true layer under a descriptor with another size",
+        root,
+        () =>
+          ociArchive(`${dir}/a6`, `${dir}/a6.tar`, {
+            config: otherConfig,
+            layer: baseLayer,
+            tag: "liar:6",
+            layerSize: baseLayer.byteLength + 1,
+          }),
+      ],
     ];
     for (const [i, [what, target, make]] of cases.entries()) {
       await make();
@@ -185,7 +202,11 @@ Deno.test("load refuses a layer that lies about its diff ID, also when the store
       const out = await berth(target, ["load", "-i", `${dir}/a${i + 1}.tar`]);
       assert.equal(out.code, 125, `${what}: ${out.stdout}${out.stderr}`);
       oneLine(out.stderr);
-      assert.match(out.stderr, /Digest mismatch for (layer 1 \(diff ID\)|blob)/, what);
+      assert.match(
+        out.stderr,
+        /Digest mismatch for (layer 1 \(diff ID\)|blob)|is \d+ bytes, its descriptor says \d+$/m,
+        what,
+      );
       assert.deepEqual(snapshot(target), before, `${what}: nothing stored`);
       assert.deepEqual(listDir(`${target}/tmp`), [], `${what}: tmp/ is empty`);
     }

@@ -215,16 +215,16 @@ async function loadOciArchive(store: Store, members: Members): Promise<LoadedIma
   const loaded: LoadedImage[] = [];
   for (const desc of index.manifests) {
     const manifestDesc = pickManifest(members, desc);
-    const manifestBytes = blobBytes(members, manifestDesc.digest);
+    const manifestBytes = blobBytes(members, manifestDesc);
     const manifest = parseManifest(manifestBytes);
-    const configBytes = blobBytes(members, manifest.config.digest);
+    const configBytes = blobBytes(members, manifest.config);
     const config = parseImageConfig(configBytes);
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new InvalidError(
         `Invalid image: config lists ${config.rootfs.diff_ids.length} layers, manifest ${manifest.layers.length}`,
       );
     }
-    const files = manifest.layers.map((layer) => blobMember(members, layer.digest));
+    const files = manifest.layers.map((layer) => blobMember(members, layer));
     const names = ociNames(desc);
     loaded.push(
       await storeImage(store, config, configBytes, manifest.config.digest, files, names, {
@@ -240,7 +240,7 @@ async function loadOciArchive(store: Store, members: Members): Promise<LoadedIma
 function pickManifest(members: Members, desc: Descriptor): Descriptor {
   let current = desc;
   for (let depth = 0; depth < 4 && isIndexType(current.mediaType); depth++) {
-    const nested = parseIndex(blobBytes(members, current.digest));
+    const nested = parseIndex(blobBytes(members, current));
     const chosen = selectPlatform(nested, currentPlatform());
     if (chosen === undefined) {
       throw new InvalidError(
@@ -249,7 +249,7 @@ function pickManifest(members: Members, desc: Descriptor): Descriptor {
     }
     current = chosen;
   }
-  if (parseManifestOrIndex(blobBytes(members, current.digest)).kind !== "manifest") {
+  if (parseManifestOrIndex(blobBytes(members, current)).kind !== "manifest") {
     throw new InvalidError(`Invalid archive: "${current.digest}" is not an image manifest`);
   }
   return current;
@@ -268,16 +268,28 @@ function ociNames(desc: Descriptor): Reference[] {
   return [];
 }
 
-function blobMember(members: Members, digest: Digest): StagedBlob {
-  const name = `blobs/sha256/${digest.slice(7)}`;
+/**
+ * The staged member for a descriptor, checked against its digest and size
+ * (a manifest keeps the sizes it was loaded with, and clients pulling it
+ * refuse a blob of another size).
+ */
+function blobMember(members: Members, desc: Pick<Descriptor, "digest" | "size">): StagedBlob {
+  const name = `blobs/sha256/${desc.digest.slice(7)}`;
   const staged = members.get(name);
-  if (staged === undefined) throw new InvalidError(`Invalid archive: blob "${digest}" is missing`);
-  verifyDigest(digest, staged.digest, `blob "${name}"`);
+  if (staged === undefined) {
+    throw new InvalidError(`Invalid archive: blob "${desc.digest}" is missing`);
+  }
+  verifyDigest(desc.digest, staged.digest, `blob "${name}"`);
+  if (staged.size !== desc.size) {
+    throw new InvalidError(
+      `Invalid archive: blob "${desc.digest}" is ${staged.size} bytes, its descriptor says ${desc.size}`,
+    );
+  }
   return staged;
 }
 
-function blobBytes(members: Members, digest: Digest): Uint8Array {
-  return Deno.readFileSync(blobMember(members, digest).path);
+function blobBytes(members: Members, desc: Pick<Descriptor, "digest" | "size">): Uint8Array {
+  return Deno.readFileSync(blobMember(members, desc).path);
 }
 
 /**
