@@ -245,8 +245,10 @@ export function finishRootfs(spec: Spec): void {
     let isDir: boolean;
     try {
       isDir = Deno.statSync(path).isDirectory;
-    } catch {
-      continue;
+    } catch (error) {
+      // Absent is nothing to mask; anything else (a symlink loop) is an error, as in runc.
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw new EngineError(`Cannot mask "${path}"`, { cause: error });
     }
     if (isDir) mount("tmpfs", path, "tmpfs", MS_RDONLY);
     else mount("/dev/null", path, null, MS_BIND);

@@ -359,6 +359,17 @@ function validateLinux(linux: unknown): void {
     });
   }
   validateSeccomp(linux.seccomp);
+  for (const field of ["maskedPaths", "readonlyPaths"] as const) {
+    const paths = linux[field];
+    if (paths === undefined) continue;
+    if (!isStrings(paths)) throw bad(`linux.${field}`, "must be an array of strings");
+    paths.forEach((path, i) => {
+      // The spec: "The values MUST be absolute paths in the container namespace".
+      if (!path.startsWith("/")) {
+        throw bad(`linux.${field}[${i}]`, `must be an absolute path, not "${path}"`);
+      }
+    });
+  }
   const r = linux.resources;
   if (r === undefined) return;
   if (!isObject(r)) throw bad("linux.resources", "must be an object");
