@@ -54,6 +54,9 @@ const PID_FILE: FlagSpec = {
 const stateRoot = (ctx: Context, flags: Record<string, unknown>) =>
   str(flags as never, "root") ?? `${ctx.runRoot}/runtime`;
 
+/** Prints a failed poststart/poststop hook as a warning, as runc logs it; the command goes on. */
+const warn = (ctx: Context) => (message: string) => ctx.printErr(`Warning: ${message}\n`);
+
 /** Raw mode, window size (now and on SIGWINCH) and copying; returns the undo and the copy's end. */
 function attachTerminal(master: number): { detach: () => void; done: Promise<void> } {
   const restore = rawTerminal(0);
@@ -97,7 +100,7 @@ export const run: Command = {
     for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
     const term = c.console === undefined ? undefined : attachTerminal(c.console);
     try {
-      await startContainer(c);
+      await startContainer(c, { onWarning: warn(ctx) });
       const result = await waitContainer(c);
       await term?.done;
       if (c.console !== undefined) closeConsole(c.console);
@@ -105,7 +108,7 @@ export const run: Command = {
     } finally {
       term?.detach();
       for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-      await deleteContainer(root, id!, { force: true });
+      await deleteContainer(root, id!, { force: true, onWarning: warn(ctx) });
     }
   },
 };
@@ -192,7 +195,9 @@ export const start: Command = {
   flags: [ROOT],
   args: { min: 1, max: 1 },
   async run(ctx, flags, [id]) {
-    await startContainer({ stateRoot: stateRoot(ctx, flags), id: id! });
+    await startContainer({ stateRoot: stateRoot(ctx, flags), id: id! }, {
+      onWarning: warn(ctx),
+    });
     return 0;
   },
 };
@@ -233,7 +238,10 @@ export const remove: Command = {
   }],
   args: { min: 1, max: 1 },
   async run(ctx, flags, [id]) {
-    await deleteContainer(stateRoot(ctx, flags), id!, { force: bool(flags, "force") });
+    await deleteContainer(stateRoot(ctx, flags), id!, {
+      force: bool(flags, "force"),
+      onWarning: warn(ctx),
+    });
     return 0;
   },
 };

@@ -15,6 +15,8 @@ import { isAlive, readState, stateDir, toState } from "./state.ts";
 export interface DeleteOptions {
   /** Kill the container first if it still runs. @default false */
   force?: boolean;
+  /** Gets a line for each poststop hook that failed (delete goes on). */
+  onWarning?: (message: string) => void;
 }
 
 const killQuietly = (pid: number) => {
@@ -76,6 +78,11 @@ export async function deleteContainer(
     throw new EngineError(`Cannot delete container "${id}": its cgroup still has processes`);
   }
   const hooks = loadSpecQuietly(record.bundle)?.hooks?.poststop;
-  if (hooks) await runHooksQuietly(hooks, toState(stateRoot, record));
+  if (hooks) {
+    await runHooksQuietly(hooks, toState(stateRoot, record), {
+      stage: "poststop",
+      onWarning: options.onWarning,
+    });
+  }
   Deno.removeSync(dir, { recursive: true });
 }

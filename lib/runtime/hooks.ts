@@ -53,10 +53,19 @@ export async function runHooks(hooks: readonly Hook[] | undefined, state: State)
   for (const hook of hooks ?? []) await runHook(hook, state);
 }
 
-/** Runs hooks whose failure must not stop the lifecycle (poststart, poststop). */
+/**
+ * Runs hooks whose failure must not stop the lifecycle (poststart, poststop):
+ * the spec has the runtime log a warning and go on as if the hook had
+ * succeeded, so each failure goes to `onWarning` and the next hook runs.
+ */
 export async function runHooksQuietly(
   hooks: readonly Hook[] | undefined,
   state: State,
+  options: { stage: string; onWarning?: ((message: string) => void) | undefined },
 ): Promise<void> {
-  for (const hook of hooks ?? []) await runHook(hook, state).catch(() => {});
+  for (const [i, hook] of (hooks ?? []).entries()) {
+    await runHook(hook, state).catch((error: Error) => {
+      options.onWarning?.(`${options.stage} hook ${i}: ${error.message}`);
+    });
+  }
 }

@@ -77,11 +77,13 @@ function fifoError(rest: string): EngineError | undefined {
 /**
  * Starts a created container.
  * @param target the handle from {@linkcode createContainer}, or `{stateRoot, id}`
+ * @param options.onWarning gets a line for each poststart hook that failed (start goes on)
  * @throws {NotFoundError} no such container; {ConflictError} not in "created";
  *   {EngineError} init failed (126/127 when the command cannot run)
  */
 export async function startContainer(
   target: Container | { stateRoot: string; id: string },
+  options: { onWarning?: (message: string) => void } = {},
 ): Promise<void> {
   const record = readState(target.stateRoot, target.id);
   requireStatus(toState(target.stateRoot, record), ["created"], "start");
@@ -109,6 +111,10 @@ export async function startContainer(
   }
   const spec = "spec" in target ? target.spec : loadSpecQuietly(record.bundle);
   if (spec?.hooks?.poststart) {
-    await runHooksQuietly(spec.hooks.poststart, toState(target.stateRoot, record));
+    await runHooksQuietly(
+      spec.hooks.poststart,
+      toState(target.stateRoot, record),
+      { stage: "poststart", onWarning: options.onWarning },
+    );
   }
 }
