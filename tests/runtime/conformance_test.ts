@@ -1,0 +1,241 @@
+/**
+ * What the OCI runtime-tools validation programs check and no other runtime
+ * test covers, written against the runtime-spec through `berth runtime run`:
+ * masked and read-only paths, the default symlinks, filesystems and devices,
+ * the process's user, umask, cwd, env and OOM score, and hooks (order, the
+ * state on stdin, a failing hook). The suite itself is not packaged for
+ * Debian (its package ships only the library), so CI cannot build it;
+ * scripts/oci_validation.sh runs it from a runtime-tools checkout.
+ */
+import assert from "node:assert/strict";
+import type { Spec } from "../../lib/runtime/mod.ts";
+import {
+  assertNoLeftovers,
+  cleanup,
+  makeBundle,
+  runBundle,
+  SKIP_REASON,
+  type TestBundle,
+  uniqueId,
+} from "./_bundle.ts";
+
+const ignore = SKIP_REASON !== undefined;
+
+/**
+ * Runs `script` in a fresh bundle after `prepare` and checks nothing is left;
+ * returns the run with the bundle's `files` (relative paths) as they were after it.
+ */
+async function run(
+  script: string,
+  edit: (spec: Spec, b: TestBundle) => void,
+  options: { prepare?: (b: TestBundle) => void; files?: string[] } = {},
+) {
+  const b = makeBundle();
+  const id = uniqueId("conf");
+  try {
+    options.prepare?.(b);
+    b.write({ args: ["sh", "-c", script], hostname: "" }, (spec) => edit(spec, b));
+    const r = await runBundle(b, id);
+    assertNoLeftovers(b, id, r.pid);
+    const files = Object.fromEntries(
+      (options.files ?? []).map((path) => [path, readOr(`${b.dir}/${path}`)]),
+    );
+    return { ...r, bundle: b.dir, id, files };
+  } finally {
+    await cleanup(b, id);
+    b.close();
+  }
+}
+
+function readOr(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+Deno.test({
+  name:
+    "runtime run: masked paths read as empty, read-only paths refuse writes (linux_masked_paths, " +
+    "linux_readonly_paths)",
+  ignore,
+}, async () => {
+  const r = await run(
+    [
+      "cat /m-file; ls -A /m-dir | wc -l; cat /m-dir/sub/f",
+      "echo x > /r-file && echo wrote-file; touch /r-dir/new && echo wrote-dir",
+      "touch /r-dir/sub/new && echo wrote-sub; cat /r-file /r-dir/sub/f",
+    ].join("; "),
+    (spec) => {
+      spec.linux!.maskedPaths = ["/m-dir", "/m-file"];
+      spec.linux!.readonlyPaths = ["/r-dir", "/r-file"];
+    },
+    {
+      prepare: (b) => {
+        for (const top of ["m", "r"]) {
+          Deno.mkdirSync(`${b.dir}/rootfs/${top}-dir/sub`, { recursive: true });
+          Deno.writeTextFileSync(`${b.dir}/rootfs/${top}-dir/sub/f`, "secret\n");
+          Deno.writeTextFileSync(`${b.dir}/rootfs/${top}-file`, "immutable\n");
+        }
+      },
+      files: ["rootfs/r-file", "rootfs/m-file"],
+    },
+  );
+  assert.equal(r.stdout, "0\nimmutable\nsecret\n", r.stderr);
+  assert.match(r.stderr, /'\/m-dir\/sub\/f': No such file or directory/);
+  assert.match(r.stderr, /can't create \/r-file: Read-only file system/);
+  assert.match(r.stderr, /\/r-dir\/new: Read-only file system/);
+  assert.match(r.stderr, /\/r-dir\/sub\/new: Read-only file system/);
+  assert.deepEqual(r.files, { "rootfs/r-file": "immutable\n", "rootfs/m-file": "immutable\n" });
+});
+
+for (const [field, kind] of [["maskedPaths", "masked"], ["readonlyPaths", "read-only"]] as const) {
+  Deno.test({
+    name: `runtime run: a relative or looping ${kind} path is refused at create, nothing left`,
+    ignore,
+  }, async () => {
+    for (const path of ["rel-path", "/loop"]) {
+      const r = await run("echo ran > /ran", (spec) => {
+        spec.linux![field] = ["/proc/kcore", path];
+      }, {
+        prepare: (b) => Deno.symlinkSync("../loop", `${b.dir}/rootfs/loop`),
+        files: ["rootfs/ran"],
+      });
+      assert.equal(r.code, 125, `${path}: ${r.stdout}`);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /^Error: /);
+      assert.equal(r.files["rootfs/ran"], undefined, `${path}: the process ran`);
+    }
+  });
+}
+
+Deno.test({
+  name:
+    "runtime run: the default symlinks, filesystems and devices are there (runtimetest's defaults)",
+  ignore,
+}, async () => {
+  const r = await run(
+    [
+      "for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done",
+      "for d in null zero full random urandom tty ptmx; do stat -L -c '%n %F %t:%T' /dev/$d; done",
+      "for m in /proc /sys /dev/pts /dev/shm; do awk -v m=$m '$5 == m {print m, $(NF-2)}' " +
+      "/proc/self/mountinfo | tail -n 1; done",
+    ].join("; "),
+    () => {},
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    [
+      "/proc/self/fd",
+      "/proc/self/fd/0",
+      "/proc/self/fd/1",
+      "/proc/self/fd/2",
+      "pts/ptmx",
+      "/dev/null character special file 1:3",
+      "/dev/zero character special file 1:5",
+      "/dev/full character special file 1:7",
+      "/dev/random character special file 1:8",
+      "/dev/urandom character special file 1:9",
+      "/dev/tty character special file 5:0",
+      "/dev/ptmx character special file 5:2",
+      "/proc proc",
+      "/sys sysfs",
+      "/dev/pts devpts",
+      "/dev/shm tmpfs",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test({
+  name:
+    "runtime run: user, additional groups, umask, cwd, env and OOM score apply (process_user, " +
+    "process, process_oom_score_adj)",
+  ignore,
+}, async () => {
+  const r = await run(
+    "id -u; id -g; id -G; umask; pwd; echo $testa $testb; cat /proc/self/oom_score_adj",
+    (spec) => {
+      spec.process!.user = { uid: 10, gid: 10, additionalGids: [5], umask: 0o002 };
+      spec.process!.cwd = "/test";
+      spec.process!.env!.push("testa=valuea", "testb=123");
+      spec.process!.oomScoreAdj = 500;
+    },
+    { prepare: (b) => Deno.mkdirSync(`${b.dir}/rootfs/test`) },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "10\n10\n10 5\n0002\n/test\nvaluea 123\n500\n");
+});
+
+/** A hook running the rootfs's busybox sh on the host. */
+const hook = (b: TestBundle, script: string) => ({
+  path: `${b.dir}/rootfs/bin/sh`,
+  args: ["sh", "-c", script],
+});
+
+Deno.test({
+  name: "runtime run: hooks run in order with the container's state on stdin (hooks, hooks_stdin)",
+  ignore,
+}, async () => {
+  const states = ["prestart1", "poststart", "poststop1"];
+  const r = await run("echo process >> /order", (spec, b) => {
+    const log = (name: string) =>
+      hook(b, `cat > ${b.dir}/${name}.json; echo ${name} >> ${b.dir}/rootfs/order`);
+    spec.annotations = { "org.example.key": "value" };
+    spec.hooks = {
+      prestart: [log("prestart1"), log("prestart2")],
+      poststart: [log("poststart")],
+      poststop: [log("poststop1"), log("poststop2")],
+    };
+  }, { files: ["rootfs/order", ...states.map((name) => `${name}.json`)] });
+  assert.equal(r.code, 0, r.stderr);
+  const order = r.files["rootfs/order"]!.trim().split("\n");
+  // poststart and the process race (both follow start); the rest is ordered.
+  assert.deepEqual(order.slice(0, 2), ["prestart1", "prestart2"]);
+  assert.deepEqual(order.slice(2, 4).sort(), ["poststart", "process"]);
+  assert.deepEqual(order.slice(4), ["poststop1", "poststop2"]);
+  for (const name of states) {
+    const state = JSON.parse(r.files[`${name}.json`] ?? "null");
+    assert.equal(state?.id, r.id, name);
+    assert.equal(state?.bundle, r.bundle, name);
+    assert.deepEqual(state?.annotations, { "org.example.key": "value" }, name);
+    if (name !== "poststop1") assert.equal(state?.pid, r.pid, name);
+  }
+  assert.equal(JSON.parse(r.files["poststart.json"]!).status, "running");
+  assert.equal(JSON.parse(r.files["poststop1.json"]!).status, "stopped");
+});
+
+Deno.test({
+  name: "runtime run: a failing prestart hook stops the container before its process runs; a " +
+    "failing poststart or poststop hook only warns (prestart_fail, poststart_fail, poststop_fail)",
+  ignore,
+}, async () => {
+  const pre = await run("echo ran > /ran", (spec, b) => {
+    spec.hooks = { prestart: [hook(b, "exit 3")] };
+  }, { files: ["rootfs/ran"] });
+  assert.equal(pre.code, 125, pre.stderr);
+  assert.match(pre.stderr, /^Error: Hook ".*\/bin\/sh" failed: exit status 3\n$/);
+  assert.equal(pre.files["rootfs/ran"], undefined, "the process ran");
+
+  const post = await run("echo ran > /ran", (spec, b) => {
+    const ok = (name: string) => hook(b, `echo ${name} >> ${b.dir}/rootfs/called`);
+    spec.hooks = {
+      poststart: [hook(b, "exit 3"), ok("poststart")],
+      poststop: [hook(b, "exit 4"), ok("poststop")],
+    };
+  }, { files: ["rootfs/ran", "rootfs/called"] });
+  assert.equal(post.code, 0, post.stderr);
+  assert.deepEqual(post.files, { "rootfs/ran": "ran\n", "rootfs/called": "poststart\npoststop\n" });
+  const warnings = post.stderr.trim().split("\n");
+  assert.equal(warnings.length, 2, post.stderr);
+  assert.match(
+    warnings[0]!,
+    /^Warning: poststart hook 0: Hook ".*\/bin\/sh" failed: exit status 3$/,
+  );
+  assert.match(
+    warnings[1]!,
+    /^Warning: poststop hook 0: Hook ".*\/bin\/sh" failed: exit status 4$/,
+  );
+});
