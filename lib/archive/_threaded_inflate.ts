@@ -16,6 +16,11 @@ import { paceGc } from "./_gc_pacer.ts";
 const MAX_IN_FLIGHT = 4 * 1024 * 1024;
 /** Uncompressed bytes waiting for the reader before the source is paused. */
 const MAX_QUEUED = 16 * 1024 * 1024;
+/**
+ * Output taken by the reader before the worker is told (it holds back past
+ * 8 MiB untaken: `_inflate_worker.ts`); a message per chunk cost more.
+ */
+const TOOK_BATCH = 1024 * 1024;
 
 /** What {@linkcode threadedInflate} returns. */
 export interface ThreadedInflate {
@@ -124,6 +129,7 @@ class Pipe {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #queue: Uint8Array[] = [];
   #queued = 0;
+  #untold = 0;
   #inFlight = 0;
   #ended = false;
   #failure: { error: unknown } | undefined;
@@ -166,8 +172,7 @@ class Pipe {
           if (chunk !== undefined) {
             this.#queued -= chunk.byteLength;
             paceGc(chunk.byteLength);
-            // The worker holds back output past a bound until told it was taken.
-            if (!this.#ended) this.#worker.postMessage({ job: this.#job, took: chunk.byteLength });
+            this.#took(chunk.byteLength);
             this.#notify();
             return controller.enqueue(chunk);
           }
@@ -220,6 +225,14 @@ class Pipe {
       this.#send(chunk);
     }
     if (!this.#ended) this.#worker.postMessage({ job: this.#job, end: true });
+  }
+
+  /** Tells the worker, in batches, how much output the reader took. */
+  #took(bytes: number): void {
+    this.#untold += bytes;
+    if (this.#untold < TOOK_BATCH || this.#ended) return;
+    this.#worker.postMessage({ job: this.#job, took: this.#untold });
+    this.#untold = 0;
   }
 
   /** Posts a chunk, moving its memory when the caller allows it and nothing else shares it. */
