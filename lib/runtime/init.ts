@@ -72,7 +72,7 @@ function setupNamespaces(spec: Spec, cfg: InitConfig): number | undefined {
     return pty.slave;
   };
   prepareRootfs(spec, cfg.rootfs, cfg.bundle, cfg.console ? makeConsole : undefined);
-  enterRootfs(cfg.rootfs);
+  enterRootfs(cfg.rootfs, spec);
   // Before root.readonly and the masks apply, as runc does.
   makeCwd(spec.process.cwd);
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {

@@ -175,7 +175,12 @@ export function prepareRootfs(
   bundle: string,
   console?: () => string,
 ): void {
-  mount(null, "/", null, MS_REC | MS_PRIVATE);
+  const propagation = rootPropagation(spec);
+  // The container's copy of the host's mounts: private, or as linux.rootfsPropagation says.
+  mount(null, "/", null, propagation === 0 ? MS_REC | MS_PRIVATE : propagation);
+  // With the spec's propagation, the mount holding the rootfs goes private (as runc does),
+  // so the rootfs bind and what is mounted under it never reach the host's peers.
+  if (propagation !== 0) mount(null, mountPointOf(rootfs), null, MS_PRIVATE);
   try {
     mountRoot(spec, rootfs);
   } catch (error) {
@@ -202,12 +207,40 @@ export function prepareRootfs(
   }
 }
 
-/** pivot_root(".", ".") into `rootfs`, then detaches the old root stacked on it. */
-export function enterRootfs(rootfs: string): void {
+/**
+ * pivot_root(".", ".") into `rootfs`, then detaches the old root stacked on
+ * it and gives the new / the spec's `linux.rootfsPropagation`, if any.
+ */
+export function enterRootfs(rootfs: string, spec: Spec): void {
   chdir(rootfs);
   pivotRoot(".", ".");
   umount2(".", MNT_DETACH);
   chdir("/");
+  const propagation = rootPropagation(spec);
+  if (propagation !== 0) mount(null, "/", null, propagation);
+}
+
+/** `linux.rootfsPropagation` as mount(2) propagation flags; 0 when unset. */
+function rootPropagation(spec: Spec): number {
+  const value = spec.linux?.rootfsPropagation;
+  if (value === undefined || value === "") return 0;
+  const { propagation } = parseMountOptions([value]);
+  if (propagation === 0) {
+    throw new InvalidError(`Invalid config.json: "linux.rootfsPropagation" "${value}" is unknown`);
+  }
+  return propagation;
+}
+
+/** The mount point (of this mount namespace) that holds `path`. */
+function mountPointOf(path: string): string {
+  const real = Deno.realPathSync(path);
+  let best = "/";
+  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+    const point = (line.split(" ")[4] ?? "").replace(/\\040/g, " ");
+    const under = point === "/" || real === point || real.startsWith(`${point}/`);
+    if (point !== "" && under && point.length > best.length) best = point;
+  }
+  return best;
 }
 
 /**

@@ -341,6 +341,18 @@ function validateSeccomp(sc: unknown): void {
   });
 }
 
+/** The values of `linux.rootfsPropagation` (mount(8)'s propagation words). */
+const ROOTFS_PROPAGATIONS = [
+  "shared",
+  "rshared",
+  "slave",
+  "rslave",
+  "private",
+  "rprivate",
+  "unbindable",
+  "runbindable",
+];
+
 function validateLinux(linux: unknown): void {
   if (!isObject(linux)) throw bad("linux", "must be an object");
   const ns = linux.namespaces;
@@ -369,6 +381,13 @@ function validateLinux(linux: unknown): void {
         throw bad(`linux.${field}[${i}]`, `must be an absolute path, not "${path}"`);
       }
     });
+  }
+  const propagation = linux.rootfsPropagation;
+  if (propagation !== undefined && !ROOTFS_PROPAGATIONS.includes(propagation as string)) {
+    throw bad(
+      "linux.rootfsPropagation",
+      `must be one of ${ROOTFS_PROPAGATIONS.join(", ")}, not ${JSON.stringify(propagation)}`,
+    );
   }
   const r = linux.resources;
   if (r === undefined) return;

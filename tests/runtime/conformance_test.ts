@@ -239,3 +239,37 @@ Deno.test({
     /^Warning: poststop hook 0: Hook ".*\/bin\/sh" failed: exit status 4$/,
   );
 });
+
+Deno.test({
+  name: "runtime run: linux.rootfsPropagation sets the propagation of the container's / " +
+    "(linux_rootfs_propagation), and an unknown value is refused",
+  ignore,
+}, async () => {
+  // /proc/self/mountinfo's optional fields for "/": shared:N, master:N, unbindable, or none.
+  const script = `awk '$5 == "/" { t = ""; for (i = 7; $i != "-"; i++) t = t " " $i; print t }' ` +
+    "/proc/self/mountinfo | sed 's/:[0-9]*//g'";
+  const tags = async (mode?: string) => {
+    const r = await run(script, (spec) => {
+      if (mode !== undefined) spec.linux!.rootfsPropagation = mode;
+    });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  assert.equal(await tags(), "", "private without rootfsPropagation");
+  assert.equal(await tags("rprivate"), "");
+  assert.equal(await tags("shared"), "shared");
+  assert.equal(await tags("rshared"), "shared");
+  assert.equal(await tags("unbindable"), "unbindable");
+  // A slave of the host's root: the rootfs's parent is made private first, as runc does, so
+  // the container's / has no master and reads as private; what matters is that create applies it.
+  assert.equal(await tags("rslave"), "");
+  const bad = await run("true", (spec) => {
+    spec.linux!.rootfsPropagation = "sideways";
+  });
+  assert.equal(bad.code, 125);
+  assert.equal(
+    bad.stderr,
+    `Error: Invalid config.json: "linux.rootfsPropagation" must be one of shared, rshared, slave, ` +
+      `rslave, private, rprivate, unbindable, runbindable, not "sideways"\n`,
+  );
+});
