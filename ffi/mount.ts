@@ -116,6 +116,14 @@ export function umount2(target: string, flags = 0): void {
   if (libc().umount2(cstr(target), flags) !== 0) throw syscallError("umount2", target);
 }
 
+/**
+ * chroot(2).
+ * @throws {SyscallError}
+ */
+export function chroot(path: string): void {
+  if (libc().chroot(cstr(path)) !== 0) throw syscallError("chroot", path);
+}
+
 const SYS_PIVOT_ROOT = 155n;
 
 /**

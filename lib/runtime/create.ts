@@ -18,6 +18,7 @@ import {
 } from "./cgroup.ts";
 import type { Container, CreateOptions } from "./container.ts";
 import { runHooks } from "./hooks.ts";
+import { type HostMounts, noteHostMounts, releaseHostMounts } from "./host_mounts.ts";
 import { checkNamespaces, type Launched, launchInit } from "./launch.ts";
 import { DEFAULT_STATE_ROOT, fifoPath, procStat, stateDir, writeState } from "./state.ts";
 import { initError, StatusReader } from "./_status.ts";
@@ -94,6 +95,7 @@ export async function createContainer(
   }
   let launched: Launched | undefined;
   let cgroup;
+  let hostMounts: HostMounts | undefined;
   let master: number | undefined;
   let status: StatusReader | undefined;
   try {
@@ -108,6 +110,7 @@ export async function createContainer(
       pdeathsig: options.pdeathsig ?? false,
     };
     const io = { fifo, ...(spec.process.terminal ? { console: true } : {}) };
+    hostMounts = noteHostMounts(spec, rootfs);
     // Or it started before the bundle existed, and is joining the cgroup already.
     const early = await options.init?.adopt(id, spec, { bundle, rootfs, ...io }, launch);
     launched = early?.launched ?? launchInit(spec, bundle, rootfs, { ...launch, ...io });
@@ -161,6 +164,7 @@ export async function createContainer(
       created: new Date().toISOString(),
       startTime: procStat(pid)?.startTime ?? "",
       cgroup,
+      ...(hostMounts ? { hostMounts } : {}),
       ...(spec.annotations ? { annotations: spec.annotations } : {}),
     };
     writeState(stateRoot, record);
@@ -187,6 +191,7 @@ export async function createContainer(
       await launched.child.status;
     }
     if (cgroup !== undefined) await removeCgroup(cgroup);
+    if (hostMounts !== undefined) releaseHostMounts(hostMounts);
     if (master !== undefined) closeFd(master);
     Deno.removeSync(dir, { recursive: true });
     throw error;

@@ -8,6 +8,7 @@ import { kill } from "../../ffi/proc.ts";
 import { ConflictError, EngineError, NotFoundError } from "../errors.ts";
 import { type Cgroup, cgroupPids, removeCgroup } from "./cgroup.ts";
 import { runHooksQuietly } from "./hooks.ts";
+import { releaseHostMounts } from "./host_mounts.ts";
 import { loadSpecQuietly } from "./start.ts";
 import { isAlive, readState, stateDir, toState } from "./state.ts";
 
@@ -77,6 +78,7 @@ export async function deleteContainer(
   if (!(await removeCgroup(record.cgroup))) {
     throw new EngineError(`Cannot delete container "${id}": its cgroup still has processes`);
   }
+  if (record.hostMounts !== undefined) releaseHostMounts(record.hostMounts);
   const hooks = loadSpecQuietly(record.bundle)?.hooks?.poststop;
   if (hooks) {
     await runHooksQuietly(hooks, toState(stateRoot, record), {

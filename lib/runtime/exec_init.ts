@@ -9,7 +9,8 @@
  */
 import { O_CLOEXEC, O_RDONLY, openFd, readSync } from "../../ffi/fd.ts";
 import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, setns, unshare } from "../../ffi/ns.ts";
-import { PR_SET_PDEATHSIG, prctl } from "../../ffi/proc.ts";
+import { chroot } from "../../ffi/mount.ts";
+import { chdir, PR_SET_PDEATHSIG, prctl } from "../../ffi/proc.ts";
 import { describeError, EngineError, EXIT_ENGINE } from "../errors.ts";
 import { openConsole, report } from "./_init_io.ts";
 import { lookPath } from "./look_path.ts";
@@ -51,6 +52,9 @@ export function runExecInit(cfg: Pipes, exec: ExecInit): number {
   try {
     if (cfg.pdeathsig) prctl(PR_SET_PDEATHSIG, 9);
     const mnt = openFd(`/proc/${exec.pid}/ns/mnt`, O_RDONLY | O_CLOEXEC);
+    const sameMnt = Deno.readLinkSync(`/proc/${exec.pid}/ns/mnt`) ===
+      Deno.readLinkSync("/proc/self/ns/mnt");
+    const root = sameMnt ? `/proc/${exec.pid}/root` : undefined;
     const cgroup = exec.cgroupns
       ? openFd(`/proc/${exec.pid}/ns/cgroup`, O_RDONLY | O_CLOEXEC)
       : undefined;
@@ -59,6 +63,11 @@ export function runExecInit(cfg: Pipes, exec: ExecInit): number {
     // setns into a mount namespace needs an fs_struct of our own (threads share one).
     unshare(CLONE_FS);
     setns(mnt, CLONE_NEWNS, "mnt");
+    // A container in the host's mount namespace has a chroot for root, which setns left.
+    if (root !== undefined) {
+      chroot(root);
+      chdir("/");
+    }
     if (cfg.console) {
       // A pty of the container's devpts; the launcher copies the master, then says go again.
       report(cfg.status, { console: openConsole("/").master });

@@ -21,7 +21,7 @@ import {
 } from "../../ffi/fd.ts";
 import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, openNs, setns, unshare } from "../../ffi/ns.ts";
 import { PR_SET_PDEATHSIG, prctl, setdomainname, sethostname } from "../../ffi/proc.ts";
-import { describeError, EngineError, EXIT_ENGINE, InvalidError } from "../errors.ts";
+import { describeError, EngineError, EXIT_ENGINE } from "../errors.ts";
 import { runExecInit } from "./exec_init.ts";
 import { type EarlyInitConfig, type InitConfig, readLateConfig } from "./init_config.ts";
 import { openConsole, report } from "./_init_io.ts";
@@ -40,23 +40,21 @@ export { INIT_ENV, type InitConfig } from "./init_config.ts";
 
 /**
  * Makes or joins (by path) the mount and cgroup namespaces, as
- * `linux.namespaces` says; an absent cgroup type shares the caller's. No
- * mount namespace is refused by create before init starts.
+ * `linux.namespaces` says; an absent type shares the caller's.
  */
 function enterMountAndCgroup(spec: Spec): void {
   const find = (type: string) => spec.linux?.namespaces?.find((n) => n.type === type);
   const [mnt, cgroup] = [find("mount"), find("cgroup")];
-  if (mnt === undefined) throw new InvalidError(`Invalid config.json: no "mount" namespace`);
   // Both paths are opened before either is joined: they name files of the caller's root.
-  const mntFd = mnt.path === undefined ? undefined : openNs(mnt.path);
+  const mntFd = mnt?.path === undefined ? undefined : openNs(mnt.path);
   const cgroupFd = cgroup?.path === undefined ? undefined : openNs(cgroup.path);
   if (cgroupFd !== undefined) setns(cgroupFd, CLONE_NEWCGROUP, cgroup!.path);
   if (mntFd !== undefined) {
     // setns into a mount namespace needs an fs_struct of our own (threads share one).
     unshare(CLONE_FS);
-    setns(mntFd, CLONE_NEWNS, mnt.path);
+    setns(mntFd, CLONE_NEWNS, mnt!.path!);
   }
-  const flags = (mntFd === undefined ? CLONE_NEWNS : 0) |
+  const flags = (mnt !== undefined && mntFd === undefined ? CLONE_NEWNS : 0) |
     (cgroup !== undefined && cgroupFd === undefined ? CLONE_NEWCGROUP : 0);
   if (flags !== 0) unshare(flags);
   for (const fd of [mntFd, cgroupFd]) if (fd !== undefined) closeFd(fd);

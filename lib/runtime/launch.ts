@@ -87,9 +87,8 @@ function openNsOfType(path: string, type: string, field: string): number {
 /**
  * Checks `linux.namespaces` against what the runtime-spec asks and what
  * would otherwise change the host, before anything is made: each type once,
- * each path a namespace of its type, a mount namespace of the container's
- * own (berth cannot build a root in the host's), and no hostname or
- * namespaced sysctl without its namespace (it would be the host's).
+ * each path a namespace of its type, and no hostname or namespaced sysctl
+ * without its namespace (it would be the host's).
  * @throws {InvalidError} naming the field (exit 125)
  */
 export function checkNamespaces(spec: Spec): void {
@@ -109,11 +108,6 @@ export function checkNamespaces(spec: Spec): void {
     if (Array.isArray(maps) && maps.length > 0 && !listed.has("user")) {
       throw new InvalidError(`Invalid config.json: "linux.${field}" needs a "user" namespace`);
     }
-  }
-  if (!listed.has("mount")) {
-    throw new InvalidError(
-      `Invalid config.json: "linux.namespaces" has no "mount": sharing the host's mount namespace is not supported`,
-    );
   }
   if ((spec.hostname || spec.domainname) && !listed.has("uts")) {
     const field = spec.hostname ? "hostname" : "domainname";

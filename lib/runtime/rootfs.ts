@@ -8,6 +8,7 @@
  */
 import { mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../ffi/fs.ts";
 import {
+  chroot,
   MNT_DETACH,
   mount,
   MS_BIND,
@@ -25,6 +26,7 @@ import {
 import { chdir } from "../../ffi/proc.ts";
 import { EngineError, InvalidError } from "../errors.ts";
 import { mountCgroups } from "./cgroup_mount.ts";
+import { ownsMountNamespace } from "./host_mounts.ts";
 import { secureJoin } from "./secure_join.ts";
 import { type Mount, OVERLAY_ANNOTATION, type Spec } from "./spec.ts";
 
@@ -176,13 +178,19 @@ export function prepareRootfs(
   console?: () => string,
 ): void {
   const propagation = rootPropagation(spec);
-  // The container's copy of the host's mounts: private, or as linux.rootfsPropagation says.
-  mount(null, "/", null, propagation === 0 ? MS_REC | MS_PRIVATE : propagation);
-  // With the spec's propagation, the mount holding the rootfs goes private (as runc does),
-  // so the rootfs bind and what is mounted under it never reach the host's peers.
-  if (propagation !== 0) mount(null, mountPointOf(rootfs), null, MS_PRIVATE);
+  const own = ownsMountNamespace(spec);
+  if (own) {
+    // The container's copy of the host's mounts: private, or as linux.rootfsPropagation says.
+    mount(null, "/", null, propagation === 0 ? MS_REC | MS_PRIVATE : propagation);
+    // With the spec's propagation, the mount holding the rootfs goes private (as runc does),
+    // so the rootfs bind and what is mounted under it never reach the host's peers.
+    if (propagation !== 0) mount(null, mountPointOf(rootfs), null, MS_PRIVATE);
+  }
   try {
     mountRoot(spec, rootfs);
+    // In the host's mount namespace the host's propagation stays as it is: the rootfs mount
+    // alone goes private, so nothing mounted under it reaches another namespace.
+    if (!own) mount(null, rootfs, null, MS_REC | MS_PRIVATE);
   } catch (error) {
     if (error instanceof InvalidError) throw error;
     throw new EngineError(`Cannot mount the rootfs "${rootfs}"`, { cause: error });
@@ -209,12 +217,19 @@ export function prepareRootfs(
 
 /**
  * pivot_root(".", ".") into `rootfs`, then detaches the old root stacked on
- * it and gives the new / the spec's `linux.rootfsPropagation`, if any.
+ * it (without a mount namespace of its own: chroot) and gives the new / the
+ * spec's `linux.rootfsPropagation`, if any.
  */
 export function enterRootfs(rootfs: string, spec: Spec): void {
   chdir(rootfs);
-  pivotRoot(".", ".");
-  umount2(".", MNT_DETACH);
+  if (ownsMountNamespace(spec)) {
+    pivotRoot(".", ".");
+    umount2(".", MNT_DETACH);
+  } else {
+    // pivot_root would move the host's own root: a container in the host's mount namespace
+    // gets a chroot, as runc gives it (it is no barrier to a process with CAP_SYS_CHROOT).
+    chroot(".");
+  }
   chdir("/");
   const propagation = rootPropagation(spec);
   if (propagation !== 0) mount(null, "/", null, propagation);

@@ -7,6 +7,7 @@
  */
 import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
 import type { Cgroup } from "./cgroup.ts";
+import type { HostMounts } from "./host_mounts.ts";
 
 /** The default state root. */
 export const DEFAULT_STATE_ROOT = "/run/berth/runtime";
@@ -33,6 +34,8 @@ export interface StateRecord {
   /** Field 22 of /proc/PID/stat, to tell a reused pid apart. */
   startTime: string;
   cgroup: Cgroup;
+  /** Set when the container shares the host's mount namespace: delete detaches its mounts. */
+  hostMounts?: HostMounts;
   annotations?: Record<string, string>;
 }
 

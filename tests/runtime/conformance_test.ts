@@ -273,3 +273,55 @@ Deno.test({
       `rslave, private, rprivate, unbindable, runbindable, not "sideways"\n`,
   );
 });
+
+/** The optional fields of "/" in this process's mount table (its propagation). */
+const hostRootPropagation = () =>
+  Deno.readTextFileSync("/proc/self/mountinfo").split("\n").find((l) => l.split(" ")[4] === "/")
+    ?.split(" - ")[0]!.split(" ").slice(6).join(" ");
+
+Deno.test({
+  name: "runtime run: without a mount namespace the container shares the host's, in its rootfs, " +
+    "and leaves no mount (linux_ns_itype)",
+  ignore,
+}, async () => {
+  const before = hostRootPropagation();
+  const r = await run(
+    [
+      "readlink /proc/self/ns/mnt",
+      "head -n 1 /etc/passwd",
+      "echo written > /written",
+      "awk '$5 == \"/proc\" {print $5, $(NF-2)}' /proc/self/mountinfo | tail -n 1",
+      "cat /m 2>&1; echo x > /r-dir/x 2>&1 || echo read-only",
+    ].join("; "),
+    (spec) => {
+      spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== "mount");
+      spec.linux!.maskedPaths = ["/m"];
+      spec.linux!.readonlyPaths = ["/r-dir"];
+    },
+    {
+      prepare: (b) => {
+        Deno.writeTextFileSync(`${b.dir}/rootfs/m`, "secret\n");
+        Deno.mkdirSync(`${b.dir}/rootfs/r-dir`);
+      },
+      files: ["rootfs/written"],
+    },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const [ns, passwd, proc, ...rest] = r.stdout.trim().split("\n");
+  assert.equal(ns, Deno.readLinkSync("/proc/self/ns/mnt"), "the host's mount namespace");
+  assert.equal(passwd, "root:x:0:0:root:/root:/bin/sh", "the rootfs's /etc/passwd");
+  assert.equal(proc, "/proc proc");
+  assert.match(rest.join("\n"), /read-only|Read-only/);
+  assert.doesNotMatch(rest.join("\n"), /secret/);
+  assert.equal(r.files["rootfs/written"], "written\n");
+  // assertNoLeftovers (in run) found no mount under the bundle; the host's / is as it was.
+  assert.equal(hostRootPropagation(), before);
+
+  // A create that fails after the rootfs is mounted (a looping masked path) leaves none either.
+  const failed = await run("true", (spec) => {
+    spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== "mount");
+    spec.linux!.maskedPaths = ["/loop"];
+  }, { prepare: (b) => Deno.symlinkSync("../loop", `${b.dir}/rootfs/loop`) });
+  assert.equal(failed.code, 125, failed.stderr);
+  assert.match(failed.stderr, /^Error: Cannot mask "\/loop"/);
+});
