@@ -11,8 +11,10 @@ import assert from "node:assert/strict";
 import type { Spec } from "../../lib/runtime/mod.ts";
 import {
   assertNoLeftovers,
+  berthRuntime,
   cleanup,
   makeBundle,
+  mountsUnder,
   runBundle,
   SKIP_REASON,
   type TestBundle,
@@ -324,4 +326,34 @@ Deno.test({
   }, { prepare: (b) => Deno.symlinkSync("../loop", `${b.dir}/rootfs/loop`) });
   assert.equal(failed.code, 125, failed.stderr);
   assert.match(failed.stderr, /^Error: Cannot mask "\/loop"/);
+});
+
+Deno.test({
+  name: "runtime exec: a process run in a container without a mount namespace sees its rootfs",
+  ignore,
+}, async () => {
+  const b = makeBundle();
+  const id = uniqueId("conf");
+  const root = ["--root", b.stateRoot];
+  try {
+    b.write({ args: ["sleep", "60"] }, (spec) => {
+      spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== "mount");
+    });
+    Deno.writeTextFileSync(`${b.dir}/rootfs/marker`, "the container's\n");
+    const created = await berthRuntime(["create", ...root, "--bundle", b.dir, id], {
+      detached: true,
+    });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((await berthRuntime(["start", ...root, id])).code, 0);
+    const r = await berthRuntime(["exec", ...root, id, "sh", "-c", "cat /marker; pwd"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "the container's\n/\n");
+    const deleted = await berthRuntime(["delete", "--force", ...root, id]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual(mountsUnder(b.dir), []);
+    assertNoLeftovers(b, id);
+  } finally {
+    await cleanup(b, id);
+    b.close();
+  }
 });
