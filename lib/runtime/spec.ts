@@ -365,8 +365,14 @@ function validateLinux(linux: unknown): void {
           `must be one of ${[...NAMESPACE_TYPES].join(", ")}`,
         );
       }
-      if (n.type === "user" || n.type === "time") {
-        throw bad(`linux.namespaces[${i}].type`, `"${n.type}" is not supported`);
+      if (n.type === "user") {
+        throw bad(
+          `linux.namespaces[${i}].type`,
+          `"user" is not supported: berth's init cannot enter a new user namespace (it is multithreaded)`,
+        );
+      }
+      if (n.type === "time") {
+        throw bad(`linux.namespaces[${i}].type`, `"time" is not supported`);
       }
     });
   }
