@@ -8,7 +8,14 @@
 import { InvalidError } from "../errors.ts";
 import { attachDeviceProgram } from "../../ffi/bpf.ts";
 import { deviceFilter, withRuntimeDevices } from "./device_filter.ts";
-import { noController, v1Needs, writeV1Limits, writeV2Limits } from "./cgroup_resources.ts";
+import {
+  exists,
+  noController,
+  readOr,
+  v1Needs,
+  writeV1Limits,
+  writeV2Limits,
+} from "./cgroup_resources.ts";
 import type { DeviceRule, Resources } from "./spec.ts";
 
 /** A container's cgroup: its directory per v1 controller, or the one v2 directory under `""`. */
@@ -182,23 +189,6 @@ function makeV1Cpuset(mount: string, rel: string): string {
   }
   return dir;
 }
-
-const readOr = (path: string, fallback: string) => {
-  try {
-    return Deno.readTextFileSync(path).trim();
-  } catch {
-    return fallback;
-  }
-};
-
-const exists = (path: string) => {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Attaches the eBPF device filter for `rules` (and the runtime's devices) to a cgroup2 directory. */
 function filterDevices(dir: string, rules: readonly DeviceRule[] | undefined): void {

@@ -25,7 +25,8 @@ const refuse = (field: string, why: string) =>
 export const noController = (need: Need): InvalidError =>
   refuse(need.field, `the host has no ${need.controller} cgroup controller`);
 
-const exists = (path: string) => {
+/** Whether `path` exists. */
+export const exists = (path: string): boolean => {
   try {
     Deno.statSync(path);
     return true;
@@ -34,7 +35,8 @@ const exists = (path: string) => {
   }
 };
 
-const readOr = (path: string, fallback: string) => {
+/** A file's trimmed text, or `fallback` when it cannot be read. */
+export const readOr = (path: string, fallback: string): string => {
   try {
     return Deno.readTextFileSync(path).trim();
   } catch {
