@@ -270,3 +270,28 @@ Deno.test({
     });
   });
 });
+
+Deno.test({
+  name:
+    "a container created with inheritable capabilities by an older berth gets none at start or exec",
+  ignore,
+}, async () => {
+  await withBusybox(async (env) => {
+    const created = await env.b(["create", "--name", "old", "busybox", "sleep", "60"]);
+    assert.equal(created.code, 0, created.stderr);
+    const id = created.stdout.trim();
+    // What berth's defaultSpec wrote before CVE-2022-24769 was addressed: inheritable = bounding.
+    const config = `${env.dir}/root/containers/${id}/bundle/config.json`;
+    const spec = JSON.parse(Deno.readTextFileSync(config));
+    spec.process.capabilities.inheritable = [...spec.process.capabilities.bounding];
+    Deno.writeTextFileSync(config, JSON.stringify(spec));
+    const start = await env.b(["start", "old"]);
+    assert.equal(start.code, 0, start.stderr);
+    for (const pid of ["1", "self"]) {
+      const r = await env.b(["exec", "old", "grep", "Cap", `/proc/${pid}/status`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^CapInh:\t0{16}$/m, `/proc/${pid}/status`);
+      assert.match(r.stdout, /^CapAmb:\t0{16}$/m, `/proc/${pid}/status`);
+    }
+  });
+});

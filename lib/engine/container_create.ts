@@ -376,6 +376,24 @@ export function seccompProfileOf(record: ContainerRecord): string {
   return seccompOption(record.HostConfig.SecurityOpt) ?? "builtin";
 }
 
+/**
+ * Empties the inheritable and ambient capability sets of a container made by
+ * a berth that filled them (CVE-2022-24769: a file's inheritable capabilities
+ * then reach a non-root process). Docker offers no way to ask for them, so
+ * any there are that old default; the bundle is rewritten before the
+ * container starts or is exec'd into, as dockerd regenerates its spec.
+ * @param dir the container's directory (`<root>/containers/<id>`)
+ */
+export function dropInheritableCapabilities(dir: string, tmpDir: string): void {
+  const path = `${dir}/bundle/config.json`;
+  const spec: Spec = JSON.parse(Deno.readTextFileSync(path));
+  const caps = spec.process?.capabilities;
+  if (!caps?.inheritable?.length && !caps?.ambient?.length) return;
+  delete caps.inheritable;
+  delete caps.ambient;
+  writeFileAtomic(path, JSON.stringify(spec, null, 2), tmpDir);
+}
+
 /** Where `--init` puts the init binary in the container, as Docker. */
 const INIT_PATH = "/sbin/docker-init";
 
