@@ -377,21 +377,32 @@ export function seccompProfileOf(record: ContainerRecord): string {
 }
 
 /**
- * Empties the inheritable and ambient capability sets of a container made by
- * a berth that filled them (CVE-2022-24769: a file's inheritable capabilities
- * then reach a non-root process). Docker offers no way to ask for them, so
- * any there are that old default; the bundle is rewritten before the
- * container starts or is exec'd into, as dockerd regenerates its spec.
- * @param dir the container's directory (`<root>/containers/<id>`)
+ * Brings the security defaults of a container's config.json, written once at
+ * create, up to this berth's before it starts or is exec'd into, as dockerd
+ * regenerates its spec at each start: the inheritable and ambient sets go
+ * empty (an older berth filled them, CVE-2022-24769; Docker offers no way to
+ * ask for them), and a container on the default profile gets berth's own
+ * copy of Docker's (an older berth took the host's, or none without one).
+ * The file is rewritten (temp file, rename) only when something changed.
  */
-export function dropInheritableCapabilities(dir: string, tmpDir: string): void {
+export function refreshSecurityDefaults(
+  record: ContainerRecord,
+  dir: string,
+  tmpDir: string,
+): void {
   const path = `${dir}/bundle/config.json`;
-  const spec: Spec = JSON.parse(Deno.readTextFileSync(path));
+  const text = Deno.readTextFileSync(path);
+  const spec: Spec = JSON.parse(text);
   const caps = spec.process?.capabilities;
-  if (!caps?.inheritable?.length && !caps?.ambient?.length) return;
-  delete caps.inheritable;
-  delete caps.ambient;
-  writeFileAtomic(path, JSON.stringify(spec, null, 2), tmpDir);
+  if (caps !== undefined) {
+    delete caps.inheritable;
+    delete caps.ambient;
+  }
+  if (spec.linux !== undefined && seccompProfileOf(record) === "builtin") {
+    spec.linux.seccomp = dockerDefaultSeccomp(caps?.bounding ?? []);
+  }
+  const updated = JSON.stringify(spec, null, 2);
+  if (updated !== text) writeFileAtomic(path, updated, tmpDir);
 }
 
 /** Where `--init` puts the init binary in the container, as Docker. */

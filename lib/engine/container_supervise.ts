@@ -22,7 +22,7 @@ import {
 } from "../runtime/mod.ts";
 import type { ContainerRecord, ContainerStore } from "./container_record.ts";
 import { LogWriter } from "./container_logs.ts";
-import { dropInheritableCapabilities } from "./container_create.ts";
+import { refreshSecurityDefaults } from "./container_create.ts";
 import { AttachHub, attachSocketPath, type AttachTarget } from "./container_attach.ts";
 
 /** Where a supervised container's I/O goes besides its log. */
@@ -137,7 +137,7 @@ async function runOnce(
   try {
     // A previous run killed with its monitor may have left runtime state behind.
     await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
-    dropInheritableCapabilities(ctx.containers.path(id), ctx.containers.tmpDir);
+    refreshSecurityDefaults(record, ctx.containers.path(id), ctx.containers.tmpDir);
     container = await createContainer(bundle, id, {
       self: ctx.self,
       stateRoot: ctx.runtimeRoot,

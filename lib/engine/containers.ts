@@ -23,7 +23,7 @@ import type { Store } from "../store/mod.ts";
 import {
   type ContainerOptions,
   createContainerRecord,
-  dropInheritableCapabilities,
+  refreshSecurityDefaults,
 } from "./container_create.ts";
 import { checkName, type ContainerRecord, ContainerStore } from "./container_record.ts";
 import { upperDiff } from "./container_diff.ts";
@@ -269,8 +269,8 @@ export class ContainerService {
       this.store.layers.diffPath(c as `sha256:${string}`)
     );
     const user = process.user === undefined ? undefined : resolveUser(process.user, layers);
-    // exec takes the container's capabilities: one made by an older berth had inheritable ones.
-    dropInheritableCapabilities(this.records.path(record.Id), this.store.tmpDir);
+    // exec takes the container's capabilities and profile: an older berth's are out of date.
+    refreshSecurityDefaults(record, this.records.path(record.Id), this.store.tmpDir);
     const container = await execInContainer(this.#ctx.runtimeRoot, record.Id, {
       args: process.args,
       ...(process.env ? { extraEnv: process.env } : {}),
