@@ -87,8 +87,8 @@ function openNsOfType(path: string, type: string, field: string): number {
 /**
  * Checks `linux.namespaces` against what the runtime-spec asks and what
  * would otherwise change the host, before anything is made: each type once,
- * each path a namespace of its type, and no hostname or namespaced sysctl
- * without its namespace (it would be the host's).
+ * each path a namespace of its type (the mount one not the caller's), and
+ * no hostname or namespaced sysctl without its namespace (it would be the host's).
  * @throws {InvalidError} naming the field (exit 125)
  */
 export function checkNamespaces(spec: Spec): void {
@@ -100,6 +100,13 @@ export function checkNamespaces(spec: Spec): void {
     listed.set(ns.type, ns.path);
     if (ns.path !== undefined) {
       closeFd(openNsOfType(ns.path, ns.type, `"linux.namespaces[${i}].path"`));
+      // Joined, it would take the root's propagation, pivot_root and the old root's detach.
+      if (ns.type === "mount" && sameFile(ns.path, "/proc/self/ns/mnt")) {
+        throw new InvalidError(
+          `Invalid config.json: "linux.namespaces[${i}].path" is the caller's mount namespace: ` +
+            `leave "mount" out to share it`,
+        );
+      }
     }
   });
   const linux = (spec.linux ?? {}) as Record<string, unknown>;

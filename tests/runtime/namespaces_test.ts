@@ -243,6 +243,15 @@ Deno.test(
           spec.linux!.namespaces!.push({ type: "user" });
         }, /"user" is not supported: berth's init cannot enter a new user namespace/);
       });
+      await t.step("the caller's own mount namespace as a path", async () => {
+        // Joined, it would get the container's root propagation, pivot_root and detach: the host's.
+        const before = Deno.readTextFileSync("/proc/self/mountinfo");
+        await refused(b, (spec) => {
+          const mount = spec.linux!.namespaces!.find((n) => n.type === "mount")!;
+          mount.path = "/proc/self/ns/mnt";
+        }, /"linux.namespaces\[\d\].path" is the caller's mount namespace/);
+        assert.equal(Deno.readTextFileSync("/proc/self/mountinfo"), before);
+      });
       await t.step("uid mappings without a user namespace", async () => {
         await refused(b, (spec) => {
           Object.assign(spec.linux!, { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
