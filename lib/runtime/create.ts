@@ -18,7 +18,12 @@ import {
 } from "./cgroup.ts";
 import type { Container, CreateOptions } from "./container.ts";
 import { runHooks } from "./hooks.ts";
-import { type HostMounts, noteHostMounts, releaseHostMounts } from "./host_mounts.ts";
+import {
+  type HostMounts,
+  noteHostMounts,
+  ownsMountNamespace,
+  releaseHostMounts,
+} from "./host_mounts.ts";
 import { checkNamespaces, type Launched, launchInit } from "./launch.ts";
 import { DEFAULT_STATE_ROOT, fifoPath, procStat, stateDir, writeState } from "./state.ts";
 import { initError, StatusReader } from "./_status.ts";
@@ -81,6 +86,13 @@ export async function createContainer(
     throw new InvalidError(`Invalid config.json: "root.path" "${rootfs}" is not a directory`, {
       cause: error,
     });
+  }
+  if (!ownsMountNamespace(spec) && Deno.realPathSync(rootfs) === "/") {
+    // Its mounts would be the host's root: its propagation would change, delete would detach there.
+    throw new InvalidError(
+      `Invalid config.json: "root.path" "/" is the host's root: ` +
+        `a container without a mount namespace needs a rootfs of its own`,
+    );
   }
   const rel = cgroupRelativePath(id, spec.linux?.cgroupsPath);
   const dir = stateDir(stateRoot, id);

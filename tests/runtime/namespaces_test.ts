@@ -252,6 +252,15 @@ Deno.test(
         }, /"linux.namespaces\[\d\].path" is the caller's mount namespace/);
         assert.equal(Deno.readTextFileSync("/proc/self/mountinfo"), before);
       });
+      await t.step("the host's root as the rootfs, without a mount namespace", async () => {
+        // Its propagation would go private for the whole host, and delete would detach at "/".
+        const before = Deno.readTextFileSync("/proc/self/mountinfo");
+        await refused(b, (spec) => {
+          spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== "mount");
+          spec.root.path = "/";
+        }, /"root.path" "\/" is the host's root: a container without a mount namespace needs/);
+        assert.equal(Deno.readTextFileSync("/proc/self/mountinfo"), before);
+      });
       await t.step("uid mappings without a user namespace", async () => {
         await refused(b, (spec) => {
           Object.assign(spec.linux!, { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
