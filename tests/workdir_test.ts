@@ -100,3 +100,18 @@ Deno.test("a -w naming a file is refused with one line and exit 125", async () =
     assert.match(out.stderr, /\/etc\/passwd\/x/);
   });
 });
+
+Deno.test("a relative -w is refused at create, as Docker does, and no container is made", async () => {
+  await withBusybox(async ({ b }) => {
+    for (const cmd of [["create"], ["run"], ["run", "--rm"]]) {
+      const out = await b([...cmd, "-w", "rel/dir", "busybox", "pwd"]);
+      assert.equal(out.code, 125, out.stderr);
+      assert.equal(out.stdout, "");
+      assert.equal(
+        out.stderr,
+        `Error: The working directory "rel/dir" is invalid, it needs to be an absolute path\n`,
+      );
+    }
+    assert.equal((await b(["ps", "-aq"])).stdout, "");
+  });
+});

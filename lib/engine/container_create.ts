@@ -226,6 +226,12 @@ export async function createContainerRecord(
     : [];
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw new EngineError("No command specified");
+  const workdir = options.workdir ?? ic.WorkingDir ?? "";
+  if (workdir !== "" && !workdir.startsWith("/")) {
+    throw new EngineError(
+      `The working directory "${workdir}" is invalid, it needs to be an absolute path`,
+    );
+  }
   const layers = image.chainIds.slice().reverse().map((c) => store.layers.diffPath(c));
   const userSpec = options.user ?? ic.User ?? "";
   const user = resolveUser(userSpec, layers);
@@ -272,7 +278,7 @@ export async function createContainerRecord(
       Cmd: cmd.length > 0 ? cmd : null,
       Image: options.imageName,
       Volumes: ic.Volumes ?? null,
-      WorkingDir: options.workdir ?? ic.WorkingDir ?? "",
+      WorkingDir: workdir,
       Entrypoint: entrypoint.length > 0 ? entrypoint : null,
       OnBuild: null,
       Labels: { ...(ic.Labels ?? {}), ...(options.labels ?? {}) },
