@@ -486,3 +486,32 @@ Deno.test("cp refuses to put a file over a directory or a directory over a file,
     await check();
   });
 });
+
+Deno.test("cp into and out of a running container freezes it only for the copy; one the user paused stays paused", async () => {
+  await withBusybox(async (env) => {
+    const { dir, b } = env;
+    const run = await b(["run", "-d", "--name", "frz", "busybox", "sleep", "600"]);
+    assert.equal(run.code, 0, run.stderr);
+    const state = async () =>
+      (await b(["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "frz"])).stdout.trim();
+    try {
+      Deno.writeTextFileSync(`${dir}/in.txt`, "in\n");
+      await cp(env, `${dir}/in.txt`, "frz:/tmp/in.txt");
+      await cp(env, "frz:/tmp/in.txt", `${dir}/out.txt`);
+      assert.equal(Deno.readTextFileSync(`${dir}/out.txt`), "in\n");
+      assert.equal(await state(), "running false", "thawed after the copy");
+      const cat = await b(["exec", "frz", "cat", "/tmp/in.txt"]);
+      assert.equal(cat.stdout, "in\n", "the container runs on");
+
+      assert.equal((await b(["pause", "frz"])).code, 0);
+      Deno.writeTextFileSync(`${dir}/in2.txt`, "in2\n");
+      await cp(env, `${dir}/in2.txt`, "frz:/tmp/in2.txt");
+      await cp(env, "frz:/tmp/in2.txt", `${dir}/out2.txt`);
+      assert.equal(Deno.readTextFileSync(`${dir}/out2.txt`), "in2\n");
+      assert.equal(await state(), "paused true", "a paused container stays paused");
+      assert.equal((await b(["unpause", "frz"])).code, 0);
+    } finally {
+      await b(["rm", "-f", "frz"]);
+    }
+  });
+});

@@ -15,7 +15,7 @@ import { posix } from "node:path";
 import { MNT_DETACH, mount, MS_RDONLY, umount2 } from "../../ffi/mount.ts";
 import { applyLayer, packDir } from "../archive/mod.ts";
 import { loadNativeSha256 } from "../digest.ts";
-import { EngineError, InvalidError, NotFoundError } from "../errors.ts";
+import { ConflictError, EngineError, InvalidError, NotFoundError } from "../errors.ts";
 import { OVERLAY_ANNOTATION, pauseContainer, resumeContainer, secureJoin } from "../runtime/mod.ts";
 
 import type { ContainerRecord } from "./container_record.ts";
@@ -140,6 +140,9 @@ async function withContainerRoot<T>(
     if (lstatOrUndefined(root) !== undefined) {
       const thaw = await freeze(target);
       try {
+        if (!inContainer(record.State.Pid, record.Id)) {
+          throw new EngineError(`Cannot copy: container "${target.given}" is not running`);
+        }
         return await fn(root);
       } finally {
         await thaw();
@@ -163,16 +166,39 @@ async function withContainerRoot<T>(
 /**
  * Freezes a running container for the copy, as Docker does since
  * CVE-2018-15664: a path checked by secureJoin cannot then be swapped for a
- * symlink before it is used. Best effort: without a freezer (or when the
- * user paused it), the copy runs as is, and the returned thaw does nothing.
+ * symlink before it is used. A container the user paused stays paused (the
+ * returned thaw does nothing); one that cannot be frozen is not copied
+ * through, since its processes could still swap what the copy resolved.
+ * @throws {EngineError} when the container cannot be frozen
  */
 async function freeze(target: CopyTarget): Promise<() => Promise<void>> {
+  const id = target.record.Id;
   try {
-    await pauseContainer(target.runtimeRoot, target.record.Id);
-  } catch {
-    return async () => {};
+    await pauseContainer(target.runtimeRoot, id);
+  } catch (error) {
+    if (error instanceof ConflictError && error.message.endsWith("is already paused")) {
+      return async () => {};
+    }
+    // A freezer that did not settle may have frozen part of it.
+    await resumeContainer(target.runtimeRoot, id).catch(() => {});
+    throw new EngineError(`Cannot copy: container "${target.given}" could not be frozen`, {
+      cause: error,
+    });
   }
-  return () => resumeContainer(target.runtimeRoot, target.record.Id);
+  return () => resumeContainer(target.runtimeRoot, id);
+}
+
+/**
+ * Whether `pid` is still a process of container `id` (in its cgroup): once
+ * the container is frozen its processes cannot exit, so a PID that passes
+ * cannot have been reused by a host process whose root the copy would use.
+ */
+function inContainer(pid: number, id: string): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cgroup`).includes(`/${id}`);
+  } catch {
+    return false;
+  }
 }
 
 /** The overlay mount options from the bundle's annotation. */
