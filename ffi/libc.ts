@@ -86,6 +86,12 @@ const SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   /** setrlimit(2) */
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  /** malloc(3) */
+  malloc: { parameters: ["usize"], result: "pointer" },
+  /** free(3) */
+  free: { parameters: ["pointer"], result: "void" },
+  /** mallopt(3) (glibc) */
+  mallopt: { parameters: ["i32", "i32"], result: "i32" },
   /** umask(2) */
   umask: { parameters: ["u32"], result: "u32" },
   /** getpid(2) */

@@ -100,6 +100,28 @@ export function setrlimitPrepared(args: RlimitArgs): void {
   }
 }
 
+/** mallopt(3) parameters of glibc. */
+const M_TRIM_THRESHOLD = -1;
+const M_MMAP_THRESHOLD = -3;
+
+/**
+ * Leaves `bytes` of free memory at the top of the calling thread's malloc
+ * arena, for a process about to set a limit on its address space
+ * (RLIMIT_AS, RLIMIT_DATA) below what it has mapped: the runtime's own small
+ * allocations after that (an FFI call's arguments) then come from memory
+ * already mapped instead of brk/mmap, which the limit refuses (Rust aborts
+ * with "memory allocation of N bytes failed"). The chunk comes from brk
+ * (mmap threshold raised above it) and stays there (trim threshold too).
+ * @param bytes at most 16 MiB (glibc caps the mmap threshold at 32 MiB)
+ */
+export function reserveHeap(bytes: number): void {
+  const c = libc();
+  c.mallopt(M_MMAP_THRESHOLD, bytes * 2);
+  c.mallopt(M_TRIM_THRESHOLD, bytes * 4);
+  const p = c.malloc(BigInt(bytes));
+  if (p !== null) c.free(p);
+}
+
 /**
  * setrlimit(2).
  * @throws {SyscallError}

@@ -10,7 +10,9 @@
  *
  * - rlimits come last but one, since one such as RLIMIT_AS below what Deno
  *   has mapped makes every later allocation fail (V8 aborts: "Fatal
- *   JavaScript out of memory"); nothing is allocated after them.
+ *   JavaScript out of memory"); nothing is allocated after them, and the
+ *   few calls that follow take the memory the runtime needs for them from
+ *   heap reserved just before (an FFI call's own bookkeeping).
  * - the seccomp filter comes after them, so that a strict profile sees
  *   nothing of init but what follows: execve, and capset only when needed.
  *   Installing a filter without no_new_privs needs CAP_SYS_ADMIN in the
@@ -40,6 +42,7 @@ import {
   PR_SET_KEEPCAPS,
   PR_SET_NO_NEW_PRIVS,
   prctl,
+  reserveHeap,
   resetSignals,
   type RlimitArgs,
   rlimitArgs,
@@ -67,6 +70,11 @@ const capSet = (names: readonly string[] | undefined, field: string): Set<number
   }
   return out;
 };
+
+/** Limits that can leave the runtime's own allocations without memory (see execPrepared). */
+const MEMORY_LIMITS = new Set(["RLIMIT_AS", "RLIMIT_DATA"]);
+/** Free heap kept for the calls that run under such a limit. */
+const HEAP_RESERVE = 8 * 1024 * 1024;
 
 const toLimit = (v: number): bigint => (v < 0 ? 0xffffffffffffffffn : BigInt(v));
 
@@ -143,6 +151,8 @@ export function prepareProcess(
     }
     return rlimitArgs(resource, toLimit(r.soft), toLimit(r.hard), r.type);
   });
+  // Limits on the address space go last, so as few calls as possible run under them.
+  rlimits.sort((a, b) => Number(MEMORY_LIMITS.has(a.name)) - Number(MEMORY_LIMITS.has(b.name)));
   let filter: SeccompProgram | undefined;
   if (seccomp !== undefined) {
     if (Deno.build.arch !== "x86_64") {
@@ -197,6 +207,7 @@ export function prepareProcess(
  */
 export function execPrepared(prepared: PreparedProcess): never {
   const rlimits = prepared.rlimits;
+  if (rlimits.some((r) => MEMORY_LIMITS.has(r.name))) reserveHeap(HEAP_RESERVE);
   for (let i = 0; i < rlimits.length; i++) setrlimitPrepared(rlimits[i]!);
   if (prepared.filter !== undefined) installSeccompProgram(prepared.filter);
   if (prepared.finalCaps !== undefined) capsetPrepared(prepared.finalCaps);

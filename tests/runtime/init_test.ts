@@ -160,22 +160,24 @@ for (
 }
 
 Deno.test({
-  name: "runtime run: RLIMIT_AS of 64 MiB applies to the process and does not kill init",
+  name:
+    "runtime run: RLIMIT_AS and RLIMIT_DATA of 64 MiB apply to the process and do not kill init",
   ignore,
 }, async () => {
   const b = makeBundle();
   const id = uniqueId("as");
   try {
     const limit = 64 * 1024 * 1024;
-    b.write({ args: ["sh", "-c", "ulimit -v; ulimit -n"] }, (s) => {
+    b.write({ args: ["sh", "-c", "ulimit -v; ulimit -d; ulimit -n"] }, (s) => {
       s.process.rlimits = [
         { type: "RLIMIT_AS", soft: limit, hard: limit },
+        { type: "RLIMIT_DATA", soft: limit, hard: limit },
         { type: "RLIMIT_NOFILE", soft: 5, hard: 5 },
       ];
     });
     const r = await runBundle(b, id);
     assert.equal(r.stderr, "");
-    assert.equal(r.stdout, `${limit / 1024}\n5\n`);
+    assert.equal(r.stdout, `${limit / 1024}\n${limit / 1024}\n5\n`);
     assert.equal(r.code, 0);
     await berthRuntime(["delete", "--root", b.stateRoot, id]);
     assertNoLeftovers(b, id, r.pid);
