@@ -152,6 +152,27 @@ export async function runBundle(
   return { ...r, pid: readPid(pidFile) };
 }
 
+/**
+ * Runs `sh -c script` in a fresh container of the bundle (its config edited
+ * by `edit`), checks that nothing is left, and deletes it also on failure.
+ */
+export async function runScript(
+  b: TestBundle,
+  script: string,
+  edit?: (spec: Spec) => void,
+  prefix = "run",
+): Promise<Run & { pid: number | undefined }> {
+  const id = uniqueId(prefix);
+  b.write({ args: ["sh", "-c", script] }, edit);
+  try {
+    const r = await runBundle(b, id);
+    assertNoLeftovers(b, id, r.pid);
+    return r;
+  } finally {
+    await cleanup(b, id);
+  }
+}
+
 /** Removes whatever a failed test may have left (force delete through the library). */
 export async function cleanup(b: TestBundle, id: string): Promise<void> {
   try {

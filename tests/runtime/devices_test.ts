@@ -6,29 +6,12 @@
  */
 import assert from "node:assert/strict";
 import type { Spec } from "../../lib/runtime/mod.ts";
-import {
-  assertNoLeftovers,
-  cleanup,
-  makeBundle,
-  runBundle,
-  SKIP_REASON,
-  type TestBundle,
-  uniqueId,
-} from "./_bundle.ts";
+import { makeBundle, runScript, SKIP_REASON, type TestBundle } from "./_bundle.ts";
 
 const ignore = SKIP_REASON !== undefined;
 
-async function sh(b: TestBundle, script: string, edit: (spec: Spec) => void) {
-  const id = uniqueId("dev");
-  b.write({ args: ["sh", "-c", script] }, edit);
-  try {
-    const r = await runBundle(b, id);
-    assertNoLeftovers(b, id, r.pid);
-    return r;
-  } finally {
-    await cleanup(b, id);
-  }
-}
+const sh = (b: TestBundle, script: string, edit: (spec: Spec) => void) =>
+  runScript(b, script, edit, "dev");
 
 /** runc spec's rules, and a loop-control node (harmless to open) under another name. */
 const denyAll = (extra: Spec["linux"] = {}) => (spec: Spec) => {

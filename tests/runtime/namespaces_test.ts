@@ -8,15 +8,7 @@
 import assert from "node:assert/strict";
 import { NAMESPACE_FILES } from "../../ffi/ns.ts";
 import type { Spec } from "../../lib/runtime/mod.ts";
-import {
-  assertNoLeftovers,
-  cleanup,
-  makeBundle,
-  runBundle,
-  SKIP_REASON,
-  type TestBundle,
-  uniqueId,
-} from "./_bundle.ts";
+import { makeBundle, runScript, SKIP_REASON, type TestBundle } from "./_bundle.ts";
 
 const ignore = SKIP_REASON !== undefined;
 
@@ -37,17 +29,7 @@ const hostNs = (type: NsType) => link(`/proc/self/ns/${NAMESPACE_FILES[type]}`);
 /** Prints each type's /proc/self/ns link, one per line, in TYPES order. */
 const PRINT_NS = TYPES.map((t) => `readlink /proc/self/ns/${NAMESPACE_FILES[t]}`).join("; ");
 
-async function runSpec(b: TestBundle, edit: (spec: Spec) => void) {
-  const id = uniqueId("ns");
-  b.write({ args: ["sh", "-c", PRINT_NS] }, edit);
-  try {
-    const r = await runBundle(b, id);
-    assertNoLeftovers(b, id, r.pid);
-    return r;
-  } finally {
-    await cleanup(b, id);
-  }
-}
+const runSpec = (b: TestBundle, edit: (spec: Spec) => void) => runScript(b, PRINT_NS, edit, "ns");
 
 /** The container's links by type. */
 function parse(stdout: string): Record<NsType, string> {

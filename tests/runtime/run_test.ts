@@ -3,13 +3,14 @@
  * defaults and exit codes. Runs as root (CI does).
  */
 import assert from "node:assert/strict";
-import { OVERLAY_ANNOTATION, seccompFromDockerProfile } from "../../lib/runtime/mod.ts";
+import { OVERLAY_ANNOTATION, seccompFromDockerProfile, type Spec } from "../../lib/runtime/mod.ts";
 import {
   assertNoLeftovers,
   cleanup,
   makeBundle,
   mountsUnder,
   runBundle,
+  runScript,
   SKIP_REASON,
   type TestBundle,
   uniqueId,
@@ -20,17 +21,8 @@ const ignore = SKIP_REASON !== undefined;
 if (ignore) console.log(`runtime tests skipped: ${SKIP_REASON}`);
 
 /** Runs `sh -c script` in a fresh container and checks that nothing is left. */
-async function sh(b: TestBundle, script: string, edit?: Parameters<TestBundle["write"]>[1]) {
-  const id = uniqueId("run");
-  b.write({ args: ["sh", "-c", script] }, edit);
-  try {
-    const r = await runBundle(b, id);
-    assertNoLeftovers(b, id, r.pid);
-    return r;
-  } finally {
-    await cleanup(b, id);
-  }
-}
+const sh = (b: TestBundle, script: string, edit?: (spec: Spec) => void) =>
+  runScript(b, script, edit, "run");
 
 Deno.test(
   { name: "runtime run: the container is isolated and has Docker's defaults", ignore },
