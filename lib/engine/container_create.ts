@@ -383,13 +383,25 @@ export function seccompProfileOf(record: ContainerRecord): string {
 }
 
 /**
+ * The config.json annotation naming the revision of berth's security
+ * defaults it holds (bump SECURITY_REVISION when they change, e.g. a newer
+ * Docker profile), so that start and exec bring older ones up to date.
+ */
+const SECURITY_DEFAULTS = "org.berth.security-defaults";
+const SECURITY_REVISION = "1";
+/** How the annotation reads in config.json as berth writes it (JSON.stringify, 2 spaces). */
+const SECURITY_STAMP = `"${SECURITY_DEFAULTS}": "${SECURITY_REVISION}"`;
+
+/**
  * Brings the security defaults of a container's config.json, written once at
  * create, up to this berth's before it starts or is exec'd into, as dockerd
  * regenerates its spec at each start: the inheritable and ambient sets go
  * empty (an older berth filled them, CVE-2022-24769; Docker offers no way to
  * ask for them), and a container on the default profile gets berth's own
  * copy of Docker's (an older berth took the host's, or none without one).
- * The file is rewritten (temp file, rename) only when something changed.
+ * The file is rewritten (temp file, rename) only when something changed,
+ * and stamped with {@linkcode SECURITY_DEFAULTS}, so a container made or
+ * brought up to date by this berth costs one read at start and exec.
  */
 export function refreshSecurityDefaults(
   record: ContainerRecord,
@@ -398,7 +410,9 @@ export function refreshSecurityDefaults(
 ): void {
   const path = `${dir}/bundle/config.json`;
   const text = Deno.readTextFileSync(path);
+  if (text.includes(SECURITY_STAMP)) return;
   const spec: Spec = JSON.parse(text);
+  spec.annotations = { ...spec.annotations, [SECURITY_DEFAULTS]: SECURITY_REVISION };
   const caps = spec.process?.capabilities;
   if (caps !== undefined) {
     delete caps.inheritable;
@@ -510,6 +524,7 @@ function buildSpec(
         : []),
     ],
     annotations: {
+      [SECURITY_DEFAULTS]: SECURITY_REVISION,
       [OVERLAY_ANNOTATION]: JSON.stringify({
         lowerdir: layers,
         upperdir: `${dir}/upper`,
