@@ -7,24 +7,16 @@
  */
 import { ConflictError, EngineError, NotFoundError } from "../errors.ts";
 import {
-  type ConsoleEnds,
   containerStats,
-  copyConsole,
-  execInContainer,
   type ExitResult,
   killContainer,
   parseSignal,
   pauseContainer,
   resumeContainer,
   type Stats,
-  waitContainer,
 } from "../runtime/mod.ts";
 import type { Store } from "../store/mod.ts";
-import {
-  type ContainerOptions,
-  createContainerRecord,
-  refreshSecurityDefaults,
-} from "./container_create.ts";
+import { type ContainerOptions, createContainerRecord } from "./container_create.ts";
 import { checkName, type ContainerRecord, ContainerStore } from "./container_record.ts";
 import { upperDiff } from "./container_diff.ts";
 import { AttachClient, attachSocketPath } from "./container_attach.ts";
@@ -32,7 +24,7 @@ import { AttachClient, attachSocketPath } from "./container_attach.ts";
 import type { CopyOptions, TarSink } from "./container_cp.ts";
 import { type MonitorLaunch, reconcile, runMonitor, startDetached } from "./container_monitor.ts";
 import { type AttachIO, superviseContainer, type SuperviseContext } from "./container_supervise.ts";
-import { resolveUser } from "./container_user.ts";
+import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.ts";
 import { resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 
@@ -248,63 +240,19 @@ export class ContainerService {
   }
 
   /** `exec`: runs a process in a running container. */
-  async exec(
-    given: string,
-    process: {
-      args: string[];
-      env?: string[];
-      user?: string;
-      workdir?: string;
-      tty?: boolean;
-      interactive?: boolean;
-      /** Leave it running in the background (`exec -d`); resolves at once with exit code 0. */
-      detach?: boolean;
-    },
-    io: { stdin?: ReadableStream<Uint8Array>; output?: AttachIO["output"]; console?: ConsoleEnds } =
-      {},
-  ): Promise<ExitResult> {
+  async exec(given: string, process: ExecProcess, io: ExecIO = {}): Promise<ExitResult> {
     const record = await this.get(given);
-    if (!record.State.Running) throw new ConflictError(`Container ${record.Id} is not running`);
-    const layers = record.Layers.slice().reverse().map((c) =>
-      this.store.layers.diffPath(c as `sha256:${string}`)
+    return execInRunning(
+      {
+        store: this.store,
+        containerDir: this.records.path(record.Id),
+        runtimeRoot: this.#ctx.runtimeRoot,
+        self: this.#ctx.self,
+      },
+      record,
+      process,
+      io,
     );
-    const user = process.user === undefined ? undefined : resolveUser(process.user, layers);
-    // exec takes the container's capabilities and profile: an older berth's are out of date.
-    refreshSecurityDefaults(record, this.records.path(record.Id), this.store.tmpDir);
-    const container = await execInContainer(this.#ctx.runtimeRoot, record.Id, {
-      args: process.args,
-      ...(process.env ? { extraEnv: process.env } : {}),
-      ...(process.workdir ? { cwd: process.workdir } : {}),
-      ...(user
-        ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } }
-        : {}),
-      terminal: process.tty ?? false,
-    }, {
-      self: this.#ctx.self,
-      stdio: process.tty || process.detach
-        ? { stdin: "null", stdout: "null", stderr: "null" }
-        : { stdin: io.stdin ? "piped" : "null", stdout: "piped", stderr: "piped" },
-      pdeathsig: !process.detach,
-    });
-    if (process.detach) {
-      // It lives on after this process: nothing waits for it but the container's end.
-      container.child.unref();
-      return { exitCode: 0, oomKilled: false };
-    }
-    const pumps: Promise<void>[] = [];
-    if (container.console !== undefined) {
-      const ends = io.console ?? { read: () => new Promise<null>(() => {}), write: () => {} };
-      pumps.push(copyConsole(container.console, ends));
-    } else {
-      const pump = async (s: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
-        for await (const chunk of s) io.output?.(name, chunk);
-      };
-      pumps.push(pump(container.child.stdout, "stdout"), pump(container.child.stderr, "stderr"));
-      if (io.stdin) io.stdin.pipeTo(container.child.stdin).catch(() => {});
-    }
-    const result = await waitContainer(container);
-    await Promise.race([Promise.all(pumps).catch(() => {}), sleep(2000)]);
-    return result;
   }
 
   /** `pause`: freezes the container's processes. @throws {ConflictError} when not running */
