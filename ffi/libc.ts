@@ -123,6 +123,19 @@ const SYMBOLS = {
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   /** recv(2) */
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  /** recv(2) on a tokio worker thread (errno is not readable afterwards). */
+  recv_nb: {
+    name: "recv",
+    parameters: ["i32", "buffer", "usize", "i32"],
+    result: "isize",
+    nonblocking: true,
+  },
+  /** connect(2) */
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** sendmsg(2) with a 56-byte struct msghdr. */
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  /** shutdown(2) */
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   /** setsockopt(2) */
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   /** if_nametoindex(3) */
