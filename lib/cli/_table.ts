@@ -220,9 +220,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
     "Remove all stopped containers",
     async () => (await import("./container.ts")).containerPrune,
   ),
-  "container __monitor": lazy(
-    "Supervise a detached container",
-    async () => (await import("./_monitor.ts")).monitor,
+  "container __exited": lazy(
+    "Record a detached container's exit (run by conmon)",
+    async () => (await import("./_monitor.ts")).exited,
     true,
   ),
   "rename": lazy("Rename a container", async () => (await import("./rename.ts")).rename),
