@@ -112,6 +112,55 @@ export function checkName(name: string): string {
   return name.replace(/^\//, "");
 }
 
+/** A live process's start time (clock ticks after boot); undefined once it is gone or a zombie. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a record's monitor process is still the one that wrote it. */
+export function monitorAlive(record: ContainerRecord): boolean {
+  const m = record.Monitor;
+  return m !== undefined && startTimeOf(m.pid) === m.startTime;
+}
+
+/**
+ * Whether a record says running (or restarting) while the monitor that wrote
+ * it is gone: such a record needs the monitor's reconcile before it is shown.
+ * Reads /proc only for records that say running.
+ */
+export function needsReconcile(record: ContainerRecord): boolean {
+  return (record.State.Running || record.State.Restarting) && !monitorAlive(record);
+}
+
+const SECCOMP_OPT = /^seccomp[=:](.+)$/;
+
+/** The last `seccomp=` of `--security-opt` (Docker's: the last one wins). */
+export function seccompOption(
+  securityOpt: readonly string[] | null | undefined,
+): string | undefined {
+  let option: string | undefined;
+  for (const opt of securityOpt ?? []) {
+    const m = SECCOMP_OPT.exec(opt);
+    if (m !== null) option = m[1]!;
+  }
+  return option;
+}
+
+/**
+ * Which seccomp profile a container runs with, as `inspect` shows it:
+ * `builtin` (berth's copy of Docker's default), `unconfined` (none; also
+ * `--privileged`), or the path of the profile file it was given.
+ */
+export function seccompProfileOf(record: ContainerRecord): string {
+  if (record.HostConfig.Privileged) return "unconfined";
+  return seccompOption(record.HostConfig.SecurityOpt) ?? "builtin";
+}
+
 /** The container directory of a store root. */
 export class ContainerStore {
   readonly dir: string;
