@@ -1,7 +1,9 @@
 /**
  * berth's engine: Docker's object model (images now; containers, volumes and
  * networks as they arrive) over the store, the archive code and the runtime.
- * Front ends (the CLI, later the API server) call only this module.
+ * Front ends (the CLI, later the API server) call only this module, or its
+ * read side `read.ts` (re-exported here) when they only read: that one loads
+ * no runtime, monitor, tar or registry module.
  *
  * @example
  * ```ts
@@ -11,37 +13,35 @@
  * ```
  * @module
  */
-import { type Digest, loadNativeSha256 } from "../digest.ts";
-import { openStore, type Store } from "../store/mod.ts";
-import { ContainerStore } from "./container_record.ts";
-import { type ImageRecord, listImages, resolveImage, tagInIndex } from "./image_records.ts";
-import { formatReference, type Reference } from "../image/mod.ts";
-// Import, load and save need the tar code (tar-stream, zlib) and node:crypto's sha256: they
-// load on first use, so `ps`, `images` and `run` do not pay for them.
+// The read side (read.ts, engine.ts) loads no runtime, monitor, tar or registry module;
+// import, load, save, pull and push load theirs on first use.
 import type { ImportOptions } from "./image_import.ts";
 import type { LoadedImage, LoadOptions } from "./image_load.ts";
 import type { SaveFormat } from "./image_save.ts";
-import {
-  pruneImages,
-  type PruneReport,
-  type RemoveEvent,
-  removeImage,
-  type RemoveOptions,
-} from "./image_remove.ts";
-import { type HistoryRow, imageHistory, inspectImage } from "./image_inspect.ts";
+import type { PruneReport, RemoveEvent, RemoveOptions } from "./image_remove.ts";
+import type { HistoryRow } from "./image_inspect.ts";
 import type { CommittedImage } from "./image_commit.ts";
 import type { PullOptions, PullResult } from "./image_pull.ts";
 import type { PushOptions, PushResult } from "./image_push.ts";
 import type { loginRegistry as LoginRegistry } from "./registry_login.ts";
 
-export { familiarTags, type ImageRecord } from "./image_records.ts";
+export {
+  ContainerReader,
+  type ContainerRecord,
+  type ContainerState,
+  Engine,
+  familiarTags,
+  filterLogs,
+  type ImageRecord,
+  type LogEntry,
+  readLogChunk,
+  seccompProfileOf,
+} from "./read.ts";
+export type { DiskUsage, UsageRow } from "./engine.ts";
 export { ContainerService, type ContainerServiceOptions } from "./containers.ts";
 export type { ContainerOptions } from "./container_create.ts";
-export { seccompProfileOf } from "./container_create.ts";
 export type { AttachIO } from "./container_supervise.ts";
 export type { AttachClient, AttachEnd } from "./container_attach.ts";
-export type { ContainerRecord, ContainerState } from "./container_record.ts";
-export { filterLogs, type LogEntry, readLogChunk } from "./container_logs.ts";
 export { authKey, defaultConfigDir, DOCKER_HUB_AUTH_KEY, RegistryConfig } from "./auth_config.ts";
 export type { PullEvent } from "./image_pull.ts";
 export type { PushEvent } from "./image_push.ts";
@@ -63,160 +63,4 @@ export async function loginRegistry(...args: Parameters<typeof LoginRegistry>): 
   // Loaded on first use: it needs the registry's error types, which other commands do not.
   const { loginRegistry } = await import("./registry_login.ts");
   return loginRegistry(...args);
-}
-
-/** Disk usage by kind, for `system df`. */
-export interface DiskUsage {
-  images: UsageRow;
-  containers: UsageRow;
-}
-
-/** One row of `system df`: counts and bytes. */
-export interface UsageRow {
-  total: number;
-  active: number;
-  size: number;
-  reclaimable: number;
-}
-
-/** Bytes of the regular files under `dir` (a container's writable layer). */
-function treeSize(dir: string): number {
-  let size = 0;
-  try {
-    for (const entry of Deno.readDirSync(dir)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) size += treeSize(path);
-      else if (entry.isFile) size += Deno.lstatSync(path).size;
-    }
-  } catch {
-    // gone meanwhile
-  }
-  return size;
-}
-
-/** The engine over one store root. */
-export class Engine {
-  readonly store: Store;
-
-  private constructor(store: Store) {
-    this.store = store;
-  }
-
-  /** Opens the store at `root`, laying it out on first use. */
-  static open(root: string): Engine {
-    return new Engine(openStore(root));
-  }
-
-  listImages(): ImageRecord[] {
-    return listImages(this.store);
-  }
-
-  /** @throws {NotFoundError} */
-  image(nameOrId: string): ImageRecord {
-    return resolveImage(this.store, nameOrId);
-  }
-
-  async importImage(
-    source: ReadableStream<Uint8Array>,
-    options?: ImportOptions,
-  ): Promise<CommittedImage> {
-    const [{ importImage }] = await Promise.all([import("./image_import.ts"), loadNativeSha256()]);
-    return importImage(this.store, source, options);
-  }
-
-  async loadImages(
-    source: ReadableStream<Uint8Array>,
-    options?: LoadOptions,
-  ): Promise<LoadedImage[]> {
-    const [{ loadImages }] = await Promise.all([import("./image_load.ts"), loadNativeSha256()]);
-    return loadImages(this.store, source, options);
-  }
-
-  /** @throws {NotFoundError} when a name does not resolve (before anything is written) */
-  async saveImages(
-    names: readonly string[],
-    format?: SaveFormat,
-  ): Promise<ReadableStream<Uint8Array>> {
-    const [{ saveImages }] = await Promise.all([import("./image_save.ts"), loadNativeSha256()]);
-    return saveImages(this.store, names, format);
-  }
-
-  /** Tags `source` as `target` (moving the tag if another image had it). */
-  async tagImage(source: string, target: Reference): Promise<void> {
-    await this.store.locked(() => {
-      const image = resolveImage(this.store, source);
-      this.store.index.update((manifests) =>
-        tagInIndex(manifests, image.descriptor, formatReference(target))
-      );
-    });
-  }
-
-  removeImage(nameOrId: string, options?: RemoveOptions): Promise<RemoveEvent[]> {
-    return removeImage(this.store, nameOrId, { usedBy: this.#usedBy(), ...options });
-  }
-
-  pruneImages(options?: { all?: boolean }): Promise<PruneReport> {
-    return pruneImages(this.store, { usedBy: this.#usedBy(), ...options });
-  }
-
-  /** Which container (if any) uses an image: such images are never deleted. */
-  #usedBy(): (id: string) => string | undefined {
-    const containers = new ContainerStore(this.store.root, this.store.tmpDir).list();
-    return (id) => containers.find((c) => c.Image === id)?.Id;
-  }
-
-  /** Pulls an image from its registry (image_pull.ts; loaded on first use with the tar code). */
-  async pullImage(ref: Reference, options?: PullOptions): Promise<PullResult> {
-    const [{ pullImage }] = await Promise.all([import("./image_pull.ts"), loadNativeSha256()]);
-    return pullImage(this.store, ref, options);
-  }
-
-  /** Pushes a tagged image to its registry (image_push.ts; loaded on first use). */
-  async pushImage(ref: Reference, options?: PushOptions): Promise<PushResult> {
-    const [{ pushImage }] = await Promise.all([import("./image_push.ts"), loadNativeSha256()]);
-    return pushImage(this.store, ref, options);
-  }
-
-  /** The tags of `ref`'s repository that the store has, for `push --all-tags`. */
-  async localTags(ref: Reference): Promise<Reference[]> {
-    const { localTags } = await import("./image_push.ts");
-    return localTags(this.store, ref);
-  }
-
-  inspectImage(record: ImageRecord): Record<string, unknown> {
-    return inspectImage(this.store, record);
-  }
-
-  imageHistory(record: ImageRecord): HistoryRow[] {
-    return imageHistory(this.store, record);
-  }
-
-  /** Disk usage: unique layers count once however many images share them. */
-  diskUsage(): DiskUsage {
-    const images = this.listImages();
-    const records = new ContainerStore(this.store.root, this.store.tmpDir);
-    const containers = records.list();
-    const used = images.filter((i) => containers.some((c) => c.Image === i.id));
-    const layerSize = (chains: Iterable<Digest>) => {
-      let size = 0;
-      for (const chain of new Set(chains)) size += this.store.layers.info(chain)?.size ?? 0;
-      return size;
-    };
-    const size = layerSize(images.flatMap((i) => i.chainIds));
-    const inUse = layerSize(used.flatMap((i) => i.chainIds));
-    const upper = containers.map((c) => ({
-      running: c.State.Running,
-      size: treeSize(`${records.path(c.Id)}/upper`),
-    }));
-    const upperTotal = upper.reduce((sum, c) => sum + c.size, 0);
-    return {
-      images: { total: images.length, active: used.length, size, reclaimable: size - inUse },
-      containers: {
-        total: containers.length,
-        active: upper.filter((c) => c.running).length,
-        size: upperTotal,
-        reclaimable: upper.filter((c) => !c.running).reduce((sum, c) => sum + c.size, 0),
-      },
-    };
-  }
 }
