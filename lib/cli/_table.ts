@@ -214,7 +214,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   ),
   "container inspect": lazy(
     "Display detailed information on one or more containers",
-    async () => (await import("./container.ts")).containerInspectCmd,
+    async () => (await import("./inspect.ts")).containerInspectCmd,
   ),
   "container prune": lazy(
     "Remove all stopped containers",

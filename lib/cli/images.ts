@@ -4,7 +4,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { Engine, type ImageRecord } from "../engine/mod.ts";
+import { Engine, type ImageRecord } from "../engine/read.ts";
 import { familiarName, parseReference } from "../image/mod.ts";
 import { bool, type Command, list, str } from "./_command.ts";
 import { goTime, printRows } from "./_format.ts";
@@ -49,7 +49,7 @@ export const images: Command = {
     const now = Date.now();
     const rows = engine.listImages()
       .filter((image) => keep(image, filters))
-      .sort((a, b) => (b.config.created ?? "").localeCompare(a.config.created ?? ""))
+      .sort((a, b) => newestFirst(a.config.created ?? "", b.config.created ?? ""))
       .flatMap((image) => imageRows(image, filters.reference, noTrunc, now));
     if (bool(flags, "quiet")) {
       const seen = new Set<string>();
@@ -80,6 +80,14 @@ export const images: Command = {
     return Promise.resolve(0);
   },
 };
+
+/** Sorts RFC 3339 times newest first (not localeCompare: building its ICU collator costs ~9 ms). */
+function newestFirst(a: string, b: string): number {
+  const ta = Date.parse(a);
+  const tb = Date.parse(b);
+  if (!Number.isNaN(ta) && !Number.isNaN(tb) && ta !== tb) return tb - ta;
+  return a < b ? 1 : a > b ? -1 : 0;
+}
 
 interface Filters {
   reference: string[];

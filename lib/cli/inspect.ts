@@ -1,15 +1,14 @@
 /**
- * `berth inspect` and `berth image inspect`: Docker's JSON for each object, or
- * `--format` applied to each.
+ * `berth inspect`, `berth image inspect` and `berth container inspect`:
+ * Docker's JSON for each object, or `--format` applied to each. They read
+ * through the engine's read side only (no runtime or monitor module).
  *
  * @module
  */
 import { InvalidError, NotFoundError, UsageError } from "../errors.ts";
-import { Engine } from "../engine/mod.ts";
-import { type Command, str } from "./_command.ts";
+import { ContainerReader, type ContainerRecord, Engine, seccompProfileOf } from "../engine/read.ts";
+import { type Command, type Context, str } from "./_command.ts";
 import { printInspect } from "./_format.ts";
-import { inspectContainer } from "./container.ts";
-import { containerService } from "./_service.ts";
 
 const FLAGS: Command["flags"] = [
   {
@@ -20,6 +19,58 @@ const FLAGS: Command["flags"] = [
     description: "Format output using a custom template: 'json' or a Go template",
   },
 ];
+
+/** Docker's inspect object for a container. */
+export function containerInspect(
+  record: ContainerRecord,
+  dir: string,
+  layers: string[],
+): Record<string, unknown> {
+  const { Layers: _layers, Monitor: _monitor, StoppedByUser: _stopped, ...rest } = record;
+  return {
+    ...rest,
+    ResolvConfPath: `${dir}/resolv.conf`,
+    HostnamePath: `${dir}/hostname`,
+    HostsPath: `${dir}/hosts`,
+    LogPath: `${dir}/${record.Id}-json.log`,
+    Driver: "overlay",
+    Platform: "linux",
+    GraphDriver: {
+      Name: "overlay",
+      Data: {
+        LowerDir: layers.join(":"),
+        UpperDir: `${dir}/upper`,
+        WorkDir: `${dir}/work`,
+        MergedDir: `${dir}/bundle/rootfs`,
+      },
+    },
+    Mounts: [],
+    // Docker shows AppArmorProfile here; berth has no AppArmor, and says which seccomp profile applies.
+    SeccompProfile: seccompProfileOf(record),
+  };
+}
+
+/** The inspect object of a container, or undefined when there is none by that name. */
+export async function inspectContainer(
+  reader: Pick<ContainerReader, "get" | "store" | "records">,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const record = await reader.get(name);
+    const layers = record.Layers.slice().reverse().map((c) =>
+      reader.store.layers.diffPath(c as `sha256:${string}`)
+    );
+    return containerInspect(record, reader.records.path(record.Id), layers);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** A context's container reader. */
+function containerReader(ctx: Context, engine: Engine): ContainerReader {
+  return new ContainerReader(engine.store, { self: ctx.self, runRoot: ctx.runRoot });
+}
 
 /**
  * Inspects every name; prints what was found, then fails on the first that was
@@ -73,12 +124,12 @@ export const inspect: Command = {
       throw new UsageError(`"${type}" is not a valid value for --type`);
     }
     const engine = Engine.open(ctx.root);
-    const service = containerService(ctx);
+    const reader = containerReader(ctx, engine);
     const found: unknown[] = [];
     const missing: string[] = [];
     for (const name of args) {
       if (type !== "image") {
-        const container = await inspectContainer(service, name);
+        const container = await inspectContainer(reader, name);
         if (container !== undefined) {
           found.push(container);
           continue;
@@ -90,6 +141,33 @@ export const inspect: Command = {
     }
     printInspect(ctx, found, str(flags, "format"));
     if (missing.length > 0) throw new NotFoundError(`No such object: ${missing.join(", ")}`);
+    return 0;
+  },
+};
+
+/** `container inspect [OPTIONS] CONTAINER [CONTAINER...]` */
+export const containerInspectCmd: Command = {
+  usage: "[OPTIONS] CONTAINER [CONTAINER...]",
+  summary: "Display detailed information on one or more containers",
+  args: { min: 1 },
+  flags: [{
+    name: "format",
+    short: "f",
+    type: "string",
+    value: "string",
+    description: "Format output using a custom template",
+  }],
+  async run(ctx, flags, args) {
+    const reader = containerReader(ctx, Engine.open(ctx.root));
+    const found: unknown[] = [];
+    const missing: string[] = [];
+    for (const name of args) {
+      const container = await inspectContainer(reader, name);
+      if (container === undefined) missing.push(name);
+      else found.push(container);
+    }
+    printInspect(ctx, found, str(flags, "format"));
+    if (missing.length > 0) throw new NotFoundError(`No such container: ${missing.join(", ")}`);
     return 0;
   },
 };

@@ -5,11 +5,16 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { type ContainerRecord, Engine, familiarTags } from "../engine/mod.ts";
+import {
+  ContainerReader,
+  type ContainerRecord,
+  Engine,
+  familiarTags,
+  type ImageRecord,
+} from "../engine/read.ts";
 import { bool, type Command, int, list, str } from "./_command.ts";
 import { goTime, printRows } from "./_format.ts";
 import { humanDuration, sinceTime } from "./_units.ts";
-import { containerService } from "./_service.ts";
 
 /** Docker's STATUS column. */
 export function statusText(c: ContainerRecord, now = Date.now()): string {
@@ -117,7 +122,6 @@ export const ps: Command = {
       return { key: f.slice(0, eq), value: f.slice(eq + 1) };
     });
     const engine = Engine.open(ctx.root);
-    const images = engine.listImages();
     const imageIds = (name: string) => {
       try {
         return engine.image(name).id;
@@ -125,8 +129,11 @@ export const ps: Command = {
         return undefined;
       }
     };
-    let containers = (await containerService(ctx).list()).sort((a, b) =>
-      b.Created.localeCompare(a.Created)
+    const reader = new ContainerReader(engine.store, { self: ctx.self, runRoot: ctx.runRoot });
+    // Newest first. Created is an ISO time of fixed width: plain string order is time order
+    // (localeCompare would first build an ICU collator: ~9 ms).
+    let containers = (await reader.list()).sort((a, b) =>
+      a.Created < b.Created ? 1 : a.Created > b.Created ? -1 : 0
     );
     const last = bool(flags, "latest") ? 1 : int(flags, "last") ?? -1;
     const all = bool(flags, "all") || last > 0 ||
@@ -140,12 +147,18 @@ export const ps: Command = {
       return 0;
     }
     const now = Date.now();
-    const rows = containers.map((c) => {
+    // Read only when a container lacks the name it was created from.
+    let images: ImageRecord[] | undefined;
+    const imageName = (c: ContainerRecord) => {
+      if (c.Config.Image) return c.Config.Image;
+      images ??= engine.listImages();
       const image = images.find((i) => i.id === c.Image);
+      return (image ? familiarTags(image)[0] : undefined) || c.Image.slice(7, 19);
+    };
+    const rows = containers.map((c) => {
       return {
         ID: noTrunc ? c.Id : c.Id.slice(0, 12),
-        Image: c.Config.Image || (image ? familiarTags(image)[0] : undefined) ||
-          c.Image.slice(7, 19),
+        Image: imageName(c),
         Command: commandText(c, noTrunc),
         CreatedAt: goTime(c.Created),
         RunningFor: sinceTime(c.Created, now),
