@@ -18,6 +18,7 @@ ensure_packages podman conmon runc docker.io bc busybox-static
 work=$(mktemp -d /var/tmp/berth-bench-footprint.XXXXXX)
 dockerd_pid=""
 started=() # "pid:starttime" of every container init and supervisor seen, for the cleanup
+declare -A cgdirs=() # the cgroup directories of every container init seen, for the cleanup
 B=(berth --root "$work/root" --run-root "$work/run")
 D=(docker -H "unix://$work/docker.sock")
 export CONTAINERS_CONF="$BERTH_REPO/../shared/bench/podman-containers.conf"
@@ -46,11 +47,22 @@ cleanup() {
     echo "footprint: killing leftovers: $(names "${LEFT[@]}")" >&2
     kill -9 "${LEFT[@]}" 2>/dev/null
     sleep 0.5
+    # Their containers' cgroups, which the tool that failed did not remove.
+    local d n=0
+    for d in "${!cgdirs[@]}"; do
+      for ((i = 0; i < 20; i++)); do
+        [ -d "$d" ] || break
+        [ -z "$(cat "$d/cgroup.procs" 2>/dev/null)" ] && rmdir "$d" 2>/dev/null && n=$((n + 1)) && break
+        sleep 0.1
+      done
+    done
+    echo "footprint: removed $n cgroup directories of those containers" >&2
   fi
   remove_tree "$work"
 }
 leftovers() {
   local e p c
+  local -A seen=()
   LEFT=()
   for e in "${started[@]}"; do
     p=${e%%:*}
@@ -63,6 +75,24 @@ leftovers() {
     # shellcheck disable=SC2207
     [[ "$c" == *"$work/"* ]] && LEFT+=("$p" $(pgrep -P "$p"))
   done
+  for p in "${LEFT[@]}"; do seen[$p]=1; done
+  LEFT=("${!seen[@]}")
+}
+# remember_cgroups PID: adds the directories of PID's cgroups (but its root ones) to cgdirs.
+remember_cgroups() {
+  local ctrls path mnt
+  while IFS=: read -r _ ctrls path; do
+    [ "$path" = / ] && continue
+    mnt=$(awk -v c="$ctrls" '{
+        split($0, h, " - "); split(h[2], t, " ")
+        if (c == "" && t[1] == "cgroup2") { print $5; exit }
+        if (c == "" || t[1] != "cgroup") next
+        n = split(c, want, ","); ok = 1
+        for (i = 1; i <= n; i++) if (index("," t[3] ",", "," want[i] ",") == 0) ok = 0
+        if (ok) { print $5; exit }
+      }' /proc/self/mountinfo)
+    [ -n "$mnt" ] && cgdirs[$mnt$path]=1
+  done 2>/dev/null <"/proc/$1/cgroup" || true
 }
 # names PID...: "3 x conmon" style summary of the process names.
 names() {
@@ -135,6 +165,7 @@ find_supervisors() {
   fi
   SUPS=("${!seen[@]}")
   for p in "${INITS[@]}" "${SUPS[@]}"; do started+=("$p:$(starttime "$p")"); done
+  for p in "${INITS[@]}"; do remember_cgroups "$p"; done
 }
 
 for tool in "${TOOLS[@]}"; do
