@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Container start latency and monitor memory, side by side: berth run --rm,
-# run -d + stop, exec; podman, docker (a private dockerd with networking off),
-# runc and crun on the same busybox rootfs; a bare unshare+chroot as the floor.
+# Container start latency side by side: berth run --rm, run -d + stop; podman,
+# docker (a private dockerd with networking off), runc and crun on the same
+# busybox rootfs; a bare unshare+chroot as the floor. Supervision memory, ps,
+# images and exec are in footprint.sh.
 # All containers run with no network (berth has no bridge yet), so each tool
 # gets --network none. Usage: scripts/bench/containers.sh [RUNS]
 set -euo pipefail
@@ -12,10 +13,12 @@ ensure_packages podman runc crun docker.io bc busybox-static
 work=$(mktemp -d /var/tmp/berth-bench-run.XXXXXX)
 dockerd_pid=""
 cleanup() {
-  [ -n "$dockerd_pid" ] && kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
   berth --root "$work/root" --run-root "$work/run" rm -f bench-d >/dev/null 2>&1 || true
-  unmount_under "$work"
-  rm -rf "$work"
+  if [ -n "$dockerd_pid" ]; then
+    docker -H "unix://$work/docker.sock" rm -f bench-d >/dev/null 2>&1 || true
+    kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
+  fi
+  remove_tree "$work"
 }
 trap cleanup EXIT
 B=(berth --root "$work/root" --run-root "$work/run")
@@ -38,7 +41,7 @@ time_runs "runc run" noop runc --root "$work/runc" run --bundle "$work/bundle" b
 time_runs "berth run --rm" noop "${B[@]}" run --rm bench:1 true; t_berth=$MEDIAN
 
 export CONTAINERS_CONF="$BERTH_REPO/../shared/bench/podman-containers.conf"
-P=(podman --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay)
+P=(podman --root "$work/podman" --runroot "$work/podman-run" --tmpdir "$work/podman-tmp" --storage-driver overlay)
 "${P[@]}" import "$work/rootfs.tar" bench:1 >/dev/null
 time_runs "podman run --rm" noop "${P[@]}" run --rm --network none bench:1 true; t_podman=$MEDIAN
 
@@ -56,33 +59,6 @@ time_runs "berth run -d + stop + rm" noop start_stop; t_berth_d=$MEDIAN
 dstart_stop() { "${D[@]}" run -d --network none --name bench-d bench:1 sleep 60 >/dev/null && "${D[@]}" stop -t 0 bench-d >/dev/null && "${D[@]}" rm bench-d >/dev/null; }
 time_runs "docker run -d + stop + rm" noop dstart_stop; t_docker_d=$MEDIAN
 
-"${B[@]}" run -d --name bench-x bench:1 sleep 600 >/dev/null
-time_runs "berth exec true" noop "${B[@]}" exec bench-x true; t_bexec=$MEDIAN
-"${D[@]}" run -d --network none --name bench-x bench:1 sleep 600 >/dev/null
-time_runs "docker exec true" noop "${D[@]}" exec bench-x true; t_dexec=$MEDIAN
-"${P[@]}" run -d --network none --name bench-x bench:1 sleep 600 >/dev/null
-time_runs "podman exec true" noop "${P[@]}" exec bench-x true; t_pexec=$MEDIAN
-time_runs "berth ps" noop "${B[@]}" ps; t_bps=$MEDIAN
-time_runs "docker ps" noop "${D[@]}" ps; t_dps=$MEDIAN
-time_runs "berth images" noop "${B[@]}" images; t_bimages=$MEDIAN
-time_runs "docker images" noop "${D[@]}" images; t_dimages=$MEDIAN
-
-# Monitor memory: RSS, PSS and private anonymous memory (what each further container adds;
-# PSS shares the binary's pages among every process that maps them) of the process that
-# supervises one detached container, beside docker's containerd-shim and podman's conmon.
-mem_of() {
-  [ -n "$1" ] && [ -r "/proc/$1/smaps_rollup" ] || return 0
-  awk '/^Rss:/ {r = $2} /^Pss:/ {p = $2} /^Anonymous:/ {a = $2}
-    END {printf "RSS %.1f MB, PSS %.1f MB, anon %.1f MB", r / 1024, p / 1024, a / 1024}' \
-    "/proc/$1/smaps_rollup"
-}
-mon=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['Monitor']['pid'])" \
-  "$work/root/containers/$("${B[@]}" inspect -f '{{.Id}}' bench-x)/container.json")
-mon_mem=$(mem_of "$mon")
-shim_mem=$(mem_of "$(pgrep -o -f '^/usr/bin/containerd-shim' || true)")
-conmon_mem=$(mem_of "$(pgrep -n -x conmon || true)")
-"${B[@]}" rm -f bench-x >/dev/null; "${D[@]}" rm -f bench-x >/dev/null; "${P[@]}" rm -f bench-x >/dev/null
-
 echo
 echo "berth run --rm / docker run --rm:  $(ratio "$t_berth" "$t_docker")x   (target < 0.4x)"
 echo "berth run --rm / podman run --rm:  $(ratio "$t_berth" "$t_podman")x"
@@ -90,10 +66,3 @@ echo "berth run --rm / runc run:         $(ratio "$t_berth" "$t_runc")x"
 [ -n "$t_crun" ] && echo "berth run --rm / crun run:         $(ratio "$t_berth" "$t_crun")x"
 echo "berth run --rm / unshare+chroot:   $(ratio "$t_berth" "$t_floor")x"
 echo "berth run -d+stop+rm / docker:     $(ratio "$t_berth_d" "$t_docker_d")x"
-echo "berth exec / docker exec:          $(ratio "$t_bexec" "$t_dexec")x"
-echo "berth exec / podman exec:          $(ratio "$t_bexec" "$t_pexec")x"
-echo "berth ps / docker ps:              $(ratio "$t_bps" "$t_dps")x"
-echo "berth images / docker images:      $(ratio "$t_bimages" "$t_dimages")x"
-echo "berth monitor per container:       $mon_mem"
-[ -n "$shim_mem" ] && echo "containerd-shim (docker):          $shim_mem"
-[ -n "$conmon_mem" ] && echo "conmon (podman):                   $conmon_mem"
