@@ -91,6 +91,12 @@ export interface SessionOptions {
   signal?: (signal: Deno.Signal) => void;
 }
 
+/** The terminal's size, for a `-t` container started attached to it. */
+export function ttySize(tty: boolean): { consoleSize?: { rows: number; cols: number } } {
+  const size = tty ? terminalSize(0) ?? terminalSize(1) : undefined;
+  return size === undefined ? {} : { consoleSize: { rows: size.rows, cols: size.cols } };
+}
+
 /**
  * Runs an attach session until the container exits, the user detaches, or
  * the monitor goes away.

@@ -5,7 +5,7 @@
  * @module
  */
 import { NotFoundError } from "../errors.ts";
-import { attachSession, attachToTerminal, sessionStatus, signalPid } from "./_attach.ts";
+import { attachSession, attachToTerminal, sessionStatus, signalPid, ttySize } from "./_attach.ts";
 import { bool, type Command } from "./_command.ts";
 import { containerOptions } from "./_container_flags.ts";
 import { detachKeysOf } from "./_detach_keys.ts";
@@ -55,7 +55,7 @@ export const run: Command = {
       // user can detach (Ctrl-P Ctrl-Q) and leave it running.
       let session;
       try {
-        session = await service.startAndAttach(record.Id);
+        session = await service.startAndAttach(record.Id, ttySize(options.tty ?? false));
       } catch (error) {
         if (options.autoRemove) await service.remove(record.Id, true).catch(() => {});
         throw error;

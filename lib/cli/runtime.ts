@@ -26,7 +26,9 @@ import {
   terminalSize,
   waitContainer,
 } from "../runtime/mod.ts";
-import { UsageError } from "../errors.ts";
+import { describeError, EngineError, EXIT_ENGINE, UsageError } from "../errors.ts";
+import { closeFd } from "../../ffi/fd.ts";
+import { connectUnix, sendFd, SOCK_STREAM } from "../../ffi/socket.ts";
 import { bool, type Command, type Context, list as listFlag, str } from "./_command.ts";
 import type { FlagSpec } from "./_args.ts";
 
@@ -166,27 +168,85 @@ export const exec: Command = {
   },
 };
 
+/**
+ * Set by berth when conmon runs `runtime create` for it: a failure is then
+ * printed as `berth-error CODE MESSAGE`, since conmon passes the runtime's
+ * stderr on but not its exit status (126/127 tell a missing command apart).
+ */
+export const STATUS_LINE_ENV = "BERTH_RUNTIME_STATUS_LINE";
+
 /** `runtime create` */
 export const create: Command = {
   usage: "[OPTIONS] ID",
   summary: "Create a container that waits for start",
-  flags: [BUNDLE, ROOT, PID_FILE],
+  flags: [BUNDLE, ROOT, PID_FILE, {
+    name: "console-socket",
+    type: "string",
+    value: "PATH",
+    description: "Send the pty master of a process.terminal container to this unix socket",
+  }, {
+    name: "no-pivot",
+    type: "bool",
+    description: "Not supported: the root is always changed with pivot_root",
+  }, {
+    name: "no-new-keyring",
+    type: "bool",
+    description: "Keep the caller's session keyring (not supported: a new one is always made)",
+  }],
   args: { min: 1, max: 1 },
   async run(ctx, flags, [id]) {
-    const pidFile = str(flags, "pid-file");
-    const c = await createContainer(str(flags, "bundle") ?? ".", id!, {
-      self: ctx.self,
-      stateRoot: stateRoot(ctx, flags),
-      ...(pidFile ? { pidFile } : {}),
-    });
-    if (c.console !== undefined) {
-      throw new UsageError(`"process.terminal" needs "berth runtime run" (no console socket yet)`);
+    try {
+      return await createForCaller(ctx, flags, id!);
+    } catch (error) {
+      if (Deno.env.get(STATUS_LINE_ENV) !== "1") throw error;
+      const code = error instanceof EngineError ? error.exitCode : EXIT_ENGINE;
+      ctx.printErr(`berth-error ${code} ${describeError(error).replace(/\n/g, " ")}\n`);
+      return code;
     }
-    c.status?.close();
-    c.child.unref();
-    return 0;
   },
 };
+
+async function createForCaller(
+  ctx: Context,
+  flags: Record<string, unknown>,
+  id: string,
+): Promise<number> {
+  if (bool(flags as never, "no-pivot") || bool(flags as never, "no-new-keyring")) {
+    throw new UsageError(
+      "--no-pivot and --no-new-keyring are not supported: berth always uses pivot_root and a new session keyring",
+    );
+  }
+  const consoleSocket = str(flags as never, "console-socket");
+  const pidFile = str(flags as never, "pid-file");
+  const c = await createContainer(str(flags as never, "bundle") ?? ".", id, {
+    self: ctx.self,
+    stateRoot: stateRoot(ctx, flags),
+    ...(pidFile ? { pidFile } : {}),
+  });
+  try {
+    if (c.console !== undefined) {
+      if (consoleSocket === undefined) {
+        throw new UsageError(`"process.terminal" needs --console-socket (or "berth runtime run")`);
+      }
+      const sock = connectUnix(consoleSocket, SOCK_STREAM);
+      try {
+        sendFd(sock, c.console, "/dev/ptmx");
+      } finally {
+        closeFd(sock);
+      }
+    }
+  } catch (error) {
+    c.child.kill("SIGKILL");
+    await c.child.status.catch(() => {});
+    await deleteContainer(stateRoot(ctx, flags), id, { force: true }).catch(() => {});
+    throw error;
+  } finally {
+    if (c.console !== undefined) closeConsole(c.console);
+  }
+  c.status?.close();
+  c.child.unref();
+  return 0;
+}
 
 /** `runtime start` */
 export const start: Command = {

@@ -5,7 +5,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { attachSession, sessionStatus, signalPid } from "./_attach.ts";
+import { attachSession, sessionStatus, signalPid, ttySize } from "./_attach.ts";
 import { bool, type Command } from "./_command.ts";
 import { detachKeysOf } from "./_detach_keys.ts";
 import { forEachName } from "./_each.ts";
@@ -36,7 +36,7 @@ export const start: Command = {
       const detachKeys = detachKeysOf(flags);
       const record = await service.get(args[0]!);
       if (record.State.Running) return 0;
-      const session = await service.startAndAttach(record.Id);
+      const session = await service.startAndAttach(record.Id, ttySize(record.Config.Tty));
       const end = await attachSession(session.client, {
         tty: record.Config.Tty,
         stdin: bool(flags, "interactive") && record.Config.OpenStdin,

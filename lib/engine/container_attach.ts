@@ -14,6 +14,16 @@
  *
  * @module
  */
+import { closeFd, O_CLOEXEC, O_NONBLOCK, O_WRONLY, openFd, writeAll } from "../../ffi/fd.ts";
+import {
+  connectUnix,
+  receive,
+  sendBytes,
+  SHUT_RDWR,
+  SHUT_WR,
+  shutdownSocket,
+  SOCK_SEQPACKET,
+} from "../../ffi/socket.ts";
 import { EngineError } from "../errors.ts";
 
 /** Frame types of the attach protocol. */
@@ -248,7 +258,148 @@ export type AttachEnd =
   | { kind: "lost" };
 
 /** A client's connection to a container's monitor. */
-export class AttachClient {
+export interface AttachClient {
+  /** Sends typed input. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Says the input ended. */
+  closeStdin(): Promise<void>;
+  /** Sends the terminal's size. */
+  resize(rows: number, cols: number): Promise<void>;
+  /**
+   * Delivers output until the container exits or the connection ends.
+   * @throws {EngineError} when the monitor refuses the attach (its message)
+   */
+  receive(output: (stream: "stdout" | "stderr", bytes: Uint8Array) => void): Promise<AttachEnd>;
+  /** Detaches: closes the connection; the container runs on. */
+  close(): void;
+}
+
+/** Connecting to a container's monitor. */
+export const AttachClient = {
+  /**
+   * Connects to the attach socket of a foreground `run` at `path`.
+   * @throws {EngineError} when nothing listens there
+   */
+  connect(path: string): Promise<AttachClient> {
+    return HubAttachClient.connect(path);
+  },
+  /**
+   * Connects to conmon's attach socket at `path`.
+   * @param options.bundle the bundle directory, where conmon's resize fifo is
+   * @param options.exit resolves to the container's exit code once its end is recorded
+   *   (undefined when its monitor died)
+   * @throws {EngineError} when nothing listens there
+   */
+  connectConmon(
+    path: string,
+    options: { bundle: string; exit: () => Promise<number | undefined> },
+  ): AttachClient {
+    let fd: number;
+    try {
+      fd = connectUnix(path, SOCK_SEQPACKET);
+    } catch (error) {
+      throw new EngineError("Cannot attach: the container's monitor is not reachable", {
+        cause: error,
+      });
+    }
+    return new ConmonAttachClient(fd, options.bundle, options.exit);
+  },
+};
+
+/** conmon's stream ids, the first byte of each packet it sends. */
+const CONMON_STDOUT = 2;
+const CONMON_STDERR = 3;
+/** conmon reads at most this much of a client's packet. */
+const CONMON_MAX_INPUT = 8192;
+
+/**
+ * A connection to conmon's attach socket (SOCK_SEQPACKET): each packet from
+ * conmon is a stream id byte and output; each packet to it is input. The end
+ * of input is a shutdown of the writing side; resizes go through conmon's
+ * control fifo in the bundle. conmon closes the socket when the container
+ * ends and writes the exit code afterwards, so the code comes from `exit`.
+ */
+class ConmonAttachClient implements AttachClient {
+  #fd: number;
+  #bundle: string;
+  #exit: () => Promise<number | undefined>;
+  #closed = false;
+  #receiving = false;
+  #fdClosed = false;
+
+  constructor(fd: number, bundle: string, exit: () => Promise<number | undefined>) {
+    this.#fd = fd;
+    this.#bundle = bundle;
+    this.#exit = exit;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    for (let off = 0; off < bytes.length && !this.#closed; off += CONMON_MAX_INPUT) {
+      if (sendBytes(this.#fd, bytes.slice(off, off + CONMON_MAX_INPUT)) < 0) break;
+    }
+    return Promise.resolve();
+  }
+
+  closeStdin(): Promise<void> {
+    if (!this.#closed) shutdownSocket(this.#fd, SHUT_WR);
+    return Promise.resolve();
+  }
+
+  resize(rows: number, cols: number): Promise<void> {
+    let fd: number;
+    try {
+      fd = openFd(`${this.#bundle}/ctl`, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    } catch {
+      return Promise.resolve(); // conmon is gone
+    }
+    try {
+      writeAll(fd, new TextEncoder().encode(`1 ${rows} ${cols}\n`));
+    } catch {
+      // conmon is gone
+    } finally {
+      closeFd(fd);
+    }
+    return Promise.resolve();
+  }
+
+  async receive(
+    output: (stream: "stdout" | "stderr", bytes: Uint8Array) => void,
+  ): Promise<AttachEnd> {
+    this.#receiving = true;
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await receive(this.#fd, buf);
+        if (n <= 0) break;
+        if (buf[0] === CONMON_STDOUT) output("stdout", buf.slice(1, n));
+        else if (buf[0] === CONMON_STDERR) output("stderr", buf.slice(1, n));
+      }
+    } finally {
+      this.#receiving = false;
+      this.#release();
+    }
+    if (this.#closed) return { kind: "detached" };
+    const exitCode = await this.#exit();
+    return exitCode === undefined ? { kind: "lost" } : { kind: "exit", exitCode };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Wakes a pending receive, which then closes the fd.
+    shutdownSocket(this.#fd, SHUT_RDWR);
+    if (!this.#receiving) this.#release();
+  }
+
+  #release(): void {
+    if (this.#fdClosed) return;
+    this.#fdClosed = true;
+    closeFd(this.#fd);
+  }
+}
+
+/** A connection to the attach socket a foreground `run` serves (berth's frames). */
+class HubAttachClient implements AttachClient {
   #conn: Deno.UnixConn;
   #closed = false;
 
@@ -262,7 +413,7 @@ export class AttachClient {
    */
   static async connect(path: string): Promise<AttachClient> {
     try {
-      return new AttachClient(await Deno.connect({ transport: "unix", path }));
+      return new HubAttachClient(await Deno.connect({ transport: "unix", path }));
     } catch (error) {
       throw new EngineError("Cannot attach: the container's monitor is not reachable", {
         cause: error,

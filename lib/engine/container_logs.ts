@@ -1,7 +1,11 @@
 /**
- * Container logs in Docker's json-file format: one JSON object a line,
- * `{"log":"text\n","stream":"stdout","time":"2024-01-01T00:00:00.000000000Z"}`,
- * so `logs --since/--until/--tail/-t/-f` work from any berth process.
+ * Container logs in the CRI "k8s-file" format that conmon writes, one line
+ * per entry: `TIME STREAM TAG TEXT`, where TIME is RFC 3339 with nanoseconds,
+ * STREAM `stdout` or `stderr`, and TAG `F` for a whole line or `P` for a part
+ * of a longer one (its newline comes with a later entry). A foreground `run`
+ * writes the same format. Logs of containers made by an older berth are in
+ * Docker's json-file format (`{"log":...,"stream":...,"time":...}`); both are
+ * read, so `logs --since/--until/--tail/-t/-f` work on either.
  *
  * @module
  */
@@ -10,10 +14,36 @@
 export interface LogEntry {
   log: string;
   stream: "stdout" | "stderr";
+  /** RFC 3339 in UTC with nanoseconds, as `docker logs -t` prints it. */
   time: string;
 }
 
-/** Appends a container's output to its json-file log, a line per entry. */
+/** The k8s-file log conmon (and a foreground run) writes. */
+export const logFile = (dir: string, id: string): string => `${dir}/${id}.log`;
+
+/**
+ * The log of the container in `dir`: its k8s-file log, or the json-file one
+ * an older berth wrote for a container that has not run since.
+ */
+export function containerLogPath(dir: string, id: string): string {
+  const current = logFile(dir, id);
+  const legacy = `${dir}/${id}-json.log`;
+  return !exists(current) && exists(legacy) ? legacy : current;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Docker splits lines longer than 16 KiB; keep memory bounded the same way. */
+const MAX_LINE = 16384;
+
+/** Appends a container's output to its k8s-file log, an entry per line. */
 export class LogWriter {
   #file: Deno.FsFile;
   #partial: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
@@ -31,10 +61,9 @@ export class LogWriter {
     this.#partial[stream] = lines.pop()!;
     const time = nanoTime();
     let out = "";
-    for (const line of lines) out += JSON.stringify({ log: `${line}\n`, stream, time }) + "\n";
-    // Docker splits lines longer than 16 KiB; keep memory bounded the same way.
-    if (this.#partial[stream].length > 16384) {
-      out += JSON.stringify({ log: this.#partial[stream], stream, time }) + "\n";
+    for (const line of lines) out += `${time} ${stream} F ${line}\n`;
+    if (this.#partial[stream].length > MAX_LINE) {
+      out += `${time} ${stream} P ${this.#partial[stream]}\n`;
       this.#partial[stream] = "";
     }
     if (out !== "") this.#append(out);
@@ -46,7 +75,7 @@ export class LogWriter {
     let out = "";
     for (const stream of ["stdout", "stderr"] as const) {
       const rest = this.#partial[stream] + this.#decoders[stream].decode();
-      if (rest !== "") out += JSON.stringify({ log: rest, stream, time }) + "\n";
+      if (rest !== "") out += `${time} ${stream} P ${rest}\n`;
     }
     if (out !== "") this.#append(out);
     this.#file.close();
@@ -64,6 +93,43 @@ export function nanoTime(date = new Date()): string {
   return `${date.toISOString().slice(0, 19)}.${
     String(date.getUTCMilliseconds()).padStart(3, "0")
   }000000Z`;
+}
+
+const K8S_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
+
+/** A log line's time in UTC with nine fraction digits (conmon writes local time with an offset). */
+export function utcNanoTime(text: string): string | undefined {
+  const m = K8S_TIME.exec(text);
+  if (m === null) return undefined;
+  const fraction = (m[2] ?? "").padEnd(9, "0");
+  if (m[3] === "Z" || m[3] === "+00:00" || m[3] === "-00:00") return `${m[1]}.${fraction}Z`;
+  const ms = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(ms)) return undefined;
+  return `${new Date(ms).toISOString().slice(0, 19)}.${fraction}Z`;
+}
+
+/** Parses one log line of either format; undefined for a line that is neither. */
+export function parseLogLine(line: string): LogEntry | undefined {
+  if (line.startsWith("{")) {
+    try {
+      const e = JSON.parse(line) as LogEntry;
+      return typeof e.log === "string" ? e : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const a = line.indexOf(" ");
+  const b = line.indexOf(" ", a + 1);
+  const c = line.indexOf(" ", b + 1);
+  if (a < 0 || b < 0) return undefined;
+  const time = utcNanoTime(line.slice(0, a));
+  const stream = line.slice(a + 1, b);
+  // A line conmon wrote for an empty write has no text after the tag.
+  const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
+  if (time === undefined || (stream !== "stdout" && stream !== "stderr")) return undefined;
+  if (tag !== "F" && tag !== "P") return undefined;
+  const text = c < 0 ? "" : line.slice(c + 1);
+  return { log: tag === "F" ? `${text}\n` : text, stream, time };
 }
 
 /** Options for {@linkcode readLogs}. */
@@ -101,7 +167,11 @@ export function readLogChunk(path: string, offset = 0): { entries: LogEntry[]; o
   }
   const end = bytes.lastIndexOf(10) + 1;
   const text = new TextDecoder().decode(bytes.subarray(0, end));
-  const entries = text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as LogEntry);
+  const entries: LogEntry[] = [];
+  for (const line of text.split("\n")) {
+    const entry = line === "" ? undefined : parseLogLine(line);
+    if (entry !== undefined) entries.push(entry);
+  }
   return { entries, offset: offset + end };
 }
 

@@ -1,24 +1,29 @@
 /**
- * Detached containers: `run -d` and `start` re-execute berth as a monitor in
- * its own session, wait for its one-line report (`ok PID` or
- * `error CODE MESSAGE`), and leave it running; the monitor supervises the
- * container until it ends. Also: noticing monitors that died (SIGKILL, host
+ * Detached containers: `run -d`, `start` and restarts put each one under a
+ * conmon of its own (see container_conmon.ts), start it, and leave; conmon
+ * runs `berth container __exited ID` when it ends, which records the exit and
+ * applies the restart policy. Also: noticing monitors that died (SIGKILL, host
  * reboot) and showing their containers as exited.
  *
  * @module
  */
-import { setsid } from "../../ffi/proc.ts";
 import { describeError, EngineError, exitCodeOf } from "../errors.ts";
-import { deleteContainer } from "../runtime/mod.ts";
-import { AttachClient, AttachHub, attachSocketPath } from "./container_attach.ts";
-import type { ContainerRecord } from "./container_record.ts";
-import { superviseContainer, type SuperviseContext } from "./container_supervise.ts";
+import { deleteContainer, startContainer } from "../runtime/mod.ts";
+import { AttachClient } from "./container_attach.ts";
+import {
+  claimExit,
+  conmonAttachPath,
+  type ConmonContext,
+  exitFile,
+  findConmon,
+  launchConmon,
+  recordExit,
+  startTimeOf as procStartTime,
+} from "./container_conmon.ts";
+import { refreshSecurityDefaults } from "./container_create.ts";
+import { type ContainerRecord, monitorAlive } from "./container_record.ts";
 
-/** How to start a monitor process. */
-export interface MonitorLaunch {
-  /** argv of berth with its global flags (`--root`, `--run-root`). */
-  argv: string[];
-}
+export type { ConmonContext } from "./container_conmon.ts";
 
 /** A started detached container. */
 export interface DetachedStart {
@@ -29,185 +34,246 @@ export interface DetachedStart {
 }
 
 /**
- * Starts a detached monitor for container `id` and waits until the container
- * runs or fails. With `attach`, the monitor first opens the container's
- * attach socket and waits for this process to connect, so that no output is
- * missed (a foreground `run -i` that can later detach).
- * @throws {EngineError} with the container's start error and exit code
+ * Starts container `id` under a conmon of its own and returns once it runs.
+ * With `attach`, this process connects to the attach socket before the
+ * container starts, so that no output is missed (a foreground `run -i` that
+ * can later detach).
+ * @throws {EngineError} with the container's start error and exit code; the error is recorded
  */
 export async function startDetached(
-  launch: MonitorLaunch,
+  ctx: ConmonContext,
   id: string,
-  options: { attach?: boolean } = {},
+  options: { attach?: boolean; consoleSize?: { rows: number; cols: number } } = {},
 ): Promise<DetachedStart> {
-  const child = new Deno.Command(launch.argv[0]!, {
-    args: [
-      ...launch.argv.slice(1),
-      "container",
-      "__monitor",
-      ...(options.attach ? ["--attach-first"] : []),
-      id,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = new LineReader(child.stdout);
+  const conmon = findConmon();
+  const record = ctx.containers.read(id);
+  const dir = ctx.containers.path(id);
+  // A previous run whose monitor was killed may have left runtime state behind.
+  await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
   let client: AttachClient | undefined;
+  let launched;
   try {
-    let line = await lines.next();
-    if (line.startsWith("listening ")) {
-      client = await AttachClient.connect(line.slice("listening ".length));
-      line = await lines.next();
+    refreshSecurityDefaults(record, dir, ctx.containers.tmpDir);
+    if (record.Config.Tty && options.consoleSize !== undefined) {
+      setConsoleSize(`${dir}/bundle/config.json`, options.consoleSize, ctx.containers.tmpDir);
     }
-    await lines.cancel();
-    const ok = /^ok (\d+)$/.exec(line);
-    if (ok !== null) {
-      child.unref();
-      return { pid: Number(ok[1]), ...(client !== undefined ? { client } : {}) };
+    launched = await launchConmon(ctx, record, conmon);
+    if (options.attach) {
+      client = AttachClient.connectConmon(conmonAttachPath(ctx.runRoot, id), {
+        bundle: `${dir}/bundle`,
+        exit: () => waitForExit(ctx, id),
+      });
     }
-    await child.status;
-    const m = /^error (\d+) (.*)$/.exec(line);
-    if (m === null) {
-      throw new EngineError(`The monitor of container "${id}" exited before the container started`);
-    }
-    throw new EngineError(m[2]!, { exitCode: Number(m[1]) });
+    // Recorded before the start: the exit can be recorded (by conmon's exit command) right after.
+    const now = new Date().toISOString();
+    const pid = launched.pid;
+    ctx.containers.update(id, (r) => {
+      r.State = {
+        ...r.State,
+        Status: "running",
+        Running: true,
+        Restarting: false,
+        Paused: false,
+        Pid: pid,
+        Error: "",
+        StartedAt: now,
+        OOMKilled: false,
+        ExitCode: 0,
+      };
+      r.Monitor = launched!.monitor;
+    });
+    await startContainer({ stateRoot: ctx.runtimeRoot, id });
+    return { pid, ...(client !== undefined ? { client } : {}) };
   } catch (error) {
     client?.close();
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // it ended
+    if (launched !== undefined) {
+      await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
+      // conmon saw its container end: take the exit from its exit command, which then does nothing.
+      for (let i = 0; i < 200 && claimExit(ctx.runRoot, id) === undefined; i++) {
+        if (procStartTime(launched.monitor.pid) !== launched.monitor.startTime) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
-    await child.status;
-    throw error;
+    try {
+      ctx.containers.update(id, (r) => {
+        r.State = {
+          ...r.State,
+          Status: r.RestartCount > 0 ? "exited" : "created",
+          Running: false,
+          Restarting: false,
+          Pid: 0,
+          Error: describeError(error),
+          ExitCode: exitCodeOf(error),
+        };
+        delete r.Monitor;
+      });
+    } catch {
+      // removed meanwhile
+    }
+    throw error instanceof EngineError
+      ? error
+      : new EngineError("Cannot start container", { cause: error });
   }
 }
 
-/** Reads a monitor's report lines. */
-class LineReader {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #stream: ReadableStream<Uint8Array>;
-  #text = "";
-  #decoder = new TextDecoder();
+/** The pty starts with the attaching terminal's size, before the container's first output. */
+function setConsoleSize(
+  path: string,
+  size: { rows: number; cols: number },
+  tmpDir: string,
+): void {
+  const spec = JSON.parse(Deno.readTextFileSync(path));
+  spec.process.consoleSize = { height: size.rows, width: size.cols };
+  const tmp = `${tmpDir}/config.${Deno.pid}.${Date.now()}.json`;
+  Deno.writeTextFileSync(tmp, JSON.stringify(spec));
+  Deno.renameSync(tmp, path);
+}
 
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#stream = stream;
-    this.#reader = stream.getReader();
-  }
-
-  /** The next line; "" at the end of the stream. */
-  async next(): Promise<string> {
-    while (!this.#text.includes("\n")) {
-      const { done, value } = await this.#reader.read();
-      if (done) break;
-      this.#text += this.#decoder.decode(value, { stream: true });
+/**
+ * Waits until container `id`'s exit is recorded (claiming it from conmon's
+ * exit file if nobody did yet).
+ * @returns the exit code, or undefined when its monitor died without one
+ */
+export async function waitForExit(ctx: ConmonContext, id: string): Promise<number | undefined> {
+  for (let delay = 2;; delay = Math.min(delay * 2, 50)) {
+    let record: ContainerRecord;
+    try {
+      record = ctx.containers.read(id);
+    } catch {
+      return removedExit(ctx, id);
     }
-    const at = this.#text.indexOf("\n");
-    const line = at < 0 ? this.#text : this.#text.slice(0, at);
-    this.#text = at < 0 ? "" : this.#text.slice(at + 1);
-    return line;
+    const lost = record.State.Running && !monitorAlive(record) &&
+      !existsSync(exitFile(ctx.runRoot, id));
+    const { record: now } = await reconcile(ctx, record);
+    if (lost) return undefined;
+    if (!now.State.Running) return now.State.ExitCode;
+    await new Promise((r) => setTimeout(r, delay));
   }
+}
 
-  async cancel(): Promise<void> {
-    this.#reader.releaseLock();
-    await this.#stream.cancel().catch(() => {});
+function existsSync(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
 /**
- * The monitor process's main: detaches from the terminal's session, opens
- * the container's attach socket, reports (through `report`: the CLI writes
- * it to stdout, which the waiting `run -d` reads) when the container runs or
- * fails, and supervises the container to its end. With `attachFirst` it
- * reports `listening PATH` first and starts the container once a client has
- * connected.
- * @returns the monitor's exit status
+ * `container __exited ID`, run by conmon once the container has ended: records
+ * the exit (unless another berth process did already) and, when the restart
+ * policy wants the container back, waits Docker's back-off and starts it again.
  */
-export async function runMonitor(
-  ctx: SuperviseContext,
-  id: string,
-  report: (line: string, final: boolean) => void,
-  options: { attachFirst?: boolean } = {},
-): Promise<number> {
-  setsid();
-  let reported = false;
-  const reportFinal = (line: string) => {
-    if (!reported) report(line, true);
-    reported = true;
-  };
-  let hub: AttachHub | undefined;
-  let exitCode = 0;
-  try {
-    hub = AttachHub.listen(attachSocketPath(ctx.runRoot, id));
-    if (options.attachFirst) {
-      report(`listening ${hub.path}`, false);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const attached = await Promise.race([
-        hub.firstClient().then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 30_000))),
-      ]);
-      clearTimeout(timer);
-      if (!attached) throw new EngineError(`Nobody attached to container "${id}"`);
-    }
-    const result = await superviseContainer(ctx, id, {
-      hub,
-      onStart: (pid) => reportFinal(`ok ${pid}`),
-    });
-    exitCode = result.exitCode;
-  } catch (error) {
-    reportFinal(`error ${exitCodeOf(error)} ${describeError(error).replace(/\n/g, " ")}`);
-    exitCode = exitCodeOf(error);
-  } finally {
+export async function handleExit(ctx: ConmonContext, id: string): Promise<void> {
+  const code = claimExit(ctx.runRoot, id);
+  if (code !== undefined) await recordExit(ctx, id, code, (i) => removeRecord(ctx, i));
+  for (;;) {
+    let record: ContainerRecord;
     try {
-      const record = ctx.containers.read(id);
-      if (record.HostConfig.AutoRemove && !record.State.Running) {
-        await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
-        Deno.removeSync(ctx.containers.path(id), { recursive: true });
-      }
+      record = ctx.containers.read(id);
     } catch {
-      // removed meanwhile (`rm -f`)
+      return; // removed
     }
-    // An attached `run --rm` returns only once the container is gone, as Docker's does.
-    await hub?.finish(exitCode);
-    hub?.close();
+    if (!record.State.Restarting) return;
+    const ran = Date.parse(record.State.FinishedAt) - Date.parse(record.State.StartedAt);
+    // Docker's back-off: 100 ms, doubling up to a minute; back to 100 ms after a run of 10 s.
+    const delay = ran >= 10_000
+      ? 100
+      : Math.min(100 * 2 ** Math.min(record.RestartCount, 10), 60_000);
+    await new Promise((r) => setTimeout(r, delay));
+    try {
+      record = ctx.containers.update(id, (r) => {
+        if (r.StoppedByUser || !r.State.Restarting) {
+          r.State.Status = "exited";
+          r.State.Restarting = false;
+          delete r.Monitor;
+        } else {
+          r.RestartCount++;
+        }
+      });
+    } catch {
+      return;
+    }
+    if (!record.State.Restarting) return;
+    try {
+      await startDetached(ctx, id);
+      return;
+    } catch {
+      return; // recorded in its state
+    }
   }
-  return exitCode;
 }
 
-/** A live process's start time (clock ticks after boot); undefined once it is gone or a zombie. */
-function startTimeOf(pid: number): string | undefined {
+/**
+ * Removes a `--rm` container's record once its exit is recorded, leaving its
+ * exit code in `exits/ID.removed` for an attached client that is still
+ * waiting for it (`run --rm -i` in another process); those notes go after a
+ * few minutes.
+ */
+function removeRecord(ctx: ConmonContext, id: string): Promise<void> {
+  const exits = `${ctx.runRoot}/exits`;
   try {
-    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
-    return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
+    const code = ctx.containers.read(id).State.ExitCode;
+    const tmp = `${exits}/.${id}.${Deno.pid}`;
+    Deno.writeTextFileSync(tmp, String(code));
+    Deno.renameSync(tmp, `${exits}/${id}.removed`);
+    Deno.removeSync(ctx.containers.path(id), { recursive: true });
+  } catch {
+    // removed meanwhile (`rm -f`)
+  }
+  const old = Date.now() - 5 * 60_000;
+  try {
+    for (const entry of Deno.readDirSync(exits)) {
+      if (!entry.name.endsWith(".removed")) continue;
+      const path = `${exits}/${entry.name}`;
+      if ((Deno.statSync(path).mtime?.getTime() ?? 0) < old) Deno.removeSync(path);
+    }
+  } catch {
+    // another process swept them
+  }
+  return Promise.resolve();
+}
+
+/** The exit code a removed `--rm` container left (read once). */
+function removedExit(ctx: ConmonContext, id: string): number | undefined {
+  const path = `${ctx.runRoot}/exits/${id}.removed`;
+  try {
+    const code = Number(Deno.readTextFileSync(path).trim());
+    Deno.removeSync(path);
+    return Number.isInteger(code) ? code : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Whether a record's monitor process is still the one that wrote it. */
-export function monitorAlive(record: ContainerRecord): boolean {
-  const m = record.Monitor;
-  return m !== undefined && startTimeOf(m.pid) === m.startTime;
-}
-
 /**
- * A record that says running while its monitor is gone (killed, or the host
- * rebooted) is marked exited and its runtime leftovers removed.
- * @returns the corrected record, and whether its restart policy wants it back
+ * Brings a record that says running up to date: an exit conmon wrote and
+ * nobody recorded yet is recorded now; a record whose monitor is gone
+ * (killed, or the host rebooted) is marked exited and its runtime leftovers
+ * removed.
+ * @returns the corrected record (the last one, if `--rm` removed it), and
+ *   whether its restart policy wants it back
  */
 export async function reconcile(
-  ctx: SuperviseContext,
+  ctx: ConmonContext,
   record: ContainerRecord,
 ): Promise<{ record: ContainerRecord; revive: boolean }> {
   const live = record.State.Running || record.State.Restarting;
-  if (!live || monitorAlive(record)) return { record, revive: false };
-  await deleteContainer(ctx.runtimeRoot, record.Id, { force: true }).catch(() => {});
-  try {
-    Deno.removeSync(attachSocketPath(ctx.runRoot, record.Id));
-  } catch {
-    // none was left
+  if (!live) return { record, revive: false };
+  if (record.State.Running) {
+    const code = claimExit(ctx.runRoot, record.Id);
+    if (code !== undefined) {
+      const removed = { ...record, State: { ...record.State, Running: false, ExitCode: code } };
+      const now = await recordExit(ctx, record.Id, code, (id) => removeRecord(ctx, id));
+      return {
+        record: now ?? { ...removed, State: { ...removed.State, Status: "exited" } },
+        revive: false,
+      };
+    }
   }
+  if (monitorAlive(record)) return { record, revive: false };
+  await deleteContainer(ctx.runtimeRoot, record.Id, { force: true }).catch(() => {});
   const fixed = ctx.containers.update(record.Id, (r) => {
     r.State = {
       ...r.State,

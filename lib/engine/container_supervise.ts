@@ -20,8 +20,9 @@ import {
   startContainer,
   waitContainer,
 } from "../runtime/mod.ts";
-import type { ContainerRecord, ContainerStore } from "./container_record.ts";
-import { LogWriter } from "./container_logs.ts";
+import type { ContainerStore } from "./container_record.ts";
+import { logFile, LogWriter } from "./container_logs.ts";
+import { shouldRestart } from "./container_conmon.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
 import { AttachHub, attachSocketPath, type AttachTarget } from "./container_attach.ts";
 
@@ -74,7 +75,7 @@ export async function superviseContainer(
   io: AttachIO = {},
 ): Promise<ExitResult> {
   const hub = io.hub ?? AttachHub.listen(attachSocketPath(ctx.runRoot, id));
-  const log = new LogWriter(`${ctx.containers.path(id)}/${id}-json.log`);
+  const log = new LogWriter(logFile(ctx.containers.path(id), id));
   let last: ExitResult | undefined;
   let init = io.init;
   try {
@@ -108,17 +109,6 @@ export async function superviseContainer(
       hub.close();
     }
   }
-}
-
-/** Docker's restart rules; a container stopped by the user stays stopped. */
-export function shouldRestart(record: ContainerRecord, exitCode: number): boolean {
-  if (record.StoppedByUser) return false;
-  const { Name, MaximumRetryCount } = record.HostConfig.RestartPolicy;
-  if (Name === "always" || Name === "unless-stopped") return true;
-  if (Name === "on-failure") {
-    return exitCode !== 0 && (MaximumRetryCount === 0 || record.RestartCount < MaximumRetryCount);
-  }
-  return false;
 }
 
 async function runOnce(

@@ -22,7 +22,15 @@ import { upperDiff } from "./container_diff.ts";
 import { AttachClient, attachSocketPath } from "./container_attach.ts";
 // container_cp.ts pulls in the tar code; it is loaded only when a copy runs.
 import type { CopyOptions, TarSink } from "./container_cp.ts";
-import { type MonitorLaunch, reconcile, runMonitor, startDetached } from "./container_monitor.ts";
+import {
+  type ConmonContext,
+  handleExit,
+  reconcile,
+  startDetached,
+  waitForExit,
+} from "./container_monitor.ts";
+import { conmonAttachPath, exitFile } from "./container_conmon.ts";
+import { containerLogPath } from "./container_logs.ts";
 import { type AttachIO, superviseContainer, type SuperviseContext } from "./container_supervise.ts";
 import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.ts";
 import { resolveImage } from "./image_records.ts";
@@ -42,8 +50,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class ContainerService {
   readonly store: Store;
   readonly records: ContainerStore;
-  readonly #ctx: SuperviseContext;
-  readonly #launch: MonitorLaunch;
+  readonly #ctx: SuperviseContext & ConmonContext;
 
   constructor(store: Store, options: ContainerServiceOptions) {
     this.store = store;
@@ -53,8 +60,8 @@ export class ContainerService {
       self: options.self,
       runtimeRoot: `${options.runRoot}/runtime`,
       runRoot: options.runRoot,
+      berth: [...options.self, "--root", store.root, "--run-root", options.runRoot],
     };
-    this.#launch = { argv: [...options.self, "--root", store.root, "--run-root", options.runRoot] };
   }
 
   /** Every container, with dead monitors noticed (and `always` containers revived). */
@@ -63,7 +70,7 @@ export class ContainerService {
     for (const record of this.records.list()) {
       const { record: fixed, revive } = await reconcile(this.#ctx, record);
       if (revive) {
-        await startDetached(this.#launch, fixed.Id).catch(() => {});
+        await startDetached(this.#ctx, fixed.Id).catch(() => {});
         out.push(this.records.read(fixed.Id));
       } else {
         out.push(fixed);
@@ -94,7 +101,7 @@ export class ContainerService {
     const record = await this.get(given);
     if (record.State.Running) return record;
     this.records.update(record.Id, (r) => delete r.StoppedByUser);
-    await startDetached(this.#launch, record.Id);
+    await startDetached(this.#ctx, record.Id);
     return this.records.read(record.Id);
   }
 
@@ -103,10 +110,13 @@ export class ContainerService {
    * from its first byte of output (foreground `run -i`, `start -ai`), so the
    * user can detach and leave it running.
    */
-  async startAndAttach(given: string): Promise<{ record: ContainerRecord; client: AttachClient }> {
+  async startAndAttach(
+    given: string,
+    options: { consoleSize?: { rows: number; cols: number } } = {},
+  ): Promise<{ record: ContainerRecord; client: AttachClient }> {
     const record = await this.get(given);
     this.records.update(record.Id, (r) => delete r.StoppedByUser);
-    const { client } = await startDetached(this.#launch, record.Id, { attach: true });
+    const { client } = await startDetached(this.#ctx, record.Id, { ...options, attach: true });
     return { record: this.records.read(record.Id), client: client! };
   }
 
@@ -132,17 +142,20 @@ export class ContainerService {
         exitCode: 1,
       });
     }
-    const client = await AttachClient.connect(attachSocketPath(this.#ctx.runRoot, record.Id));
+    const conmonSocket = conmonAttachPath(this.#ctx.runRoot, record.Id);
+    const client = exists(conmonSocket)
+      ? AttachClient.connectConmon(conmonSocket, {
+        bundle: `${this.records.path(record.Id)}/bundle`,
+        exit: () => waitForExit(this.#ctx, record.Id),
+      })
+      // A foreground `run` serves its own attach socket.
+      : await AttachClient.connect(attachSocketPath(this.#ctx.runRoot, record.Id));
     return { record, client };
   }
 
-  /** The monitor process's main (hidden `container __monitor ID`). */
-  monitor(
-    id: string,
-    report: (line: string, final: boolean) => void,
-    options: { attachFirst?: boolean } = {},
-  ): Promise<number> {
-    return runMonitor(this.#ctx, id, report, options);
+  /** What conmon runs when a detached container ends (hidden `container __exited ID`). */
+  exited(id: string): Promise<void> {
+    return handleExit(this.#ctx, id);
   }
 
   /** Waits until the container is no longer running; its exit code. */
@@ -229,6 +242,18 @@ export class ContainerService {
       record = await this.wait(record.Id, 10_000);
     }
     await deleteContainer(this.#ctx.runtimeRoot, record.Id, { force: true }).catch(() => {});
+    for (
+      const leftover of [
+        exitFile(this.#ctx.runRoot, record.Id),
+        conmonAttachPath(this.#ctx.runRoot, record.Id).replace(/\/attach$/, ""),
+      ]
+    ) {
+      try {
+        Deno.removeSync(leftover);
+      } catch {
+        // none
+      }
+    }
     await this.store.locked(() => {
       try {
         Deno.removeSync(this.records.path(record.Id), { recursive: true });
@@ -352,6 +377,15 @@ export class ContainerService {
 
   /** The path of a container's json-file log. */
   logPath(record: ContainerRecord): string {
-    return `${this.records.path(record.Id)}/${record.Id}-json.log`;
+    return containerLogPath(this.records.path(record.Id), record.Id);
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
