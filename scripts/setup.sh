@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine for berth: Deno (pinned, from npm when
-# it is missing or another version) and the Debian packages the tests use.
+# it is missing or another version), conmon (the monitor of detached
+# containers) and the Debian packages the tests use.
 # Run as root. Safe to run again.
 set -euo pipefail
 
 DENO_VERSION=2.9.6
-PACKAGES=(busybox-static file tini gcc libc6-dev keyutils libcap2-bin golang-github-containers-common skopeo umoci podman docker.io docker-registry openssl iproute2 iptables ca-certificates bc isal)
+PACKAGES=(conmon busybox-static file tini gcc libc6-dev keyutils libcap2-bin golang-github-containers-common skopeo umoci podman docker.io docker-registry openssl iproute2 iptables ca-certificates bc isal)
 
 need_apt=()
 for p in "${PACKAGES[@]}"; do
