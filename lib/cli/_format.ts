@@ -1,12 +1,13 @@
 /**
  * Shared output of list commands: Docker's default tables, `--format` with Go
  * templates (`table` prefix for a header, `json` for one JSON object a line),
- * and `--quiet`.
+ * and `--quiet`. The template engine (five modules) loads only for a format
+ * that needs it: a default table or JSON prints without it.
  *
  * @module
  */
 import type { Context } from "./_command.ts";
-import { formatTable, parseFormat, renderTemplate } from "./_template.ts";
+import { formatTable } from "./_tabwriter.ts";
 
 /** A column of a default table: its header and the row field it shows. */
 export interface Column {
@@ -19,7 +20,7 @@ export interface Column {
  * `table TEMPLATE`, or `json`).
  * @param headers header text per field name, for `table` formats
  */
-export function printRows(
+export async function printRows(
   ctx: Context,
   rows: readonly Record<string, unknown>[],
   options: {
@@ -27,7 +28,7 @@ export function printRows(
     columns: readonly Column[];
     headers?: Record<string, string>;
   },
-): void {
+): Promise<void> {
   const format = options.format ?? "";
   if (format === "" || format === "table") {
     const table = [
@@ -41,6 +42,7 @@ export function printRows(
     for (const row of rows) ctx.print(`${JSON.stringify(row)}\n`);
     return;
   }
+  const { parseFormat, renderTemplate } = await import("./_template.ts");
   const parsed = parseFormat(format);
   const headers: Record<string, string> = {};
   for (const c of options.columns) headers[c.field] = c.header;
@@ -55,11 +57,16 @@ export function printRows(
 }
 
 /** Prints `inspect` output: a JSON array (4-space indent, as Docker) or one template line per object. */
-export function printInspect(ctx: Context, objects: readonly unknown[], format?: string): void {
+export async function printInspect(
+  ctx: Context,
+  objects: readonly unknown[],
+  format?: string,
+): Promise<void> {
   if (format === undefined || format === "" || format === "json") {
     ctx.print(`${JSON.stringify(objects, null, 4)}\n`);
     return;
   }
+  const { parseFormat, renderTemplate } = await import("./_template.ts");
   const { template } = parseFormat(format);
   for (const object of objects) ctx.print(`${renderTemplate(template, object)}\n`);
 }

@@ -28,7 +28,7 @@ export const df: Command = {
       description: "Show detailed information on space usage",
     },
   ],
-  run(ctx, flags) {
+  async run(ctx, flags) {
     const usage = Engine.open(ctx.root).diskUsage();
     const row = (type: string, u: UsageRow) => ({
       Type: type,
@@ -46,7 +46,7 @@ export const df: Command = {
       { Type: "Local Volumes", TotalCount: 0, Active: 0, Size: "0B", Reclaimable: "0B" },
       { Type: "Build Cache", TotalCount: 0, Active: 0, Size: "0B", Reclaimable: "0B" },
     ];
-    printRows(ctx, rows, {
+    await printRows(ctx, rows, {
       format: str(flags, "format"),
       columns: [
         { header: "TYPE", field: "Type" },
@@ -56,6 +56,6 @@ export const df: Command = {
         { header: "RECLAIMABLE", field: "Reclaimable" },
       ],
     });
-    return Promise.resolve(0);
+    return 0;
   },
 };

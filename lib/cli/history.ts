@@ -31,7 +31,7 @@ export const history: Command = {
     { name: "no-trunc", type: "bool", description: "Don't truncate output" },
     { name: "quiet", short: "q", type: "bool", description: "Only show image IDs" },
   ],
-  run(ctx, flags, args) {
+  async run(ctx, flags, args) {
     const engine = Engine.open(ctx.root);
     const image = engine.image(args[0]!);
     const noTrunc = bool(flags, "no-trunc");
@@ -57,9 +57,9 @@ export const history: Command = {
     });
     if (bool(flags, "quiet")) {
       for (const row of rows) ctx.print(`${row.ID}\n`);
-      return Promise.resolve(0);
+      return 0;
     }
-    printRows(ctx, rows, {
+    await printRows(ctx, rows, {
       format: str(flags, "format"),
       columns: [
         { header: "IMAGE", field: "ID" },
@@ -70,6 +70,6 @@ export const history: Command = {
       ],
       headers: { CreatedAt: "CREATED AT" },
     });
-    return Promise.resolve(0);
+    return 0;
   },
 };

@@ -4,7 +4,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { Engine, type ImageRecord } from "../engine/read.ts";
+import { Engine, type ImageSummary } from "../engine/read.ts";
 import { familiarName, parseReference } from "../image/mod.ts";
 import { bool, type Command, list, str } from "./_command.ts";
 import { goTime, printRows } from "./_format.ts";
@@ -41,15 +41,15 @@ export const images: Command = {
     { name: "no-trunc", type: "bool", description: "Don't truncate output" },
     { name: "quiet", short: "q", type: "bool", description: "Only show image IDs" },
   ],
-  run(ctx, flags, args) {
+  async run(ctx, flags, args) {
     const engine = Engine.open(ctx.root);
     const filters = parseFilters(list(flags, "filter"));
     if (args[0] !== undefined) filters.reference.push(args[0]);
     const noTrunc = bool(flags, "no-trunc");
     const now = Date.now();
-    const rows = engine.listImages()
+    const rows = engine.listImageSummaries()
       .filter((image) => keep(image, filters))
-      .sort((a, b) => newestFirst(a.config.created ?? "", b.config.created ?? ""))
+      .sort((a, b) => newestFirst(a.created ?? "", b.created ?? ""))
       .flatMap((image) => imageRows(image, filters.reference, noTrunc, now));
     if (bool(flags, "quiet")) {
       const seen = new Set<string>();
@@ -57,7 +57,7 @@ export const images: Command = {
         if (!seen.has(row.ID)) ctx.print(`${row.ID}\n`);
         seen.add(row.ID);
       }
-      return Promise.resolve(0);
+      return 0;
     }
     const columns = [
       { header: "REPOSITORY", field: "Repository" },
@@ -67,7 +67,7 @@ export const images: Command = {
       { header: "CREATED", field: "CreatedSince" },
       { header: "SIZE", field: "Size" },
     ];
-    printRows(ctx, rows, {
+    await printRows(ctx, rows, {
       format: str(flags, "format"),
       columns,
       headers: {
@@ -77,7 +77,7 @@ export const images: Command = {
         VirtualSize: "SIZE",
       },
     });
-    return Promise.resolve(0);
+    return 0;
   },
 };
 
@@ -109,7 +109,7 @@ function parseFilters(given: string[]): Filters {
   return filters;
 }
 
-function keep(image: ImageRecord, filters: Filters): boolean {
+function keep(image: ImageSummary, filters: Filters): boolean {
   if (filters.dangling !== undefined && (image.names.length === 0) !== filters.dangling) {
     return false;
   }
@@ -125,9 +125,9 @@ function matchesReference(fullName: string, pattern: string): boolean {
   return globMatch(pattern, name) || globMatch(pattern, withTag);
 }
 
-function imageRows(image: ImageRecord, references: string[], noTrunc: boolean, now: number) {
+function imageRows(image: ImageSummary, references: string[], noTrunc: boolean, now: number) {
   const id = noTrunc ? image.id : image.id.slice(7, 19);
-  const created = image.config.created ?? "";
+  const created = image.created ?? "";
   const names = image.names.filter((n) =>
     references.length === 0 || references.some((p) => matchesReference(n, p))
   );

@@ -6,7 +6,13 @@
  * @module
  */
 import { InvalidError, NotFoundError, UsageError } from "../errors.ts";
-import { ContainerReader, type ContainerRecord, Engine, seccompProfileOf } from "../engine/read.ts";
+import {
+  containerLogPath,
+  ContainerReader,
+  type ContainerRecord,
+  Engine,
+  seccompProfileOf,
+} from "../engine/read.ts";
 import { type Command, type Context, str } from "./_command.ts";
 import { printInspect } from "./_format.ts";
 
@@ -32,7 +38,7 @@ export function containerInspect(
     ResolvConfPath: `${dir}/resolv.conf`,
     HostnamePath: `${dir}/hostname`,
     HostsPath: `${dir}/hosts`,
-    LogPath: `${dir}/${record.Id}-json.log`,
+    LogPath: containerLogPath(dir, record.Id),
     Driver: "overlay",
     Platform: "linux",
     GraphDriver: {
@@ -95,12 +101,12 @@ export const imageInspect: Command = {
   summary: "Display detailed information on one or more images",
   args: { min: 1 },
   flags: FLAGS,
-  run(ctx, flags, args) {
+  async run(ctx, flags, args) {
     const missing: string[] = [];
     const found = inspectImages(Engine.open(ctx.root), args, missing);
-    printInspect(ctx, found, str(flags, "format"));
+    await printInspect(ctx, found, str(flags, "format"));
     if (missing.length > 0) throw new NotFoundError(`No such image: ${missing.join(", ")}`);
-    return Promise.resolve(0);
+    return 0;
   },
 };
 
@@ -139,7 +145,7 @@ export const inspect: Command = {
       if (image.length === 1) found.push(image[0]);
       else missing.push(name);
     }
-    printInspect(ctx, found, str(flags, "format"));
+    await printInspect(ctx, found, str(flags, "format"));
     if (missing.length > 0) throw new NotFoundError(`No such object: ${missing.join(", ")}`);
     return 0;
   },
@@ -166,7 +172,7 @@ export const containerInspectCmd: Command = {
       if (container === undefined) missing.push(name);
       else found.push(container);
     }
-    printInspect(ctx, found, str(flags, "format"));
+    await printInspect(ctx, found, str(flags, "format"));
     if (missing.length > 0) throw new NotFoundError(`No such container: ${missing.join(", ")}`);
     return 0;
   },

@@ -172,7 +172,7 @@ export const ps: Command = {
         Size: "",
       };
     });
-    printRows(ctx, rows, {
+    await printRows(ctx, rows, {
       format: str(flags, "format"),
       columns: [
         { header: "CONTAINER ID", field: "ID" },

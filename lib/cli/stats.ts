@@ -78,7 +78,7 @@ export const stats: Command = {
         rows.push(row);
       }
       if (!first && ctx.stdoutIsTerminal) ctx.print("\x1b[2J\x1b[H");
-      printRows(ctx, rows, {
+      await printRows(ctx, rows, {
         format: str(flags, "format"),
         columns: [
           { header: "CONTAINER ID", field: "ID" },
