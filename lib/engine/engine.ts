@@ -10,7 +10,14 @@
 import { type Digest, loadNativeSha256 } from "../digest.ts";
 import { openStore, type Store } from "../store/mod.ts";
 import { ContainerStore } from "./container_record.ts";
-import { type ImageRecord, listImages, resolveImage, tagInIndex } from "./image_records.ts";
+import {
+  type ImageRecord,
+  type ImageSummary,
+  listImages,
+  listImageSummaries,
+  resolveImage,
+  tagInIndex,
+} from "./image_records.ts";
 import { formatReference, type Reference } from "../image/mod.ts";
 import type { ImportOptions } from "./image_import.ts";
 import type { LoadedImage, LoadOptions } from "./image_load.ts";
@@ -65,6 +72,11 @@ export class Engine {
 
   listImages(): ImageRecord[] {
     return listImages(this.store);
+  }
+
+  /** What `images` lists, without reading the blobs of images listed before. */
+  listImageSummaries(): ImageSummary[] {
+    return listImageSummaries(this.store);
   }
 
   /** @throws {NotFoundError} */

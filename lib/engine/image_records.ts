@@ -18,7 +18,7 @@ import {
   parseReference,
   type Reference,
 } from "../image/mod.ts";
-import { REF_NAME, type Store } from "../store/mod.ts";
+import { REF_NAME, type Store, writeFileAtomic } from "../store/mod.ts";
 
 /** The annotation berth adds to record `repo@digest` names of pulled images. */
 export const REPO_DIGESTS = "io.berth.image.repo-digests";
@@ -67,8 +67,117 @@ export function listImages(store: Store): ImageRecord[] {
   return [...byId.values()];
 }
 
+/** What `images` prints of an image: its ID, names, creation time and size. */
+export interface ImageSummary {
+  /** The image ID: the config's digest. */
+  id: Digest;
+  manifestDigest: Digest;
+  names: string[];
+  repoDigests: string[];
+  /** The config's `created`. */
+  created: string | undefined;
+  /** Sum of its layers' uncompressed sizes. */
+  size: number;
+}
+
+/** A summary's part that depends only on the manifest's content, kept per manifest digest. */
+interface CachedSummary {
+  id: Digest;
+  created?: string;
+  size: number;
+}
+
+/**
+ * Where {@linkcode listImageSummaries} keeps what it read of each manifest
+ * (derived data: a manifest digest fixes its config, and so the ID, time and
+ * layers; deleting the file costs one slower listing).
+ */
+const SUMMARIES = "image-summaries.json";
+
+/**
+ * Every image of the store as `images` lists it. A manifest seen before
+ * costs no blob read, hash or parse: its ID, time and size come from
+ * {@linkcode SUMMARIES}, which this updates (best effort: a read-only root
+ * only makes the listing slower).
+ */
+export function listImageSummaries(store: Store): ImageSummary[] {
+  const path = `${store.root}/${SUMMARIES}`;
+  const cached = readSummaries(path);
+  const kept: Record<string, CachedSummary> = {};
+  let changed = false;
+  const byId = new Map<Digest, ImageSummary>();
+  const entries = store.index.read();
+  for (const desc of entries) {
+    let part = kept[desc.digest] ?? cached[desc.digest];
+    if (part === undefined) {
+      const record = readRecord(store, desc);
+      if (record === undefined) continue;
+      part = { id: record.id, size: record.size };
+      if (record.config.created !== undefined) part.created = record.config.created;
+      // A layer not extracted yet counts 0 bytes now: such a size is not kept.
+      if (record.chainIds.every((c) => store.layers.info(c) !== undefined)) changed = true;
+      else {
+        addNames(summaryOf(byId, desc, part), desc);
+        continue;
+      }
+    }
+    kept[desc.digest] = part;
+    addNames(summaryOf(byId, desc, part), desc);
+  }
+  if (changed || Object.keys(cached).some((digest) => kept[digest] === undefined)) {
+    try {
+      writeFileAtomic(path, JSON.stringify(kept), store.tmpDir);
+    } catch {
+      // a read-only root: the next listing reads the blobs again
+    }
+  }
+  return [...byId.values()];
+}
+
+function summaryOf(
+  byId: Map<Digest, ImageSummary>,
+  desc: Descriptor,
+  part: CachedSummary,
+): ImageSummary {
+  let summary = byId.get(part.id);
+  if (summary === undefined) {
+    summary = {
+      id: part.id,
+      manifestDigest: desc.digest,
+      names: [],
+      repoDigests: [],
+      created: part.created,
+      size: part.size,
+    };
+    byId.set(part.id, summary);
+  }
+  return summary;
+}
+
+/** The kept summaries; an entry that is not one (a damaged file) is read from the blobs again. */
+function readSummaries(path: string): Record<string, CachedSummary> {
+  const out: Record<string, CachedSummary> = {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Deno.readTextFileSync(path));
+  } catch {
+    return out; // none yet, or unreadable: rebuilt from the blobs
+  }
+  if (typeof parsed !== "object" || parsed === null) return out;
+  for (const [digest, value] of Object.entries(parsed)) {
+    const v = value as Partial<CachedSummary> | null;
+    if (
+      typeof v?.id === "string" && /^sha256:[a-f0-9]{64}$/.test(v.id) &&
+      typeof v.size === "number" && (v.created === undefined || typeof v.created === "string")
+    ) {
+      out[digest] = v as CachedSummary;
+    }
+  }
+  return out;
+}
+
 /** Adds an index entry's tag and repo digests to the image it points at. */
-function addNames(record: ImageRecord, desc: Descriptor): void {
+function addNames(record: Pick<ImageRecord, "names" | "repoDigests">, desc: Descriptor): void {
   const name = desc.annotations?.[REF_NAME];
   if (name !== undefined && !record.names.includes(name)) record.names.push(name);
   for (const rd of (desc.annotations?.[REPO_DIGESTS] ?? "").split(",")) {

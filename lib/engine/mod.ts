@@ -33,6 +33,7 @@ export {
   familiarTags,
   filterLogs,
   type ImageRecord,
+  type ImageSummary,
   type LogEntry,
   readLogChunk,
   seccompProfileOf,

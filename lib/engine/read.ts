@@ -19,10 +19,11 @@ import type { ContainerService, ContainerServiceOptions } from "./containers.ts"
 import { type ContainerRecord, ContainerStore, needsReconcile } from "./container_record.ts";
 
 export { Engine } from "./engine.ts";
-export { familiarTags, type ImageRecord } from "./image_records.ts";
+export { familiarTags, type ImageRecord, type ImageSummary } from "./image_records.ts";
 export type { ContainerRecord, ContainerState } from "./container_record.ts";
 export { seccompProfileOf } from "./container_record.ts";
-export { filterLogs, type LogEntry, readLogChunk } from "./container_logs.ts";
+export { containerLogPath, filterLogs, type LogEntry, readLogChunk } from "./container_logs.ts";
+import { containerLogPath } from "./container_logs.ts";
 
 /**
  * Container records as `ps`, `inspect` and `logs` show them. A record that
@@ -57,9 +58,9 @@ export class ContainerReader {
     return (await this.#service()).get(record.Id);
   }
 
-  /** The path of a container's json-file log. */
+  /** The path of a container's log. */
   logPath(record: ContainerRecord): string {
-    return `${this.records.path(record.Id)}/${record.Id}-json.log`;
+    return containerLogPath(this.records.path(record.Id), record.Id);
   }
 
   async #service(): Promise<ContainerService> {
