@@ -12,6 +12,7 @@ export const O_RDWR = 2;
 export const O_NOCTTY = 0o400;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
+export const O_DIRECTORY = 0o200000;
 export const O_NONBLOCK = 0o4000;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;

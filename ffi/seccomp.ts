@@ -63,3 +63,17 @@ export function installSeccompProgram(program: SeccompProgram): void {
 export function installSeccomp(program: readonly SockFilter[]): void {
   installSeccompProgram(encodeSeccomp(program));
 }
+
+/** `program` as numbers (code, jt, jf, k each), to send in JSON. */
+export function flattenFilter(program: readonly SockFilter[]): number[] {
+  return program.flatMap((i) => [i.code, i.jt, i.jf, i.k]);
+}
+
+/** The inverse of {@linkcode flattenFilter}. */
+export function unflattenFilter(flat: readonly number[]): SockFilter[] {
+  const out: SockFilter[] = [];
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    out.push({ code: flat[i]!, jt: flat[i + 1]!, jf: flat[i + 2]!, k: flat[i + 3]! });
+  }
+  return out;
+}

@@ -18,6 +18,8 @@ import {
 } from "./cgroup_resources.ts";
 import type { DeviceRule, Resources } from "./spec.ts";
 
+export { joinCgroup, joinCgroupAsync } from "./cgroup_join.ts";
+
 /** A container's cgroup: its directory per v1 controller, or the one v2 directory under `""`. */
 export interface Cgroup {
   version: 1 | 2;
@@ -235,22 +237,6 @@ function enableV2Controllers(mount: string, rel: string): void {
     dir = `${dir}/${part}`;
     Deno.mkdirSync(dir, { recursive: true });
   }
-}
-
-/** Adds a process to every directory of the cgroup. */
-export function joinCgroup(cg: Cgroup, pid: number): void {
-  for (const dir of Object.values(cg.dirs)) write(dir, "cgroup.procs", pid);
-}
-
-/**
- * {@linkcode joinCgroup} on worker threads: the first write to a
- * `cgroup.procs` waits for an RCU grace period (the kernel's threadgroup
- * lock; 10-17 ms here), which this lets the caller spend on other work.
- */
-export async function joinCgroupAsync(cg: Cgroup, pid: number): Promise<void> {
-  await Promise.all(
-    Object.values(cg.dirs).map((dir) => Deno.writeTextFile(`${dir}/cgroup.procs`, String(pid))),
-  );
 }
 
 /** Whether the kernel's OOM killer has killed a process of the cgroup. */

@@ -27,29 +27,9 @@ import {
 import { checkNamespaces, type Launched, launchInit } from "./launch.ts";
 import { DEFAULT_STATE_ROOT, fifoPath, procStat, stateDir, writeState } from "./state.ts";
 import { initError, StatusReader } from "./_status.ts";
-import { type Spec, validateSpec } from "./spec.ts";
+import { loadSpec } from "./spec.ts";
 
-/**
- * Reads and validates `<bundle>/config.json`.
- * @throws {InvalidError} naming the bad field (exit 125)
- */
-export function loadSpec(bundle: string): Spec {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(`${bundle}/config.json`);
-  } catch (error) {
-    throw new InvalidError(`Cannot read bundle "${bundle}": config.json is missing`, {
-      cause: error,
-    });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidError(`Invalid config.json: ${(error as Error).message}`);
-  }
-  return validateSpec(value);
-}
+export { loadSpec } from "./spec.ts";
 
 const absolute = (path: string) =>
   (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).replace(/\/+$/, "");

@@ -21,6 +21,7 @@ import {
 } from "../../ffi/fd.ts";
 import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, openNs, setns, unshare } from "../../ffi/ns.ts";
 import { PR_SET_PDEATHSIG, prctl, setdomainname, sethostname } from "../../ffi/proc.ts";
+import type { SockFilter } from "../../ffi/seccomp.ts";
 import { describeError, EngineError, EXIT_ENGINE } from "../errors.ts";
 import { runExecInit } from "./exec_init.ts";
 import { type EarlyInitConfig, type InitConfig, readLateConfig } from "./init_config.ts";
@@ -34,6 +35,7 @@ import {
   sessionKeyringName,
 } from "./process_setup.ts";
 import { enterRootfs, finishRootfs, makeCwd, prepareRootfs } from "./rootfs.ts";
+import { seccompFilter } from "./seccomp.ts";
 import { type Spec, validateSpec } from "./spec.ts";
 
 export { INIT_ENV, type InitConfig } from "./init_config.ts";
@@ -121,15 +123,25 @@ export function runInit(given: InitConfig | EarlyInitConfig): number {
     const spec = validateSpec(JSON.parse(Deno.readTextFileSync(`${cfg.bundle}/config.json`)));
     const p = spec.process;
     command = p.args[0]!;
+    // Compiled while the launcher joins the cgroup; an error waits for go (the launcher
+    // writes it, and would find the pipe closed), then goes the usual way.
+    let filter: SockFilter[] | undefined;
+    let filterError: unknown;
+    try {
+      filter = spec.linux?.seccomp === undefined ? undefined : seccompFilter(spec.linux.seccomp);
+    } catch (error) {
+      filterError = error;
+    }
     // The launcher writes one byte once the cgroup is joined; EOF means it died.
     if (readSync(cfg.go, new Uint8Array(1)) !== 1) return EXIT_ENGINE;
+    if (filterError !== undefined) throw filterError;
     const fifoFd = cfg.fifo === undefined ? undefined : openFd(cfg.fifo, O_PATH | O_CLOEXEC);
     const master = setupNamespaces(spec, cfg);
     const id = cfg.fifo === undefined ? undefined : containerIdOf(cfg.fifo);
     joinContainerKeyring(id === undefined ? undefined : sessionKeyringName(id), true);
     enterCwd(p);
     const path = lookPath(command, p.env ?? [], p.cwd);
-    const prepared = prepareProcess(path, p, spec.linux?.seccomp);
+    const prepared = prepareProcess(path, p, filter);
     // A change of user clears the parent-death signal.
     if (cfg.pdeathsig) prctl(PR_SET_PDEATHSIG, 9);
     if (fifoFd !== undefined) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { readSync, writeAll } from "../../ffi/fd.ts";
-import type { ExecInit } from "./exec_init.ts";
+import type { Process } from "./spec.ts";
 
 /** The environment variable that carries {@linkcode InitConfig} to init. */
 export const INIT_ENV = "_BERTH_INIT";
@@ -30,6 +30,32 @@ export interface InitConfig {
   exec?: ExecInit;
 }
 
+/**
+ * The exec part of init's config, known when the launcher spawns it: enough
+ * to open the container's namespaces and join its keyring while the
+ * launcher works out the process ({@linkcode ExecLate}, on the go pipe).
+ */
+export interface ExecInit {
+  /** The container's pid as the host sees it. */
+  pid: number;
+  /** Field 22 of its /proc/PID/stat: init checks the namespaces it opened are still the container's. */
+  startTime: string;
+  /** The container's id: its session keyring is joined by name. */
+  id?: string;
+  /** Join its cgroup namespace too. */
+  cgroupns: boolean;
+}
+
+/** What exec's init reads on its go pipe once the launcher has put it in the container's cgroup. */
+export interface ExecLate {
+  process: Process;
+  /**
+   * The container's seccomp filter, compiled by the launcher: sock_filter
+   * instructions flattened as code, jt, jf, k.
+   */
+  filter?: number[];
+}
+
 /** The part of {@linkcode InitConfig} an init started early receives later, on its go pipe. */
 export type LateConfig = Pick<InitConfig, "bundle" | "rootfs" | "fifo" | "console">;
 
@@ -44,7 +70,7 @@ export interface EarlyInitConfig {
 const encoder = new TextEncoder();
 
 /** Writes `late` on the go pipe: a 4-byte little-endian length, then JSON. */
-export function sendLateConfig(fd: number, late: LateConfig): void {
+export function sendLateConfig(fd: number, late: LateConfig | ExecLate): void {
   const json = encoder.encode(JSON.stringify(late));
   const out = new Uint8Array(4 + json.length);
   new DataView(out.buffer).setUint32(0, json.length, true);
@@ -64,10 +90,10 @@ function readExactly(fd: number, n: number): Uint8Array<ArrayBuffer> | undefined
 }
 
 /**
- * Reads the {@linkcode LateConfig} that {@linkcode sendLateConfig} wrote.
+ * Reads the {@linkcode LateConfig} (or {@linkcode ExecLate}) that {@linkcode sendLateConfig} wrote.
  * @returns undefined when the launcher closed the pipe instead
  */
-export function readLateConfig(fd: number): LateConfig | undefined {
+export function readLateConfig<T = LateConfig>(fd: number): T | undefined {
   const head = readExactly(fd, 4);
   if (head === undefined) return undefined;
   const body = readExactly(fd, new DataView(head.buffer).getUint32(0, true));

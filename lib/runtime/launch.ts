@@ -9,8 +9,7 @@
 import { closeFd, pipe, setCloexec } from "../../ffi/fd.ts";
 import { NAMESPACE_FILES, NAMESPACE_FLAGS, nsType, openNs, setns, unshare } from "../../ffi/ns.ts";
 import { InvalidError } from "../errors.ts";
-import type { ExecInit } from "./exec_init.ts";
-import { INIT_ENV, type InitConfig } from "./init_config.ts";
+import { type ExecInit, INIT_ENV, type InitConfig } from "./init_config.ts";
 import type { Spec } from "./spec.ts";
 
 /** Which stdio the container gets (Deno.Command's values). */
@@ -173,19 +172,22 @@ export function spawnInNamespaces<T>(
 }
 
 const INIT_MAIN = new URL("./init_main.ts", import.meta.url).pathname;
+const EXEC_MAIN = new URL("./exec_main.ts", import.meta.url).pathname;
 
 /**
  * The argv that starts init from the argv that re-executes berth: a compiled
  * berth runs `berth runtime __init`; under `deno run` (the last argument is
- * the main module) the small init_main.ts entry replaces main.ts.
+ * the main module) the small init_main.ts entry replaces main.ts, or for
+ * `exec` the smaller exec_main.ts.
  */
-export function initArgv(self: readonly string[]): string[] {
+export function initArgv(self: readonly string[], exec = false): string[] {
   const last = self.at(-1);
+  const entry = exec ? EXEC_MAIN : INIT_MAIN;
   if (
     !Deno.build.standalone && last !== undefined && /\.[cm]?[jt]s$/.test(last) &&
-    INIT_MAIN.startsWith("/")
+    entry.startsWith("/")
   ) {
-    return [...self.slice(0, -1), INIT_MAIN];
+    return [...self.slice(0, -1), entry];
   }
   return [...self, "runtime", "__init"];
 }
@@ -234,7 +236,7 @@ export function launchInit(
     .map((n) =>
       pid === undefined ? n : { type: n.type, path: `/proc/${pid}/ns/${NAMESPACE_FILES[n.type]}` }
     );
-  const [cmd, ...args] = initArgv(options.self);
+  const [cmd, ...args] = initArgv(options.self, options.exec !== undefined);
   try {
     const child = spawnInNamespaces(namespaces, () =>
       new Deno.Command(cmd!, {

@@ -71,7 +71,14 @@ export {
   terminalSize,
   type WinSize,
 } from "./console.ts";
-export { execInContainer, type ExecOptions, type ExecProcess } from "./exec.ts";
+export {
+  execInContainer,
+  type ExecOptions,
+  type ExecProcess,
+  PendingExec,
+  startExec,
+  type StartExecOptions,
+} from "./exec.ts";
 export { isFrozen, pauseContainer, resumeContainer } from "./pause.ts";
 export { containerPids, containerStats, type Stats } from "./stats.ts";
 export { seccompFromDockerProfile } from "./seccomp_profile.ts";

@@ -51,11 +51,15 @@ import {
   setrlimitPrepared,
   umask,
 } from "../../ffi/proc.ts";
-import { encodeSeccomp, installSeccompProgram, type SeccompProgram } from "../../ffi/seccomp.ts";
+import {
+  encodeSeccomp,
+  installSeccompProgram,
+  type SeccompProgram,
+  type SockFilter,
+} from "../../ffi/seccomp.ts";
 import { InvalidError } from "../errors.ts";
 import { execError } from "./look_path.ts";
-import type { Process, Seccomp } from "./spec.ts";
-import { compileSeccomp } from "./seccomp.ts";
+import type { Process } from "./spec.ts";
 
 const CAP_SYS_ADMIN = CAPABILITIES.CAP_SYS_ADMIN!;
 
@@ -135,13 +139,14 @@ function targetCaps(p: Process) {
  * spec, before `start`. The seccomp filter and rlimits wait for
  * {@linkcode execPrepared}.
  * @param path the resolved executable
- * @throws {InvalidError} for an unknown capability or rlimit, or an unsupported profile
+ * @param program the compiled seccomp filter (see {@linkcode seccompFilter}), if any
+ * @throws {InvalidError} for an unknown capability or rlimit
  * @throws {SyscallError}
  */
 export function prepareProcess(
   path: string,
   p: Process,
-  seccomp: Seccomp | undefined,
+  program: readonly SockFilter[] | undefined,
 ): PreparedProcess {
   const caps = targetCaps(p);
   const rlimits = (p.rlimits ?? []).map((r) => {
@@ -153,13 +158,7 @@ export function prepareProcess(
   });
   // Limits on the address space go last, so as few calls as possible run under them.
   rlimits.sort((a, b) => Number(MEMORY_LIMITS.has(a.name)) - Number(MEMORY_LIMITS.has(b.name)));
-  let filter: SeccompProgram | undefined;
-  if (seccomp !== undefined) {
-    if (Deno.build.arch !== "x86_64") {
-      throw new InvalidError(`Invalid config.json: "linux.seccomp" is supported on x86_64 only`);
-    }
-    filter = encodeSeccomp(compileSeccomp(seccomp));
-  }
+  const filter = program === undefined ? undefined : encodeSeccomp(program);
   const exec = execveArgs(path, p.args, p.env ?? []);
   if (p.oomScoreAdj !== undefined) {
     Deno.writeTextFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));

@@ -269,3 +269,16 @@ export function compileSeccomp(profile: Seccomp): SockFilter[] {
     ...section(rules, "i386", fallback),
   ];
 }
+
+/**
+ * The filter for a container's `linux.seccomp` on this machine, compiled
+ * before anything waits on it (init while its launcher works, exec's
+ * launcher while its init starts).
+ * @throws {InvalidError} off x86-64, or on an unsupported action or operator
+ */
+export function seccompFilter(profile: Seccomp): SockFilter[] {
+  if (Deno.build.arch !== "x86_64") {
+    throw new InvalidError(`Invalid config.json: "linux.seccomp" is supported on x86_64 only`);
+  }
+  return compileSeccomp(profile);
+}

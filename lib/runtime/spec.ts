@@ -573,3 +573,25 @@ function validateBlockIO(b: unknown): void {
     });
   }
 }
+
+/**
+ * Reads and validates `<bundle>/config.json`.
+ * @throws {InvalidError} naming the bad field (exit 125)
+ */
+export function loadSpec(bundle: string): Spec {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${bundle}/config.json`);
+  } catch (error) {
+    throw new InvalidError(`Cannot read bundle "${bundle}": config.json is missing`, {
+      cause: error,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidError(`Invalid config.json: ${(error as Error).message}`);
+  }
+  return validateSpec(value);
+}

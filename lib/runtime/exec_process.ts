@@ -1,0 +1,113 @@
+/**
+ * The second step of `exec` (see exec.ts): the process to run, its seccomp
+ * filter compiled here while init starts, sent to init once init is in the
+ * container's cgroup; then init's answer. Loaded while init boots.
+ *
+ * @module
+ */
+import { CAPABILITIES } from "../../ffi/caps.ts";
+import { closeFd, writeAll } from "../../ffi/fd.ts";
+import { takeFd } from "../../ffi/proc.ts";
+import { setWinSize } from "../../ffi/pty.ts";
+import { flattenFilter } from "../../ffi/seccomp.ts";
+import { EngineError } from "../errors.ts";
+import type { Container } from "./container.ts";
+import type { ExecProcess } from "./exec.ts";
+import { killInit } from "./exec.ts";
+import { type ExecLate, sendLateConfig } from "./init_config.ts";
+import type { Launched } from "./launch.ts";
+import { seccompFilter } from "./seccomp.ts";
+import type { Process, Spec } from "./spec.ts";
+import type { StateRecord } from "./state.ts";
+import { initError, StatusReader } from "./_status.ts";
+
+/** What {@linkcode runExec} takes over from a PendingExec. */
+export interface ExecState {
+  stateRoot: string;
+  record: StateRecord;
+  spec: Spec;
+  launched: Launched;
+  terminal: boolean;
+  /** Settles once init is in the container's cgroup. */
+  joined: Promise<void>;
+}
+
+/** The process to send init: `process` over the container's. */
+export function execLate(spec: Spec, process: ExecProcess): ExecLate {
+  const base = spec.process;
+  const p: Process = {
+    ...base,
+    args: process.args,
+    env: [...(process.env ?? base.env ?? []), ...(process.extraEnv ?? [])],
+    cwd: process.cwd ?? base.cwd,
+    user: process.user ?? base.user,
+    terminal: process.terminal ?? false,
+  };
+  if (process.privileged) {
+    const all = Object.keys(CAPABILITIES);
+    // No inheritable ones, as Docker since CVE-2022-24769: a file's inheritable caps stay unearned.
+    p.capabilities = { bounding: all, effective: all, permitted: all };
+  }
+  const seccomp = process.privileged ? undefined : spec.linux?.seccomp;
+  return {
+    process: p,
+    ...(seccomp === undefined ? {} : { filter: flattenFilter(seccompFilter(seccomp)) }),
+  };
+}
+
+/**
+ * Sends init its process once it is in the container's cgroup and waits
+ * until the process runs; kills init on any failure.
+ */
+export async function runExec(state: ExecState, process: ExecProcess): Promise<Container> {
+  const { launched, record } = state;
+  let master: number | undefined;
+  let goOpen = true;
+  const status = new StatusReader(launched.status);
+  try {
+    const late = execLate(state.spec, process);
+    await state.joined;
+    let sent = true;
+    try {
+      sendLateConfig(launched.go, late);
+    } catch {
+      // init is gone (the container stopped under it, say): its status line tells why.
+      sent = false;
+    }
+    let message = await status.next();
+    if (message === undefined && !sent) {
+      throw new EngineError("The exec's init exited before it was given the process");
+    }
+    if (message !== undefined && "console" in message && message.console !== undefined) {
+      master = takeFd(launched.child.pid, message.console);
+      if (process.consoleSize) {
+        setWinSize(master, { rows: process.consoleSize.height, cols: process.consoleSize.width });
+      }
+      writeAll(launched.go, new Uint8Array([1]));
+      message = await status.next();
+    }
+    status.close();
+    if (message !== undefined && "error" in message) {
+      await launched.child.status;
+      throw initError(message);
+    }
+    goOpen = false;
+    closeFd(launched.go);
+    return {
+      id: record.id,
+      stateRoot: state.stateRoot,
+      bundle: record.bundle,
+      spec: state.spec,
+      pid: launched.child.pid,
+      cgroup: record.cgroup,
+      child: launched.child,
+      ...(master === undefined ? {} : { console: master }),
+    };
+  } catch (error) {
+    status.close();
+    if (master !== undefined) closeFd(master);
+    if (goOpen) closeFd(launched.go);
+    killInit(launched);
+    throw error;
+  }
+}
