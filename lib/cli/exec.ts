@@ -1,13 +1,12 @@
 /**
  * `berth exec`: runs a command in a running container, joining its
- * namespaces, cgroup and root.
+ * namespaces, cgroup and root. Loads the engine's exec path only (see
+ * lib/engine/container_exec.ts), and the terminal code for `-i`/`-t`.
  *
  * @module
  */
-import { attachToTerminal } from "./_attach.ts";
-import { bool, type Command, list, str } from "./_command.ts";
+import { bool, type Command, list, str, writeAllSync } from "./_command.ts";
 import { CONTAINER_FLAGS } from "./_container_flags.ts";
-import { containerService } from "./_service.ts";
 
 /** `exec [OPTIONS] CONTAINER COMMAND [ARG...]` */
 export const exec: Command = {
@@ -32,9 +31,19 @@ export const exec: Command = {
     const interactive = bool(flags, "interactive");
     const user = str(flags, "user");
     const workdir = str(flags, "workdir");
-    const { io, release } = attachToTerminal({ tty, interactive });
+    const { execByName } = await import("../engine/container_exec.ts");
+    // Plain output needs nothing of the terminal code.
+    const { io, release } = tty || interactive
+      ? (await import("./_attach.ts")).attachToTerminal({ tty, interactive })
+      : {
+        io: {
+          output: (stream: "stdout" | "stderr", bytes: Uint8Array) =>
+            writeAllSync(stream === "stdout" ? Deno.stdout : Deno.stderr, bytes),
+        },
+        release: () => {},
+      };
     try {
-      const result = await containerService(ctx).exec(name, {
+      const result = await execByName(ctx, name, {
         args: command,
         env: list(flags, "env"),
         tty,

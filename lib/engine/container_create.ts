@@ -30,6 +30,11 @@ import {
   randomName,
 } from "./container_record.ts";
 import { resolveUser } from "./container_user.ts";
+import {
+  hasCurrentSecurityDefaults,
+  SECURITY_DEFAULTS,
+  SECURITY_REVISION,
+} from "./security_stamp.ts";
 import { writeFileAtomic } from "../store/mod.ts";
 
 /** What `create`/`run` take (already parsed by the front end). */
@@ -383,16 +388,6 @@ export function seccompProfileOf(record: ContainerRecord): string {
 }
 
 /**
- * The config.json annotation naming the revision of berth's security
- * defaults it holds (bump SECURITY_REVISION when they change, e.g. a newer
- * Docker profile), so that start and exec bring older ones up to date.
- */
-const SECURITY_DEFAULTS = "org.berth.security-defaults";
-const SECURITY_REVISION = "1";
-/** How the annotation reads in config.json as berth writes it (JSON.stringify, 2 spaces). */
-const SECURITY_STAMP = `"${SECURITY_DEFAULTS}": "${SECURITY_REVISION}"`;
-
-/**
  * Brings the security defaults of a container's config.json, written once at
  * create, up to this berth's before it starts or is exec'd into, as dockerd
  * regenerates its spec at each start: the inheritable and ambient sets go
@@ -410,7 +405,7 @@ export function refreshSecurityDefaults(
 ): void {
   const path = `${dir}/bundle/config.json`;
   const text = Deno.readTextFileSync(path);
-  if (text.includes(SECURITY_STAMP)) return;
+  if (hasCurrentSecurityDefaults(text)) return;
   const spec: Spec = JSON.parse(text);
   spec.annotations = { ...spec.annotations, [SECURITY_DEFAULTS]: SECURITY_REVISION };
   const caps = spec.process?.capabilities;

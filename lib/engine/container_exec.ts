@@ -2,21 +2,23 @@
  * `exec`: a process joins a running container, with the container's security
  * defaults brought up to date first.
  *
+ * The exec's init (a Deno start, ~20 ms) is spawned as soon as the
+ * container's pid is known; the user lookup, the security defaults and the
+ * modules that wait for the process are done and loaded while it boots.
+ * This module loads little for that reason: the records, the store and the
+ * runtime's spawn only.
+ *
  * @module
  */
 import { ConflictError } from "../errors.ts";
-import {
-  type ConsoleEnds,
-  copyConsole,
-  execInContainer,
-  type ExitResult,
-  waitContainer,
-} from "../runtime/mod.ts";
-import type { Store } from "../store/mod.ts";
-import { refreshSecurityDefaults } from "./container_create.ts";
-import type { ContainerRecord } from "./container_record.ts";
+import type { ConsoleEnds } from "../runtime/console.ts";
+import type { Container, ExitResult } from "../runtime/container.ts";
+import { startExec } from "../runtime/exec.ts";
+import { openStore, type Store } from "../store/mod.ts";
+import { type ContainerRecord, ContainerStore, needsReconcile } from "./container_record.ts";
 import type { AttachIO } from "./container_supervise.ts";
 import { resolveUser } from "./container_user.ts";
+import { hasCurrentSecurityDefaults } from "./security_stamp.ts";
 
 /** The process `exec` runs. */
 export interface ExecProcess {
@@ -48,7 +50,35 @@ export interface ExecContext {
   self: string[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * `exec` for a front end: finds container `given` (name or ID prefix) under
+ * the store `root` and runs `process` in it, loading no more of the engine
+ * than that needs: the container service (and its reconcile, as
+ * ContainerReader does) only for a record whose monitor is gone.
+ * @throws {NotFoundError} no such container; {ConflictError} not running
+ */
+export async function execByName(
+  options: { root: string; runRoot: string; self: string[] },
+  given: string,
+  process: ExecProcess,
+  io: ExecIO = {},
+): Promise<ExitResult> {
+  const store = openStore(options.root);
+  const records = new ContainerStore(store.root, store.tmpDir);
+  let record = records.resolve(given);
+  if (needsReconcile(record)) {
+    // Its monitor is gone: the container service notices (and revives, by its restart policy).
+    const { ContainerService } = await import("./containers.ts");
+    record = await new ContainerService(store, options).get(record.Id);
+  }
+  const ctx = {
+    store,
+    containerDir: records.path(record.Id),
+    runtimeRoot: `${options.runRoot}/runtime`,
+    self: options.self,
+  };
+  return await execInRunning(ctx, record, process, io);
+}
 
 /**
  * Runs `process` in `record`'s container, which must be running.
@@ -61,36 +91,67 @@ export async function execInRunning(
   io: ExecIO = {},
 ): Promise<ExitResult> {
   if (!record.State.Running) throw new ConflictError(`Container ${record.Id} is not running`);
-  const layers = record.Layers.slice().reverse().map((c) =>
-    ctx.store.layers.diffPath(c as `sha256:${string}`)
-  );
-  const user = process.user === undefined ? undefined : resolveUser(process.user, layers);
-  // exec takes the container's capabilities and profile: an older berth's are out of date.
-  refreshSecurityDefaults(record, ctx.containerDir, ctx.store.tmpDir);
-  const container = await execInContainer(ctx.runtimeRoot, record.Id, {
-    args: process.args,
-    ...(process.env ? { extraEnv: process.env } : {}),
-    ...(process.workdir ? { cwd: process.workdir } : {}),
-    ...(user
-      ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } }
-      : {}),
-    terminal: process.tty ?? false,
-  }, {
+  const pending = startExec(ctx.runtimeRoot, record.Id, {
     self: ctx.self,
     stdio: process.tty || process.detach
       ? { stdin: "null", stdout: "null", stderr: "null" }
       : { stdin: io.stdin ? "piped" : "null", stdout: "piped", stderr: "piped" },
     pdeathsig: !process.detach,
+    terminal: process.tty ?? false,
   });
+  // While the exec's init boots.
+  const loaded = Promise.all([
+    import("../runtime/wait.ts"),
+    process.tty ? import("../runtime/console.ts") : undefined,
+  ]);
+  let container;
+  try {
+    const layers = record.Layers.slice().reverse().map((c) =>
+      ctx.store.layers.diffPath(c as `sha256:${string}`)
+    );
+    const user = process.user === undefined ? undefined : resolveUser(process.user, layers);
+    // exec takes the container's capabilities and profile: an older berth's are out of date.
+    if (
+      !hasCurrentSecurityDefaults(Deno.readTextFileSync(`${ctx.containerDir}/bundle/config.json`))
+    ) {
+      const { refreshSecurityDefaults } = await import("./container_create.ts");
+      refreshSecurityDefaults(record, ctx.containerDir, ctx.store.tmpDir);
+    }
+    container = await pending.run({
+      args: process.args,
+      ...(process.env ? { extraEnv: process.env } : {}),
+      ...(process.workdir ? { cwd: process.workdir } : {}),
+      ...(user
+        ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } }
+        : {}),
+      terminal: process.tty ?? false,
+    });
+  } catch (error) {
+    await pending.discard();
+    throw error;
+  }
+  return await follow(container, process, io, await loaded);
+}
+
+/** Copies the exec'd process's I/O until it exits; at once for `exec -d`. */
+async function follow(
+  container: Container,
+  process: ExecProcess,
+  io: ExecIO,
+  [{ waitContainer }, console]: [
+    typeof import("../runtime/wait.ts"),
+    typeof import("../runtime/console.ts") | undefined,
+  ],
+): Promise<ExitResult> {
   if (process.detach) {
     // It lives on after this process: nothing waits for it but the container's end.
     container.child.unref();
     return { exitCode: 0, oomKilled: false };
   }
   const pumps: Promise<void>[] = [];
-  if (container.console !== undefined) {
+  if (container.console !== undefined && console !== undefined) {
     const ends = io.console ?? { read: () => new Promise<null>(() => {}), write: () => {} };
-    pumps.push(copyConsole(container.console, ends));
+    pumps.push(console.copyConsole(container.console, ends));
   } else {
     const pump = async (s: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
       for await (const chunk of s) io.output?.(name, chunk);
@@ -99,6 +160,12 @@ export async function execInRunning(
     if (io.stdin) io.stdin.pipeTo(container.child.stdin).catch(() => {});
   }
   const result = await waitContainer(container);
-  await Promise.race([Promise.all(pumps).catch(() => {}), sleep(2000)]);
+  // Output a process left behind (a background child holding the pipe) is not waited for long.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(pumps).catch(() => {}),
+    new Promise((r) => timer = setTimeout(r, 2000)),
+  ]);
+  clearTimeout(timer);
   return result;
 }
