@@ -38,16 +38,23 @@ const SEARCH = ["/usr/bin/conmon", "/usr/libexec/podman/conmon", "/usr/local/bin
 
 /**
  * The conmon binary: `$BERTH_CONMON`, else the usual places, else `PATH`.
+ * @param where where to look (the environment's by default)
  * @throws {EngineError} naming what is missing and how to get it
  */
-export function findConmon(): string {
-  const given = Deno.env.get(CONMON_ENV);
+export function findConmon(
+  where: { given?: string; search?: string[]; path?: string } = {
+    given: Deno.env.get(CONMON_ENV),
+    search: SEARCH,
+    path: Deno.env.get("PATH"),
+  },
+): string {
+  const given = where.given;
   if (given) {
     if (isExecutable(given)) return given;
     throw new EngineError(`${CONMON_ENV}=${given} is not an executable file`);
   }
-  const path = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d !== "");
-  for (const candidate of [...SEARCH, ...path.map((d) => `${d}/conmon`)]) {
+  const path = (where.path ?? "").split(":").filter((d) => d !== "");
+  for (const candidate of [...(where.search ?? []), ...path.map((d) => `${d}/conmon`)]) {
     if (isExecutable(candidate)) return candidate;
   }
   throw new EngineError(
