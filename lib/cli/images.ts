@@ -42,7 +42,7 @@ export const images: Command = {
     { name: "quiet", short: "q", type: "bool", description: "Only show image IDs" },
   ],
   async run(ctx, flags, args) {
-    const engine = Engine.open(ctx.root);
+    const engine = Engine.open(ctx.root, { reading: true });
     const filters = parseFilters(list(flags, "filter"));
     if (args[0] !== undefined) filters.reference.push(args[0]);
     const noTrunc = bool(flags, "no-trunc");

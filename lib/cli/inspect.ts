@@ -103,7 +103,7 @@ export const imageInspect: Command = {
   flags: FLAGS,
   async run(ctx, flags, args) {
     const missing: string[] = [];
-    const found = inspectImages(Engine.open(ctx.root), args, missing);
+    const found = inspectImages(Engine.open(ctx.root, { reading: true }), args, missing);
     await printInspect(ctx, found, str(flags, "format"));
     if (missing.length > 0) throw new NotFoundError(`No such image: ${missing.join(", ")}`);
     return 0;
@@ -129,7 +129,7 @@ export const inspect: Command = {
     if (type !== undefined && type !== "image" && type !== "container") {
       throw new UsageError(`"${type}" is not a valid value for --type`);
     }
-    const engine = Engine.open(ctx.root);
+    const engine = Engine.open(ctx.root, { reading: true });
     const reader = containerReader(ctx, engine);
     const found: unknown[] = [];
     const missing: string[] = [];
@@ -164,7 +164,7 @@ export const containerInspectCmd: Command = {
     description: "Format output using a custom template",
   }],
   async run(ctx, flags, args) {
-    const reader = containerReader(ctx, Engine.open(ctx.root));
+    const reader = containerReader(ctx, Engine.open(ctx.root, { reading: true }));
     const found: unknown[] = [];
     const missing: string[] = [];
     for (const name of args) {

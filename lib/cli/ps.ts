@@ -121,7 +121,7 @@ export const ps: Command = {
       if (eq < 0) throw new UsageError(`Bad format of filter (expected name=value): ${f}`);
       return { key: f.slice(0, eq), value: f.slice(eq + 1) };
     });
-    const engine = Engine.open(ctx.root);
+    const engine = Engine.open(ctx.root, { reading: true });
     const imageIds = (name: string) => {
       try {
         return engine.image(name).id;

@@ -8,7 +8,7 @@
  * @module
  */
 import { type Digest, loadNativeSha256 } from "../digest.ts";
-import { openStore, type Store } from "../store/mod.ts";
+import { type OpenOptions, openStore, type Store } from "../store/mod.ts";
 import { ContainerStore } from "./container_record.ts";
 import {
   type ImageRecord,
@@ -66,8 +66,8 @@ export class Engine {
   }
 
   /** Opens the store at `root`, laying it out on first use. */
-  static open(root: string): Engine {
-    return new Engine(openStore(root));
+  static open(root: string, options?: OpenOptions): Engine {
+    return new Engine(openStore(root, options));
   }
 
   listImages(): ImageRecord[] {
