@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { libc, syscallError } from "./libc.ts";
+import { libc, sys, syscallError } from "./libc.ts";
 import {
   PR_CAP_AMBIENT,
   PR_CAP_AMBIENT_CLEAR_ALL,
@@ -75,7 +75,7 @@ export function lastCap(): number {
 export function dropBounding(keep: ReadonlySet<number>, last = lastCap()): void {
   for (let cap = 0; cap <= last; cap++) {
     if (keep.has(cap)) continue;
-    if (libc().prctl(PR_CAPBSET_DROP, BigInt(cap), 0n, 0n, 0n) !== 0) {
+    if (sys("prctl", BigInt(PR_CAPBSET_DROP), BigInt(cap), 0n, 0n, 0n) !== 0) {
       throw syscallError("prctl(PR_CAPBSET_DROP)", String(cap));
     }
   }
@@ -136,12 +136,14 @@ export function capset(
  * @throws {SyscallError} when the ambient set cannot be cleared
  */
 export function setAmbient(caps: ReadonlySet<number>): number[] {
-  if (libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n) !== 0) {
+  if (sys("prctl", BigInt(PR_CAP_AMBIENT), BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n) !== 0) {
     throw syscallError("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
   }
   const refused: number[] = [];
   for (const cap of caps) {
-    if (libc().prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_RAISE), BigInt(cap), 0n, 0n) !== 0) {
+    if (
+      sys("prctl", BigInt(PR_CAP_AMBIENT), BigInt(PR_CAP_AMBIENT_RAISE), BigInt(cap), 0n, 0n) !== 0
+    ) {
       refused.push(cap);
     }
   }

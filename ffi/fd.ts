@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cstr, errno, libc, syscallError } from "./libc.ts";
+import { addressOf, cstr, errno, libc, sys, syscallError } from "./libc.ts";
 
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
@@ -15,6 +15,8 @@ export const O_PATH = 0o10000000;
 export const O_DIRECTORY = 0o200000;
 export const O_NONBLOCK = 0o4000;
 const F_SETFD = 2;
+/** openat(2)'s "relative to the working directory". */
+const AT_FDCWD = -100n;
 const FD_CLOEXEC = 1;
 const EINTR = 4;
 
@@ -25,7 +27,7 @@ const EINTR = 4;
  */
 export function pipe(flags = 0): [number, number] {
   const fds = new Int32Array(2);
-  if (libc().pipe2(new Uint8Array(fds.buffer), flags) !== 0) throw syscallError("pipe2");
+  if (sys("pipe2", addressOf(fds), BigInt(flags)) !== 0) throw syscallError("pipe2");
   return [fds[0]!, fds[1]!];
 }
 
@@ -34,14 +36,14 @@ export function pipe(flags = 0): [number, number] {
  * @throws {SyscallError}
  */
 export function openFd(path: string, flags: number, mode = 0): number {
-  const fd = libc().open(cstr(path), flags, mode);
+  const fd = sys("openat", AT_FDCWD, addressOf(cstr(path)), BigInt(flags), BigInt(mode));
   if (fd < 0) throw syscallError("open", path);
   return fd;
 }
 
 /** close(2), ignoring errors. */
 export function closeFd(fd: number): void {
-  libc().close(fd);
+  sys("close", BigInt(fd));
 }
 
 /**
@@ -49,7 +51,9 @@ export function closeFd(fd: number): void {
  * @throws {SyscallError}
  */
 export function setCloexec(fd: number): void {
-  if (libc().fcntl(fd, F_SETFD, BigInt(FD_CLOEXEC)) !== 0) throw syscallError("fcntl");
+  if (sys("fcntl", BigInt(fd), BigInt(F_SETFD), BigInt(FD_CLOEXEC)) !== 0) {
+    throw syscallError("fcntl");
+  }
 }
 
 const F_GETFL = 3;
@@ -82,7 +86,7 @@ export function writeAll(fd: number, bytes: Uint8Array<ArrayBuffer>): void {
   let off = 0;
   while (off < bytes.length) {
     const chunk = bytes.subarray(off);
-    const n = Number(libc().write(fd, chunk, BigInt(chunk.length)));
+    const n = sys("write", BigInt(fd), addressOf(chunk), BigInt(chunk.length));
     if (n < 0) {
       if (errno() === EINTR) continue;
       throw syscallError("write");
@@ -97,7 +101,7 @@ export function writeAll(fd: number, bytes: Uint8Array<ArrayBuffer>): void {
  */
 export function readSync(fd: number, buf: Uint8Array<ArrayBuffer>): number {
   for (;;) {
-    const n = Number(libc().read(fd, buf, BigInt(buf.length)));
+    const n = sys("read", BigInt(fd), addressOf(buf), BigInt(buf.length));
     if (n >= 0) return n;
     if (errno() !== EINTR) throw syscallError("read");
   }

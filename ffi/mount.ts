@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cstr, libc, syscallError } from "./libc.ts";
+import { addressOf, cstr, sys, syscallError } from "./libc.ts";
 
 export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;
@@ -103,7 +103,9 @@ export function mount(
   data: string | null = null,
 ): void {
   const d = data === null || data === "" ? null : cstr(data);
-  if (libc().mount(nullable(source), cstr(target), nullable(fstype), BigInt(flags), d) !== 0) {
+  const at = (s: Uint8Array | null) => (s === null ? 0n : addressOf(s));
+  const [src, dst, type] = [nullable(source), cstr(target), nullable(fstype)];
+  if (sys("mount", at(src), addressOf(dst), at(type), BigInt(flags), at(d)) !== 0) {
     throw syscallError("mount", target);
   }
 }
@@ -113,7 +115,9 @@ export function mount(
  * @throws {SyscallError}
  */
 export function umount2(target: string, flags = 0): void {
-  if (libc().umount2(cstr(target), flags) !== 0) throw syscallError("umount2", target);
+  if (sys("umount2", addressOf(cstr(target)), BigInt(flags)) !== 0) {
+    throw syscallError("umount2", target);
+  }
 }
 
 /**
@@ -121,17 +125,16 @@ export function umount2(target: string, flags = 0): void {
  * @throws {SyscallError}
  */
 export function chroot(path: string): void {
-  if (libc().chroot(cstr(path)) !== 0) throw syscallError("chroot", path);
+  if (sys("chroot", addressOf(cstr(path))) !== 0) throw syscallError("chroot", path);
 }
 
-const SYS_PIVOT_ROOT = 155n;
-
 /**
- * pivot_root(2) (no glibc wrapper; x86-64 syscall 155).
+ * pivot_root(2) (no glibc wrapper).
  * @throws {SyscallError}
  */
 export function pivotRoot(newRoot: string, putOld: string): void {
-  if (libc().syscall_pivot_root(SYS_PIVOT_ROOT, cstr(newRoot), cstr(putOld)) !== 0n) {
+  const [n, o] = [cstr(newRoot), cstr(putOld)];
+  if (sys("pivot_root", addressOf(n), addressOf(o)) !== 0) {
     throw syscallError("pivot_root", newRoot);
   }
 }

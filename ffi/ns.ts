@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cstr, libc, syscallError } from "./libc.ts";
+import { addressOf, cstr, libc, sys, syscallError } from "./libc.ts";
 
 /** Namespace flags for unshare(2)/setns(2). */
 export const CLONE_NEWNS = 0x00020000;
@@ -47,7 +47,7 @@ const O_CLOEXEC = 0o2000000;
  * @throws {SyscallError}
  */
 export function unshare(flags: number): void {
-  if (libc().unshare(flags) !== 0) throw syscallError("unshare");
+  if (sys("unshare", BigInt(flags)) !== 0) throw syscallError("unshare");
 }
 
 /**
@@ -55,7 +55,7 @@ export function unshare(flags: number): void {
  * @throws {SyscallError}
  */
 export function setns(fd: number, flags = 0, what?: string): void {
-  if (libc().setns(fd, flags) !== 0) throw syscallError("setns", what);
+  if (sys("setns", BigInt(fd), BigInt(flags)) !== 0) throw syscallError("setns", what);
 }
 
 /**
@@ -64,7 +64,7 @@ export function setns(fd: number, flags = 0, what?: string): void {
  * @throws {SyscallError}
  */
 export function openNs(path: string): number {
-  const fd = libc().open(cstr(path), O_RDONLY | O_CLOEXEC, 0);
+  const fd = sys("openat", -100n, addressOf(cstr(path)), BigInt(O_RDONLY | O_CLOEXEC), 0n);
   if (fd < 0) throw syscallError("open", path);
   return fd;
 }

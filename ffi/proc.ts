@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { cstr, errno, libc, syscallError } from "./libc.ts";
+import { addressOf, cstr, errno, libc, sys, syscallError } from "./libc.ts";
 
 export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_KEEPCAPS = 8;
@@ -40,14 +40,14 @@ export const RLIMITS: Readonly<Record<string, number>> = {
  * @throws {SyscallError}
  */
 export function prctl(option: number, arg2 = 0, arg3 = 0): void {
-  if (libc().prctl(option, BigInt(arg2), BigInt(arg3), 0n, 0n) !== 0) {
+  if (sys("prctl", BigInt(option), BigInt(arg2), BigInt(arg3), 0n, 0n) !== 0) {
     throw syscallError(`prctl(${option})`);
   }
 }
 
 /** prctl(2) returning the raw result (-1 on failure). */
 export function prctlRaw(option: number, arg2 = 0, arg3 = 0): number {
-  return libc().prctl(option, BigInt(arg2), BigInt(arg3), 0n, 0n);
+  return sys("prctl", BigInt(option), BigInt(arg2), BigInt(arg3), 0n, 0n);
 }
 
 /**
@@ -56,7 +56,9 @@ export function prctlRaw(option: number, arg2 = 0, arg3 = 0): number {
  */
 export function sethostname(name: string): void {
   const buf = new TextEncoder().encode(name);
-  if (libc().sethostname(buf, BigInt(buf.length)) !== 0) throw syscallError("sethostname", name);
+  if (sys("sethostname", addressOf(buf), BigInt(buf.length)) !== 0) {
+    throw syscallError("sethostname", name);
+  }
 }
 
 /**
@@ -65,7 +67,7 @@ export function sethostname(name: string): void {
  */
 export function setdomainname(name: string): void {
   const buf = new TextEncoder().encode(name);
-  if (libc().setdomainname(buf, BigInt(buf.length)) !== 0) {
+  if (sys("setdomainname", addressOf(buf), BigInt(buf.length)) !== 0) {
     throw syscallError("setdomainname", name);
   }
 }
@@ -163,7 +165,7 @@ export function setIds(uid: number, gid: number, groups: readonly number[]): voi
  * @throws {SyscallError}
  */
 export function chdir(path: string): void {
-  if (libc().chdir(cstr(path)) !== 0) throw syscallError("chdir", path);
+  if (sys("chdir", addressOf(cstr(path))) !== 0) throw syscallError("chdir", path);
 }
 
 /**
@@ -176,7 +178,7 @@ export function setsid(): void {
 
 /** umask(2); returns the old mask. */
 export function umask(mask: number): number {
-  return libc().umask(mask);
+  return sys("umask", BigInt(mask));
 }
 
 /**
@@ -217,7 +219,8 @@ export function resetSignals(): void {
     if (sig !== 9n && sig !== 19n) libc().syscall_i64(SYS_RT_SIGACTION, sig, ptr, 0n, 8n, 0n);
   }
   const SIG_SETMASK = 2;
-  libc().sigprocmask(SIG_SETMASK, new Uint8Array(128), null);
+  // The kernel's sigset is 8 bytes (glibc's 128-byte one is for its own use).
+  sys("rt_sigprocmask", BigInt(SIG_SETMASK), addressOf(new Uint8Array(8)), 0n, 8n);
 }
 
 const ptrArray = (
