@@ -159,13 +159,14 @@ async function follow(
     pumps.push(pump(container.child.stdout, "stdout"), pump(container.child.stderr, "stderr"));
     if (io.stdin) io.stdin.pipeTo(container.child.stdin).catch(() => {});
   }
+  let drained = false;
+  const output = Promise.all(pumps).catch(() => {}).then(() => drained = true);
   const result = await waitContainer(container);
-  // Output a process left behind (a background child holding the pipe) is not waited for long.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    Promise.all(pumps).catch(() => {}),
-    new Promise((r) => timer = setTimeout(r, 2000)),
-  ]);
-  clearTimeout(timer);
+  if (!drained) {
+    // Output a process left behind (a background child holding the pipe) is not waited for long.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([output, new Promise((r) => timer = setTimeout(r, 2000))]);
+    clearTimeout(timer);
+  }
   return result;
 }

@@ -18,7 +18,7 @@ import {
 } from "./cgroup_resources.ts";
 import type { DeviceRule, Resources } from "./spec.ts";
 
-export { joinCgroup, joinCgroupAsync } from "./cgroup_join.ts";
+export { cgroupPids, joinCgroup, joinCgroupAsync, oomKilled } from "./cgroup_procs.ts";
 
 /** A container's cgroup: its directory per v1 controller, or the one v2 directory under `""`. */
 export interface Cgroup {
@@ -236,33 +236,6 @@ function enableV2Controllers(mount: string, rel: string): void {
     if (enable !== "") write(dir, "cgroup.subtree_control", enable);
     dir = `${dir}/${part}`;
     Deno.mkdirSync(dir, { recursive: true });
-  }
-}
-
-/** Whether the kernel's OOM killer has killed a process of the cgroup. */
-export function oomKilled(cg: Cgroup): boolean {
-  const [dir, file] = cg.version === 2
-    ? [cg.dirs[""], "memory.events"]
-    : [cg.dirs.memory, "memory.oom_control"];
-  if (dir === undefined) return false;
-  try {
-    const m = Deno.readTextFileSync(`${dir}/${file}`).match(/^oom_kill (\d+)$/m);
-    return m !== null && Number(m[1]) > 0;
-  } catch {
-    return false;
-  }
-}
-
-/** The pids in the cgroup (empty when it is gone). */
-export function cgroupPids(cg: Cgroup): number[] {
-  const dir = cg.version === 2 ? cg.dirs[""] : cg.dirs.pids ?? cg.dirs.memory;
-  if (dir === undefined) return [];
-  try {
-    return Deno.readTextFileSync(`${dir}/cgroup.procs`).split("\n").filter((l) => l !== "").map(
-      Number,
-    );
-  } catch {
-    return [];
   }
 }
 

@@ -12,7 +12,7 @@
  */
 import { closeFd } from "../../ffi/fd.ts";
 import { ConflictError } from "../errors.ts";
-import { joinCgroupAsync } from "./cgroup_join.ts";
+import { joinCgroupAsync } from "./cgroup_procs.ts";
 import type { Container } from "./container.ts";
 import { type Launched, launchInit, type Stdio } from "./launch.ts";
 import { loadSpec, type Process, type Spec } from "./spec.ts";

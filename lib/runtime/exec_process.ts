@@ -16,9 +16,8 @@ import type { ExecProcess } from "./exec.ts";
 import { killInit } from "./exec.ts";
 import { type ExecLate, sendLateConfig } from "./init_config.ts";
 import type { Launched } from "./launch.ts";
-import { seccompFilter } from "./seccomp.ts";
 import type { Process, Spec } from "./spec.ts";
-import type { StateRecord } from "./state.ts";
+import { stateDir, type StateRecord } from "./state.ts";
 import { initError, StatusReader } from "./_status.ts";
 
 /** What {@linkcode runExec} takes over from a PendingExec. */
@@ -33,8 +32,8 @@ export interface ExecState {
 }
 
 /** The process to send init: `process` over the container's. */
-export function execLate(spec: Spec, process: ExecProcess): ExecLate {
-  const base = spec.process;
+export async function execLate(state: ExecState, process: ExecProcess): Promise<ExecLate> {
+  const base = state.spec.process;
   const p: Process = {
     ...base,
     args: process.args,
@@ -47,12 +46,47 @@ export function execLate(spec: Spec, process: ExecProcess): ExecLate {
     const all = Object.keys(CAPABILITIES);
     // No inheritable ones, as Docker since CVE-2022-24769: a file's inheritable caps stay unearned.
     p.capabilities = { bounding: all, effective: all, permitted: all };
+    return { process: p };
   }
-  const seccomp = process.privileged ? undefined : spec.linux?.seccomp;
-  return {
-    process: p,
-    ...(seccomp === undefined ? {} : { filter: flattenFilter(seccompFilter(seccomp)) }),
-  };
+  const seccomp = state.spec.linux?.seccomp;
+  if (seccomp === undefined) return { process: p };
+  return { process: p, filter: await execFilter(state) };
+}
+
+/** The cache of a container's compiled filter, beside its state, keyed by config.json's identity. */
+interface FilterCache {
+  key: string;
+  filter: number[];
+}
+
+/**
+ * The container's compiled seccomp filter (flattened): compiling Docker's
+ * profile costs a cold process a few ms of CPU, which the init booting
+ * beside it wants, so the first exec writes it beside the container's
+ * state and later ones read it while config.json stays the same file.
+ */
+async function execFilter(state: ExecState): Promise<number[]> {
+  const path = `${stateDir(state.stateRoot, state.record.id)}/seccomp-filter.json`;
+  const config = Deno.statSync(`${state.record.bundle}/config.json`);
+  const key = `${config.ino}:${config.size}:${config.mtime?.getTime()}`;
+  try {
+    const cached: FilterCache = JSON.parse(Deno.readTextFileSync(path));
+    if (cached.key === key && Array.isArray(cached.filter)) return cached.filter;
+  } catch {
+    // none yet, or unreadable: compiled again below
+  }
+  const { seccompFilter } = await import("./seccomp.ts");
+  const filter = flattenFilter(seccompFilter(state.spec.linux!.seccomp!));
+  try {
+    const tmp = `${path}.${Deno.pid}`;
+    Deno.writeTextFileSync(tmp, JSON.stringify({ key, filter } satisfies FilterCache), {
+      mode: 0o600,
+    });
+    Deno.renameSync(tmp, path);
+  } catch {
+    // The container went away meanwhile; the exec fails on its own.
+  }
+  return filter;
 }
 
 /**
@@ -65,7 +99,7 @@ export async function runExec(state: ExecState, process: ExecProcess): Promise<C
   let goOpen = true;
   const status = new StatusReader(launched.status);
   try {
-    const late = execLate(state.spec, process);
+    const late = await execLate(state, process);
     await state.joined;
     let sent = true;
     try {

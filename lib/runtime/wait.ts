@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { oomKilled } from "./cgroup.ts";
+import { oomKilled } from "./cgroup_procs.ts";
 import type { Container, ExitResult } from "./container.ts";
 
 /**
