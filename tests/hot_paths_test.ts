@@ -103,7 +103,14 @@ Deno.test("the graph walk above finds a node: or npm: module where one is import
 });
 
 /** Commands that only read state, and what their static graphs must not hold. */
-const READ_ONLY_COMMANDS = ["ps", "images", "inspect", "container inspect", "image inspect"];
+const READ_ONLY_COMMANDS = [
+  "ps",
+  "images",
+  "inspect",
+  "container inspect",
+  "image inspect",
+  "logs",
+];
 const NOT_FOR_READING = [
   /^ffi\//,
   /^lib\/runtime\//,

@@ -1,13 +1,19 @@
 /**
- * `berth logs`: a container's output from its json-file log.
+ * `berth logs`: a container's output from its log (k8s-file, or an older
+ * berth's json-file). It loads only the engine's read side.
  *
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { filterLogs, type LogEntry, readLogChunk } from "../engine/mod.ts";
+import {
+  ContainerReader,
+  Engine,
+  filterLogs,
+  type LogEntry,
+  readLogChunk,
+} from "../engine/read.ts";
 import { bool, type Command, str, writeAllSync } from "./_command.ts";
 import { parseDuration } from "./_units.ts";
-import { containerService } from "./_service.ts";
 
 /** `--since`/`--until`: RFC 3339 times, Unix timestamps, or durations before now (`10m`). */
 export function parseTimeArg(value: string, flag: string, now = Date.now()): number {
@@ -51,7 +57,10 @@ export const logs: Command = {
     { name: "timestamps", short: "t", type: "bool", description: "Show timestamps" },
   ],
   async run(ctx, flags, args) {
-    const service = containerService(ctx);
+    const service = new ContainerReader(Engine.open(ctx.root, { reading: true }).store, {
+      self: ctx.self,
+      runRoot: ctx.runRoot,
+    });
     let record = await service.get(args[0]!);
     const since = str(flags, "since");
     const until = str(flags, "until");

@@ -42,7 +42,7 @@ const SEARCH = ["/usr/bin/conmon", "/usr/libexec/podman/conmon", "/usr/local/bin
  * @throws {EngineError} naming what is missing and how to get it
  */
 export function findConmon(
-  where: { given?: string; search?: string[]; path?: string } = {
+  where: { given?: string | undefined; search?: string[]; path?: string | undefined } = {
     given: Deno.env.get(CONMON_ENV),
     search: SEARCH,
     path: Deno.env.get("PATH"),

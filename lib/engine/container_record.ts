@@ -129,12 +129,22 @@ export function monitorAlive(record: ContainerRecord): boolean {
 }
 
 /**
- * Whether a record says running (or restarting) while the monitor that wrote
- * it is gone: such a record needs the monitor's reconcile before it is shown.
- * Reads /proc only for records that say running.
+ * Whether a record that says running (or restarting) is out of date: its
+ * monitor is gone, or (given berth's run root) the container has ended and
+ * conmon's exit file waits to be recorded. Such a record needs the
+ * monitor's reconcile before it is shown. Reads /proc (and the exit file)
+ * only for records that say running.
  */
-export function needsReconcile(record: ContainerRecord): boolean {
-  return (record.State.Running || record.State.Restarting) && !monitorAlive(record);
+export function needsReconcile(record: ContainerRecord, runRoot?: string): boolean {
+  if (!record.State.Running && !record.State.Restarting) return false;
+  if (!monitorAlive(record)) return true;
+  if (runRoot === undefined || !record.State.Running) return false;
+  try {
+    Deno.lstatSync(`${runRoot}/exits/${record.Id}`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const SECCOMP_OPT = /^seccomp[=:](.+)$/;

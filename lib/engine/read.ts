@@ -47,14 +47,14 @@ export class ContainerReader {
   /** Every container, with dead monitors noticed (and `always` containers revived). */
   async list(): Promise<ContainerRecord[]> {
     const records = this.records.list();
-    if (!records.some(needsReconcile)) return records;
+    if (!records.some((r) => needsReconcile(r, this.#options.runRoot))) return records;
     return (await this.#service()).list();
   }
 
   /** Finds a container by name or ID (prefix). @throws {NotFoundError} */
   async get(given: string): Promise<ContainerRecord> {
     const record = this.records.resolve(given);
-    if (!needsReconcile(record)) return record;
+    if (!needsReconcile(record, this.#options.runRoot)) return record;
     return (await this.#service()).get(record.Id);
   }
 
