@@ -187,9 +187,31 @@ add() { SAMPLES[$1:$2]+="$3 "; }
 med() { median ${SAMPLES[$1:$2]}; }
 
 sleep "$SETTLE"
+# The state directories each tool's processes name on their command line.
+declare -A DIRS=([berth]="$work/root $work/run" [docker]="$work/docker $work/docker-exec"
+  [podman]="$work/podman $work/podman-run $work/podman-tmp")
+# unseen TOOL: the resident processes other than SUPS and INITS that name TOOL's state dirs: a
+# supervisor that is not a parent of the inits (a per-root daemon would be) is not counted, so
+# the line below says so.
+unseen() {
+  local p c d
+  local -A known=()
+  for p in "${SUPS[@]}" "${INITS[@]}" $$; do known[$p]=1; done
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    [ -z "${known[$p]:-}" ] || continue
+    c=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
+    for d in ${DIRS[$1]}; do
+      [[ "$c " == *"$d/"* || "$c " == *"$d "* ]] && { echo "$p"; break; }
+    done
+  done
+  return 0
+}
 for tool in "${TOOLS[@]}"; do
   find_supervisors "$tool"
-  echo "supervisors of $N $tool containers: $(names "${SUPS[@]}")"
+  others=$(unseen "$tool")
+  # shellcheck disable=SC2086
+  echo "supervisors of $N $tool containers: $(names "${SUPS[@]}")${others:+ (not counted, also naming its dirs: $(names $others))}"
 done
 for ((r = 0; r < ROUNDS; r++)); do
   for ((k = 0; k < ${#TOOLS[@]}; k++)); do
