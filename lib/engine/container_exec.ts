@@ -63,7 +63,8 @@ export async function execByName(
   process: ExecProcess,
   io: ExecIO = {},
 ): Promise<ExitResult> {
-  const store = openStore(options.root);
+  // A laid-out store as it is: exec writes no more than a refreshed config.json.
+  const store = openStore(options.root, { reading: true });
   const records = new ContainerStore(store.root, store.tmpDir);
   let record = records.resolve(given);
   if (needsReconcile(record)) {
@@ -99,7 +100,9 @@ export async function execInRunning(
     pdeathsig: !process.detach,
     terminal: process.tty ?? false,
   });
-  // While the exec's init boots.
+  // While the exec's init boots: Deno loads its timer code at the first timer (~5 ms), and the
+  // exit may come a moment before the end of its output, which then waits on a timer.
+  clearTimeout(setTimeout(() => {}, 0));
   const loaded = Promise.all([
     import("../runtime/wait.ts"),
     process.tty ? import("../runtime/console.ts") : undefined,
@@ -148,24 +151,36 @@ async function follow(
     container.child.unref();
     return { exitCode: 0, oomKilled: false };
   }
+  // Counted where each copy ends, so that a drained output is seen as soon as the exit is.
+  let open = 0;
+  const track = async (copy: () => Promise<void>) => {
+    open++;
+    try {
+      await copy();
+    } catch {
+      // the reader went away
+    } finally {
+      open--;
+    }
+  };
   const pumps: Promise<void>[] = [];
   if (container.console !== undefined && console !== undefined) {
     const ends = io.console ?? { read: () => new Promise<null>(() => {}), write: () => {} };
-    pumps.push(console.copyConsole(container.console, ends));
+    const master = container.console;
+    pumps.push(track(() => console.copyConsole(master, ends)));
   } else {
-    const pump = async (s: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
-      for await (const chunk of s) io.output?.(name, chunk);
-    };
+    const pump = (s: ReadableStream<Uint8Array>, name: "stdout" | "stderr") =>
+      track(async () => {
+        for await (const chunk of s) io.output?.(name, chunk);
+      });
     pumps.push(pump(container.child.stdout, "stdout"), pump(container.child.stderr, "stderr"));
     if (io.stdin) io.stdin.pipeTo(container.child.stdin).catch(() => {});
   }
-  let drained = false;
-  const output = Promise.all(pumps).catch(() => {}).then(() => drained = true);
   const result = await waitContainer(container);
-  if (!drained) {
+  if (open > 0) {
     // Output a process left behind (a background child holding the pipe) is not waited for long.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([output, new Promise((r) => timer = setTimeout(r, 2000))]);
+    await Promise.race([Promise.all(pumps), new Promise((r) => timer = setTimeout(r, 2000))]);
     clearTimeout(timer);
   }
   return result;

@@ -14,11 +14,11 @@ import { EngineError } from "../errors.ts";
 import type { Container } from "./container.ts";
 import type { ExecProcess } from "./exec.ts";
 import { killInit } from "./exec.ts";
-import { type ExecLate, sendLateConfig } from "./init_config.ts";
+import { type ExecLate, lateConfigMessage } from "./init_config.ts";
 import type { Launched } from "./launch.ts";
 import type { Process, Spec } from "./spec.ts";
 import { stateDir, type StateRecord } from "./state.ts";
-import { initError, StatusReader } from "./_status.ts";
+import { initError, type StatusMessage, StatusReader } from "./_status.ts";
 
 /** What {@linkcode runExec} takes over from a PendingExec. */
 export interface ExecState {
@@ -90,8 +90,8 @@ async function execFilter(state: ExecState): Promise<number[]> {
 }
 
 /**
- * Sends init its process once it is in the container's cgroup and waits
- * until the process runs; kills init on any failure.
+ * Sends init its process, says go once init is in the container's cgroup,
+ * and waits until the process runs; kills init on any failure.
  */
 export async function runExec(state: ExecState, process: ExecProcess): Promise<Container> {
   const { launched, record } = state;
@@ -99,26 +99,36 @@ export async function runExec(state: ExecState, process: ExecProcess): Promise<C
   let goOpen = true;
   const status = new StatusReader(launched.status);
   try {
-    const late = await execLate(state, process);
-    await state.joined;
+    // A write init is no longer there to read (it failed, its status line says why) is let go.
     let sent = true;
-    try {
-      sendLateConfig(launched.go, late);
-    } catch {
-      // init is gone (the container stopped under it, say): its status line tells why.
-      sent = false;
+    const send = (bytes: Uint8Array<ArrayBuffer>) => {
+      try {
+        writeAll(launched.go, bytes);
+      } catch {
+        sent = false;
+      }
+    };
+    send(lateConfigMessage(await execLate(state, process)));
+    let message: StatusMessage | undefined;
+    if (state.terminal) {
+      message = await status.next();
+      if (message !== undefined && "console" in message && message.console !== undefined) {
+        master = takeFd(launched.child.pid, message.console);
+        if (process.consoleSize) {
+          setWinSize(master, { rows: process.consoleSize.height, cols: process.consoleSize.width });
+        }
+        send(new Uint8Array([1]));
+        message = undefined;
+      }
     }
-    let message = await status.next();
+    if (message === undefined) {
+      // The last go, once init is in the container's cgroup; then EOF means it exec'd.
+      await state.joined;
+      send(new Uint8Array([1]));
+      message = await status.next();
+    }
     if (message === undefined && !sent) {
       throw new EngineError("The exec's init exited before it was given the process");
-    }
-    if (message !== undefined && "console" in message && message.console !== undefined) {
-      master = takeFd(launched.child.pid, message.console);
-      if (process.consoleSize) {
-        setWinSize(master, { rows: process.consoleSize.height, cols: process.consoleSize.width });
-      }
-      writeAll(launched.go, new Uint8Array([1]));
-      message = await status.next();
     }
     status.close();
     if (message !== undefined && "error" in message) {

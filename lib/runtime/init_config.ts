@@ -69,13 +69,18 @@ export interface EarlyInitConfig {
 
 const encoder = new TextEncoder();
 
-/** Writes `late` on the go pipe: a 4-byte little-endian length, then JSON. */
-export function sendLateConfig(fd: number, late: LateConfig | ExecLate): void {
+/** `late` as it goes on the go pipe: a 4-byte little-endian length, then JSON. */
+export function lateConfigMessage(late: LateConfig | ExecLate): Uint8Array<ArrayBuffer> {
   const json = encoder.encode(JSON.stringify(late));
   const out = new Uint8Array(4 + json.length);
   new DataView(out.buffer).setUint32(0, json.length, true);
   out.set(json, 4);
-  writeAll(fd, out);
+  return out;
+}
+
+/** Writes `late` on the go pipe (see {@linkcode lateConfigMessage}). */
+export function sendLateConfig(fd: number, late: LateConfig | ExecLate): void {
+  writeAll(fd, lateConfigMessage(late));
 }
 
 /** Reads exactly `n` bytes; undefined at EOF (the launcher is gone). */
