@@ -21,7 +21,6 @@ import {
   rawTerminal,
   resizeConsole,
   resumeContainer,
-  runInit,
   startContainer,
   terminalSize,
   waitContainer,
@@ -368,9 +367,11 @@ export const init: Command = {
   summary: "Container init (internal)",
   flags: [],
   args: { max: 0 },
-  run() {
+  async run() {
     const env = Deno.env.get(INIT_ENV);
     if (env === undefined) throw new UsageError(`"berth runtime __init" is internal`);
-    return Promise.resolve(runInit(JSON.parse(env)));
+    // Not through runtime/mod.ts: every other process that loads the runtime would load it too.
+    const { runInit } = await import("../runtime/init.ts");
+    return runInit(JSON.parse(env));
   },
 };

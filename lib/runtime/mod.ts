@@ -61,7 +61,8 @@ export { deleteContainer, type DeleteOptions } from "./delete.ts";
 export { containerState, listContainers } from "./query.ts";
 export { DEFAULT_STATE_ROOT, type State } from "./state.ts";
 export { cgroupVersion } from "./cgroup.ts";
-export { INIT_ENV, type InitConfig, runInit } from "./init.ts";
+// init's code (init.ts) loads only in init: `runtime __init` imports it itself.
+export { INIT_ENV, type InitConfig } from "./init_config.ts";
 export {
   closeConsole,
   type ConsoleEnds,
