@@ -182,13 +182,16 @@ Deno.test({
   ignore,
 }, async () => {
   const states = ["prestart1", "poststart", "poststop1"];
-  const r = await run("echo process >> /order", (spec, b) => {
-    const log = (name: string) =>
-      hook(b, `cat > ${b.dir}/${name}.json; echo ${name} >> ${b.dir}/rootfs/order`);
+  // The process outlives the poststart hook, which must see it running (a process that ended
+  // first, on a loaded machine, left the hook a stopped state with pid 0).
+  const process = "echo process >> /order; until [ -e /poststarted ]; do sleep 0.01; done";
+  const r = await run(process, (spec, b) => {
+    const log = (name: string, then = "") =>
+      hook(b, `cat > ${b.dir}/${name}.json; echo ${name} >> ${b.dir}/rootfs/order${then}`);
     spec.annotations = { "org.example.key": "value" };
     spec.hooks = {
       prestart: [log("prestart1"), log("prestart2")],
-      poststart: [log("poststart")],
+      poststart: [log("poststart", `; touch ${b.dir}/rootfs/poststarted`)],
       poststop: [log("poststop1"), log("poststop2")],
     };
   }, { files: ["rootfs/order", ...states.map((name) => `${name}.json`)] });
