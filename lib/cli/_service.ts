@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { ContainerService, Engine } from "../engine/mod.ts";
+// Not engine/mod.ts: its re-exports (images, registries, auth) cost every container command ~8 ms.
+import { ContainerService } from "../engine/containers.ts";
+import { Engine } from "../engine/engine.ts";
 
 /** Opens the container service for a CLI context. */
 export function containerService(
