@@ -190,3 +190,32 @@ Deno.test("without conmon, run -d says what is missing and leaves the container 
     assert.deepEqual(listDir(`${dir}/run/runtime`), [], "no runtime state is left");
   });
 });
+
+Deno.test("an exit claimed by a watching command still gets its restart", async () => {
+  await withBusybox(async ({ b }) => {
+    const started = await b([
+      "run",
+      "-d",
+      "--name",
+      "watched",
+      "--restart",
+      "on-failure:3",
+      "busybox",
+      "sh",
+      "-c",
+      "echo run; exit 1",
+    ]);
+    assert.equal(started.code, 0, started.stderr);
+    // `ps` polled without pause records each exit as soon as conmon writes it, mostly before
+    // conmon's own exit command does; the restart must happen either way.
+    for (let i = 0; i < 400; i++) {
+      const ps = await b(["ps", "-a", "--filter", "name=watched", "--format", "{{.State}}"]);
+      if (ps.stdout.trim() === "exited") break;
+    }
+    assert.equal(
+      await inspect(b, "watched", "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}"),
+      "exited 3 1",
+    );
+    assert.equal((await b(["logs", "watched"])).stdout, "run\nrun\nrun\nrun\n");
+  });
+});

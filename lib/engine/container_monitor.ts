@@ -167,7 +167,13 @@ function existsSync(path: string): boolean {
  */
 export async function handleExit(ctx: ConmonContext, id: string): Promise<void> {
   const code = claimExit(ctx.runRoot, id);
-  if (code !== undefined) await recordExit(ctx, id, code, (i) => removeRecord(ctx, i));
+  if (code !== undefined) {
+    await recordExit(ctx, id, code, (i) => removeRecord(ctx, i));
+  } else {
+    // Another berth process claimed the exit (a `stop` or `ps` that saw it first) and is
+    // recording it: whether the policy wants the container back is known once it has.
+    await untilRecorded(ctx, id, 10_000);
+  }
   for (;;) {
     let record: ContainerRecord;
     try {
@@ -211,6 +217,19 @@ export async function handleExit(ctx: ConmonContext, id: string): Promise<void> 
  * waiting for it (`run --rm -i` in another process); those notes go after a
  * few minutes.
  */
+/** Waits (up to `ms`) until the record no longer says running, or is gone. */
+async function untilRecorded(ctx: ConmonContext, id: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (let delay = 2; Date.now() < end; delay = Math.min(delay * 2, 50)) {
+    try {
+      if (!ctx.containers.read(id).State.Running) return;
+    } catch {
+      return; // removed
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
 function removeRecord(ctx: ConmonContext, id: string): Promise<void> {
   const exits = `${ctx.runRoot}/exits`;
   try {
