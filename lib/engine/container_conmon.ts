@@ -18,7 +18,7 @@ import { EngineError } from "../errors.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { readState } from "../runtime/state.ts";
 import { oomKilled } from "../runtime/cgroup.ts";
-import type { ContainerRecord, ContainerStore } from "./container_record.ts";
+import { type ContainerRecord, type ContainerStore, markEnded } from "./container_record.ts";
 import { logFile } from "./container_logs.ts";
 
 /** Where conmon and the runtime keep a root's run-time files. */
@@ -267,17 +267,6 @@ export function claimExit(runRoot: string, id: string): number | undefined {
   }
 }
 
-/** Docker's restart rules; a container stopped by the user stays stopped. */
-export function shouldRestart(record: ContainerRecord, exitCode: number): boolean {
-  if (record.StoppedByUser) return false;
-  const { Name, MaximumRetryCount } = record.HostConfig.RestartPolicy;
-  if (Name === "always" || Name === "unless-stopped") return true;
-  if (Name === "on-failure") {
-    return exitCode !== 0 && (MaximumRetryCount === 0 || record.RestartCount < MaximumRetryCount);
-  }
-  return false;
-}
-
 /**
  * Records a claimed exit: the runtime's leftovers go, the state says exited
  * (or restarting, when the policy wants it back: `container __exited` then
@@ -303,20 +292,7 @@ export async function recordExit(
   let record: ContainerRecord;
   try {
     record = ctx.containers.update(id, (r) => {
-      // Decided in the same write, so that no reader sees "exited" between two runs.
-      const again = shouldRestart(r, exitCode);
-      r.State = {
-        ...r.State,
-        Status: again ? "restarting" : "exited",
-        Running: false,
-        Restarting: again,
-        Paused: false,
-        Pid: 0,
-        ExitCode: exitCode,
-        OOMKilled: oom,
-        FinishedAt: new Date().toISOString(),
-      };
-      if (!again) delete r.Monitor;
+      if (!markEnded(r, exitCode, oom)) delete r.Monitor;
     });
   } catch {
     return undefined; // removed meanwhile (`rm -f`)

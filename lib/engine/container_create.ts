@@ -28,6 +28,8 @@ import {
   type ContainerStore,
   newContainerId,
   randomName,
+  seccompOption,
+  seccompProfileOf,
 } from "./container_record.ts";
 import { resolveUser } from "./container_user.ts";
 import {
@@ -365,28 +367,6 @@ function seccompProfile(option: string | undefined, caps: readonly string[]): Se
   return seccompFromDockerProfile(profile, caps);
 }
 
-const SECCOMP_OPT = /^seccomp[=:](.+)$/;
-
-/** The last `seccomp=` of `--security-opt` (Docker's: the last one wins). */
-function seccompOption(securityOpt: readonly string[] | null | undefined): string | undefined {
-  let option: string | undefined;
-  for (const opt of securityOpt ?? []) {
-    const m = SECCOMP_OPT.exec(opt);
-    if (m !== null) option = m[1]!;
-  }
-  return option;
-}
-
-/**
- * Which seccomp profile a container runs with, as `inspect` shows it:
- * `builtin` (berth's copy of Docker's default), `unconfined` (none; also
- * `--privileged`), or the path of the profile file it was given.
- */
-export function seccompProfileOf(record: ContainerRecord): string {
-  if (record.HostConfig.Privileged) return "unconfined";
-  return seccompOption(record.HostConfig.SecurityOpt) ?? "builtin";
-}
-
 /**
  * Brings the security defaults of a container's config.json, written once at
  * create, up to this berth's before it starts or is exec'd into, as dockerd
@@ -482,7 +462,7 @@ function buildSpec(
     /^no-new-privileges(:true|=true)?$/.test(o)
   );
   for (const opt of options.securityOpt ?? []) {
-    if (!SECCOMP_OPT.test(opt) && !/^no-new-privileges([:=](true|false))?$/.test(opt)) {
+    if (seccompOption([opt]) === undefined && !/^no-new-privileges([:=](true|false))?$/.test(opt)) {
       throw new EngineError(`Invalid --security-opt: "${opt}"`);
     }
   }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { pathExists } from "../store/mod.ts";
 
 /** One log entry. */
 export interface LogEntry {
@@ -28,16 +29,7 @@ export const logFile = (dir: string, id: string): string => `${dir}/${id}.log`;
 export function containerLogPath(dir: string, id: string): string {
   const current = logFile(dir, id);
   const legacy = `${dir}/${id}-json.log`;
-  return !exists(current) && exists(legacy) ? legacy : current;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return !pathExists(current) && pathExists(legacy) ? legacy : current;
 }
 
 /** Docker splits lines longer than 16 KiB; keep memory bounded the same way. */

@@ -21,7 +21,8 @@ import {
   startTimeOf as procStartTime,
 } from "./container_conmon.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
-import { type ContainerRecord, monitorAlive } from "./container_record.ts";
+import { type ContainerRecord, markRunning, monitorAlive } from "./container_record.ts";
+import { pathExists } from "../store/mod.ts";
 
 export type { ConmonContext } from "./container_conmon.ts";
 
@@ -68,18 +69,7 @@ export async function startDetached(
     const now = new Date().toISOString();
     const pid = launched.pid;
     ctx.containers.update(id, (r) => {
-      r.State = {
-        ...r.State,
-        Status: "running",
-        Running: true,
-        Restarting: false,
-        Paused: false,
-        Pid: pid,
-        Error: "",
-        StartedAt: now,
-        OOMKilled: false,
-        ExitCode: 0,
-      };
+      markRunning(r, pid, now);
       r.Monitor = launched!.monitor;
     });
     await startContainer({ stateRoot: ctx.runtimeRoot, id });
@@ -143,20 +133,11 @@ export async function waitForExit(ctx: ConmonContext, id: string): Promise<numbe
       return removedExit(ctx, id);
     }
     const lost = record.State.Running && !monitorAlive(record) &&
-      !existsSync(exitFile(ctx.runRoot, id));
+      !pathExists(exitFile(ctx.runRoot, id));
     const { record: now } = await reconcile(ctx, record);
     if (lost) return undefined;
     if (!now.State.Running) return now.State.ExitCode;
     await new Promise((r) => setTimeout(r, delay));
-  }
-}
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

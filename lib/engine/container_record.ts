@@ -147,6 +147,55 @@ export function needsReconcile(record: ContainerRecord, runRoot?: string): boole
   }
 }
 
+/** Marks a record running with init `pid`, started `now` (a new run: no error, no exit). */
+export function markRunning(record: ContainerRecord, pid: number, now: string): void {
+  record.State = {
+    ...record.State,
+    Status: "running",
+    Running: true,
+    Restarting: false,
+    Paused: false,
+    Pid: pid,
+    Error: "",
+    StartedAt: now,
+    OOMKilled: false,
+    ExitCode: 0,
+  };
+}
+
+/**
+ * Marks a record's run ended with `exitCode`: exited, or restarting when its
+ * restart policy wants it back (decided in the same write, so that no reader
+ * sees "exited" between two runs).
+ * @returns whether it restarts
+ */
+export function markEnded(record: ContainerRecord, exitCode: number, oomKilled: boolean): boolean {
+  const again = shouldRestart(record, exitCode);
+  record.State = {
+    ...record.State,
+    Status: again ? "restarting" : "exited",
+    Running: false,
+    Restarting: again,
+    Paused: false,
+    Pid: 0,
+    ExitCode: exitCode,
+    OOMKilled: oomKilled,
+    FinishedAt: new Date().toISOString(),
+  };
+  return again;
+}
+
+/** Docker's restart rules; a container stopped by the user stays stopped. */
+export function shouldRestart(record: ContainerRecord, exitCode: number): boolean {
+  if (record.StoppedByUser) return false;
+  const { Name, MaximumRetryCount } = record.HostConfig.RestartPolicy;
+  if (Name === "always" || Name === "unless-stopped") return true;
+  if (Name === "on-failure") {
+    return exitCode !== 0 && (MaximumRetryCount === 0 || record.RestartCount < MaximumRetryCount);
+  }
+  return false;
+}
+
 const SECCOMP_OPT = /^seccomp[=:](.+)$/;
 
 /** The last `seccomp=` of `--security-opt` (Docker's: the last one wins). */

@@ -20,9 +20,8 @@ import {
   startContainer,
   waitContainer,
 } from "../runtime/mod.ts";
-import type { ContainerStore } from "./container_record.ts";
+import { type ContainerStore, markEnded, markRunning } from "./container_record.ts";
 import { logFile, LogWriter } from "./container_logs.ts";
-import { shouldRestart } from "./container_conmon.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
 import { AttachHub, attachSocketPath, type AttachTarget } from "./container_attach.ts";
 
@@ -159,17 +158,7 @@ async function runOnce(
   }
   const now = new Date().toISOString();
   ctx.containers.update(id, (r) => {
-    r.State = {
-      ...r.State,
-      Status: "running",
-      Running: true,
-      Restarting: false,
-      Pid: container.pid,
-      Error: "",
-      StartedAt: now,
-      OOMKilled: false,
-      ExitCode: 0,
-    };
+    markRunning(r, container.pid, now);
     r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
   });
   io.onStart?.(container.pid, container.console);
@@ -204,21 +193,11 @@ async function runOnce(
   if (container.console !== undefined) closeConsole(container.console);
   await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
   ctx.containers.update(id, (r) => {
-    // Decided in the same write, so that no reader sees "exited" between two runs.
-    const again = shouldRestart(r, result.exitCode);
-    r.State = {
-      ...r.State,
-      Status: again ? "restarting" : "exited",
-      Running: false,
-      Restarting: again,
-      Paused: false,
-      Pid: 0,
-      ExitCode: result.exitCode,
-      OOMKilled: result.oomKilled,
-      FinishedAt: new Date().toISOString(),
-    };
-    if (again) r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
-    else delete r.Monitor;
+    if (markEnded(r, result.exitCode, result.oomKilled)) {
+      r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
+    } else {
+      delete r.Monitor;
+    }
   });
   return result;
 }

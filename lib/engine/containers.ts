@@ -35,6 +35,7 @@ import { type AttachIO, superviseContainer, type SuperviseContext } from "./cont
 import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.ts";
 import { resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
+import { pathExists } from "../store/mod.ts";
 
 /** How the container service reaches berth itself and its state. */
 export interface ContainerServiceOptions {
@@ -143,7 +144,7 @@ export class ContainerService {
       });
     }
     const conmonSocket = conmonAttachPath(this.#ctx.runRoot, record.Id);
-    const client = exists(conmonSocket)
+    const client = pathExists(conmonSocket)
       ? AttachClient.connectConmon(conmonSocket, {
         bundle: `${this.records.path(record.Id)}/bundle`,
         exit: () => waitForExit(this.#ctx, record.Id),
@@ -378,14 +379,5 @@ export class ContainerService {
   /** The path of a container's json-file log. */
   logPath(record: ContainerRecord): string {
     return containerLogPath(this.records.path(record.Id), record.Id);
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -51,7 +51,7 @@ export interface OpenOptions {
 export function openStore(root: string, options: OpenOptions = {}): Store {
   const tmpDir = `${root}/tmp`;
   const index = new IndexStore(`${root}/index.json`, tmpDir);
-  if (!options.reading || !exists(`${root}/oci-layout`)) layOut(root, tmpDir, index);
+  if (!options.reading || !pathExists(`${root}/oci-layout`)) layOut(root, tmpDir, index);
   return {
     root,
     tmpDir,
@@ -68,10 +68,10 @@ function layOut(root: string, tmpDir: string, index: IndexStore): void {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   Deno.chmodSync(root, 0o711);
-  if (!exists(`${root}/oci-layout`)) {
+  if (!pathExists(`${root}/oci-layout`)) {
     writeFileAtomic(`${root}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}', tmpDir);
   }
-  if (!exists(index.path)) {
+  if (!pathExists(index.path)) {
     createIfAbsent(index.path, '{"schemaVersion":2,"manifests":[]}\n', tmpDir);
   }
   clearStale(tmpDir);
@@ -90,9 +90,10 @@ function createIfAbsent(path: string, text: string, tmpDir: string): void {
   }
 }
 
-function exists(path: string): boolean {
+/** Whether something (a dangling symlink too) is at `path`. */
+export function pathExists(path: string): boolean {
   try {
-    Deno.statSync(path);
+    Deno.lstatSync(path);
     return true;
   } catch {
     return false;
