@@ -179,26 +179,16 @@ export async function launchConmon(
 }
 
 function readAll(fd: number): string {
-  const chunks: Uint8Array[] = [];
+  const decoder = new TextDecoder();
   const buf = new Uint8Array(8192);
-  for (;;) {
+  let text = "";
+  // One report line is all conmon sends for a create.
+  while (!text.includes("\n")) {
     const n = readSync(fd, buf);
     if (n <= 0) break;
-    chunks.push(buf.slice(0, n));
-    // One report line is all conmon sends for a create.
-    if (buf.subarray(0, n).includes(10)) break;
+    text += decoder.decode(buf.subarray(0, n), { stream: true });
   }
-  return new TextDecoder().decode(concat(chunks));
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return text + decoder.decode();
 }
 
 function parseSyncMessage(text: string): { data: number; message?: string } | undefined {
