@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { alive, type Env, processesMentioning, withBusybox } from "./_containers.ts";
-import { listDir } from "./_helpers.ts";
+import { berth, listDir } from "./_helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -217,5 +217,18 @@ Deno.test("an exit claimed by a watching command still gets its restart", async 
       "exited 3 1",
     );
     assert.equal((await b(["logs", "watched"])).stdout, "run\nrun\nrun\nrun\n");
+  });
+});
+
+Deno.test("conmon's exit command for a container whose root is gone creates nothing", async () => {
+  await withBusybox(async ({ dir, b }) => {
+    const gone = `${dir}/removed-root`;
+    const id = "a".repeat(64);
+    const out = await berth(gone, ["--run-root", `${dir}/run`, "container", "__exited", id]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.throws(() => Deno.statSync(gone), "the removed root is not laid out again");
+    // And in a live root, for a container removed meanwhile.
+    assert.equal((await b(["container", "__exited", id])).code, 0);
+    assert.ok(!listDir(`${dir}/root/containers`).includes(id));
   });
 });

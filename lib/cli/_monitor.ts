@@ -9,7 +9,7 @@
  */
 // The container service alone, not engine/mod.ts: see above.
 import { ContainerService } from "../engine/containers.ts";
-import { openStore } from "../store/mod.ts";
+import { openStore, pathExists } from "../store/mod.ts";
 import type { Command } from "./_command.ts";
 
 /** `container __exited ID` (hidden): records a detached container's exit. */
@@ -19,7 +19,10 @@ export const exited: Command = {
   args: { min: 1, max: 1 },
   flags: [],
   async run(ctx, _flags, args) {
-    const service = new ContainerService(openStore(ctx.root), {
+    // Removed meanwhile (`rm -f`, or its whole root): nothing to record, and opening the
+    // store would lay out a root that is gone.
+    if (!pathExists(`${ctx.root}/containers/${args[0]}`)) return 0;
+    const service = new ContainerService(openStore(ctx.root, { reading: true }), {
       self: ctx.self,
       runRoot: ctx.runRoot,
     });
