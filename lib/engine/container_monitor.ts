@@ -264,12 +264,10 @@ export async function reconcile(
   if (record.State.Running) {
     const code = claimExit(ctx.runRoot, record.Id);
     if (code !== undefined) {
-      const removed = { ...record, State: { ...record.State, Running: false, ExitCode: code } };
       const now = await recordExit(ctx, record.Id, code, (id) => removeRecord(ctx, id));
-      return {
-        record: now ?? { ...removed, State: { ...removed.State, Status: "exited" } },
-        revive: false,
-      };
+      // A `--rm` container is gone now: its last state is shown once more.
+      const gone = { ...record.State, Status: "exited" as const, Running: false, ExitCode: code };
+      return { record: now ?? { ...record, State: gone }, revive: false };
     }
   }
   if (monitorAlive(record)) return { record, revive: false };
