@@ -21,6 +21,7 @@ export const GROUPS: Record<string, string> = {
   runtime: "Run OCI bundles (the low-level runtime, like runc)",
   registry: "Manage a built-in registry",
   system: "Manage berth",
+  volume: "Manage volumes",
 };
 
 const lazy = (summary: string, load: () => Promise<Command>, hidden = false): CommandEntry => ({
@@ -284,4 +285,21 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./stats.ts")).stats,
   ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
+  "volume create": lazy(
+    "Create a volume",
+    async () => (await import("./volume.ts")).volumeCreate,
+  ),
+  "volume inspect": lazy(
+    "Display detailed information on one or more volumes",
+    async () => (await import("./volume.ts")).volumeInspect,
+  ),
+  "volume ls": lazy("List volumes", async () => (await import("./volume.ts")).volumeLs),
+  "volume prune": lazy(
+    "Remove unused local volumes",
+    async () => (await import("./volume.ts")).volumePrune,
+  ),
+  "volume rm": lazy(
+    "Remove one or more volumes",
+    async () => (await import("./volume.ts")).volumeRm,
+  ),
 };
