@@ -236,18 +236,22 @@ export const volumeRm: Command = {
     type: "bool",
     description: "Force the removal of one or more volumes",
   }],
-  async run(ctx, flags, args) {
+  run(ctx, flags, args) {
     const engine = Engine.open(ctx.root);
     const store = volumes(engine);
-    const users = await usersOf(ctx, engine);
     const force = bool(flags, "force");
-    // As Docker: `-f` passes over a missing volume, never over one in use.
-    return forEachName(
-      ctx,
-      args,
-      (name) => Promise.resolve(removeUnused(store, name, users)),
-      (error) => force && error instanceof NotFoundError,
-    );
+    // Under the store's lock, which container create holds while it writes a record: no
+    // container can take a volume between the check and the removal.
+    return engine.store.locked(async () => {
+      const users = await usersOf(ctx, engine);
+      // As Docker: `-f` passes over a missing volume, never over one in use.
+      return forEachName(
+        ctx,
+        args,
+        (name) => Promise.resolve(removeUnused(store, name, users)),
+        (error) => force && error instanceof NotFoundError,
+      );
+    });
   },
 };
 
@@ -281,24 +285,27 @@ export const volumePrune: Command = {
     if (!bool(flags, "force") && !(await confirm(ctx, warning))) return 0;
     const engine = Engine.open(ctx.root);
     const store = volumes(engine);
-    const users = await usersOf(ctx, engine);
-    const doomed = store.list().filter((v) =>
-      !users.has(v.Name) && (all || ANONYMOUS_LABEL in v.Labels) &&
-      matches(v, filters, () => false)
-    );
     let reclaimed = 0;
     const deleted: string[] = [];
-    for (const v of doomed) {
-      const size = store.size(v.Name);
-      try {
-        store.remove(v.Name);
-      } catch (error) {
-        if (error instanceof NotFoundError) continue; // removed by another process meanwhile
-        throw error;
+    // Under the store's lock, as `volume rm`.
+    await engine.store.locked(async () => {
+      const users = await usersOf(ctx, engine);
+      const doomed = store.list().filter((v) =>
+        !users.has(v.Name) && (all || ANONYMOUS_LABEL in v.Labels) &&
+        matches(v, filters, () => false)
+      );
+      for (const v of doomed) {
+        const size = store.size(v.Name);
+        try {
+          store.remove(v.Name);
+        } catch (error) {
+          if (error instanceof NotFoundError) continue; // removed by another process meanwhile
+          throw error;
+        }
+        reclaimed += size;
+        deleted.push(v.Name);
       }
-      reclaimed += size;
-      deleted.push(v.Name);
-    }
+    });
     if (deleted.length > 0) ctx.print(`Deleted Volumes:\n${deleted.join("\n")}\n\n`);
     ctx.print(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
     return 0;
