@@ -133,7 +133,157 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
     value: "int",
     description: "Timeout (in seconds) to stop a container",
   },
+  { name: "volume", short: "v", type: "list", value: "list", description: "Bind mount a volume" },
+  {
+    name: "mount",
+    type: "list",
+    value: "mount",
+    description: "Attach a filesystem mount to the container",
+  },
+  { name: "tmpfs", type: "list", value: "list", description: "Mount a tmpfs directory" },
+  {
+    name: "volumes-from",
+    type: "list",
+    value: "list",
+    description: "Mount volumes from the specified container(s)",
+  },
 ];
+
+type MountRequest = NonNullable<ContainerOptions["mounts"]>[number];
+
+const MOUNT_KEYS = [
+  "type",
+  "source",
+  "src",
+  "target",
+  "dst",
+  "destination",
+  "readonly",
+  "ro",
+  "bind-propagation",
+  "bind-nonrecursive",
+  "volume-nocopy",
+  "volume-opt",
+  "volume-driver",
+  "volume-label",
+  "tmpfs-size",
+  "tmpfs-mode",
+  "consistency",
+];
+
+/**
+ * `--mount type=…,source=…,target=…[,…]` as Docker's CLI reads it.
+ * @throws {UsageError} `invalid argument "…" for "--mount" flag: …`
+ */
+export function parseMount(raw: string): MountRequest {
+  const fail = (why: string) =>
+    new UsageError(`invalid argument "${raw}" for "--mount" flag: ${why}`);
+  const boolOf = (key: string, value: string | undefined) => {
+    if (value === undefined) return true;
+    const v = value.toLowerCase();
+    if (["1", "t", "true"].includes(v)) return true;
+    if (["0", "f", "false"].includes(v)) return false;
+    throw fail(`invalid value for ${key}: ${value}`);
+  };
+  let type = "volume";
+  let source = "";
+  let target = "";
+  let readOnly = false;
+  let propagation: string | undefined;
+  let noCopy = false;
+  const volumeOptions: Record<string, string> = {};
+  const tmpfsOptions: string[] = [];
+  const used = new Set<string>();
+  for (const field of raw.split(",")) {
+    if (field === "") continue;
+    const eq = field.indexOf("=");
+    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    const value = eq < 0 ? undefined : field.slice(eq + 1);
+    if (
+      value === undefined && !["readonly", "ro", "volume-nocopy", "bind-nonrecursive"].includes(key)
+    ) {
+      throw fail(`invalid field '${field}' must be a key=value pair`);
+    }
+    if (!MOUNT_KEYS.includes(key)) throw fail(`unexpected key '${key}' in '${field}'`);
+    used.add(key);
+    switch (key) {
+      case "type":
+        type = value!.toLowerCase();
+        break;
+      case "source":
+      case "src":
+        source = value!;
+        break;
+      case "target":
+      case "dst":
+      case "destination":
+        target = value!;
+        break;
+      case "readonly":
+      case "ro":
+        readOnly = boolOf(key, value);
+        break;
+      case "bind-propagation":
+        propagation = value!.toLowerCase();
+        break;
+      case "volume-nocopy":
+        noCopy = boolOf(key, value);
+        break;
+      case "volume-opt": {
+        const at = value!.indexOf("=");
+        if (at < 0) throw fail(`invalid value for ${key}: ${value}`);
+        volumeOptions[value!.slice(0, at)] = value!.slice(at + 1);
+        break;
+      }
+      case "tmpfs-size": {
+        let bytes: number;
+        try {
+          bytes = parseBytes(value!);
+        } catch {
+          throw fail(`invalid value for ${key}: ${value}`);
+        }
+        tmpfsOptions.push(`size=${bytes}`);
+        break;
+      }
+      case "tmpfs-mode":
+        if (!/^[0-7]{1,4}$/.test(value!)) throw fail(`invalid value for ${key}: ${value}`);
+        tmpfsOptions.push(`mode=${value!.replace(/^0+(?=.)/, "")}`);
+        break;
+      default:
+        // volume-driver, volume-label, consistency, bind-nonrecursive: accepted, nothing to do
+        break;
+    }
+  }
+  if (target === "") throw fail("target is required");
+  for (const prefix of ["bind", "volume", "tmpfs"]) {
+    if (type !== prefix && [...used].some((k) => k.startsWith(`${prefix}-`))) {
+      throw fail(`cannot mix '${prefix}-*' options with mount type '${type}'`);
+    }
+  }
+  if (type !== "bind" && type !== "volume" && type !== "tmpfs") {
+    throw new UsageError(`invalid mount config for type "${type}": mount type unknown`);
+  }
+  if (type === "tmpfs" && source !== "") {
+    throw new UsageError(
+      `invalid mount config for type "tmpfs": field Source must not be specified`,
+    );
+  }
+  if (propagation !== undefined && !PROPAGATIONS.includes(propagation)) {
+    throw new UsageError(`invalid propagation mode: ${propagation}`);
+  }
+  return {
+    type,
+    source,
+    target,
+    readOnly,
+    ...(propagation !== undefined ? { propagation } : {}),
+    ...(noCopy ? { noCopy } : {}),
+    ...(Object.keys(volumeOptions).length > 0 ? { volumeOptions } : {}),
+    ...(tmpfsOptions.length > 0 ? { tmpfsOptions } : {}),
+  };
+}
+
+const PROPAGATIONS = ["shared", "slave", "private", "rshared", "rslave", "rprivate"];
 
 function parseEnvFile(path: string): string[] {
   let text: string;
@@ -251,5 +401,9 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
     ...opt("pidsLimit", int(flags, "pids-limit")),
     ...opt("stopSignal", str(flags, "stop-signal")),
     ...opt("stopTimeout", int(flags, "stop-timeout")),
+    binds: list(flags, "volume"),
+    mounts: list(flags, "mount").map(parseMount),
+    tmpfs: list(flags, "tmpfs"),
+    volumesFrom: list(flags, "volumes-from"),
   };
 }

@@ -32,7 +32,13 @@ export function containerInspect(
   dir: string,
   layers: string[],
 ): Record<string, unknown> {
-  const { Layers: _layers, Monitor: _monitor, StoppedByUser: _stopped, ...rest } = record;
+  const {
+    Layers: _layers,
+    Monitor: _monitor,
+    StoppedByUser: _stopped,
+    Mounts: mounts,
+    ...rest
+  } = record;
   return {
     ...rest,
     ResolvConfPath: `${dir}/resolv.conf`,
@@ -50,7 +56,7 @@ export function containerInspect(
         MergedDir: `${dir}/bundle/rootfs`,
       },
     },
-    Mounts: [],
+    Mounts: (mounts ?? []).map(({ Anonymous: _anonymous, ...point }) => point),
     // Docker shows AppArmorProfile here; berth has no AppArmor, and says which seccomp profile applies.
     SeccompProfile: seccompProfileOf(record),
   };

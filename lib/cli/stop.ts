@@ -101,7 +101,7 @@ export const rm: Command = {
     return forEachName(
       ctx,
       args,
-      (name) => service.remove(name, force),
+      (name) => service.remove(name, force, flags.volumes === true),
       (error) => force && error instanceof NotFoundError,
     );
   },

@@ -38,6 +38,15 @@ import {
   SECURITY_REVISION,
 } from "./security_stamp.ts";
 import { writeFileAtomic } from "../store/mod.ts";
+import {
+  checkMounts,
+  type MountInput,
+  type MountRequest,
+  parseBind,
+  parseTmpfs,
+  planMounts,
+} from "./container_mounts.ts";
+import { VolumeStore } from "./volumes.ts";
 
 /** What `create`/`run` take (already parsed by the front end). */
 export interface ContainerOptions {
@@ -80,6 +89,14 @@ export interface ContainerOptions {
   autoRemove?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
+  /** `-v` as the user wrote each (read with dockerd's grammar here). */
+  binds?: string[];
+  /** `--mount`, parsed by the front end. */
+  mounts?: MountRequest[];
+  /** `--tmpfs PATH[:OPTS]`. */
+  tmpfs?: string[];
+  /** `--volumes-from CONTAINER[:ro|rw]`. */
+  volumesFrom?: string[];
 }
 
 const ALL_CAPS = [
@@ -317,7 +334,19 @@ export async function createContainerRecord(
     Layers: image.chainIds,
   };
   const spec = buildSpec(record, options, user, layers, dir);
-  await store.locked(() => {
+  const mountInput: MountInput = {
+    requests: [
+      ...(options.mounts ?? []),
+      ...(options.binds ?? []).map(parseBind),
+      ...(options.tmpfs ?? []).map(parseTmpfs),
+    ],
+    volumesFrom: options.volumesFrom ?? [],
+    imageVolumes: ic.Volumes,
+    layers,
+    tmpDir: store.tmpDir,
+  };
+  checkMounts(mountInput, containers);
+  await store.locked(async () => {
     const all = containers.list();
     const taken = new Set(all.map((c) => c.Name));
     const name = options.name === undefined ? randomName(taken) : checkName(options.name);
@@ -328,6 +357,21 @@ export async function createContainerRecord(
       );
     }
     record.Name = `/${name}`;
+    const volumes = new VolumeStore(store.root, store.tmpDir);
+    const mounts = await planMounts(mountInput, volumes, containers);
+    if (mounts.points.length > 0) record.Mounts = mounts.points;
+    if (mounts.spec.length > 0) {
+      // The user's mounts replace a default at the same place; parents go before what they hold
+      // (a volume on /etc, then /etc/hosts on it).
+      const covered = new Set(mounts.spec.map((m) => m.destination));
+      const own = (m: Mount) => m.source?.startsWith(`${dir}/`) ?? false;
+      const kept = (spec.mounts ?? []).filter((m) => !covered.has(m.destination));
+      const depth = (m: Mount) => m.destination.split("/").filter((p) => p !== "").length;
+      spec.mounts = [
+        ...kept.filter((m) => !own(m)),
+        ...[...kept.filter(own), ...mounts.spec].sort((a, b) => depth(a) - depth(b)),
+      ];
+    }
     try {
       for (const sub of ["bundle/rootfs", "upper", "work"]) {
         Deno.mkdirSync(`${dir}/${sub}`, { recursive: true, mode: 0o755 });
@@ -342,6 +386,7 @@ export async function createContainerRecord(
       containers.write(record);
     } catch (error) {
       Deno.removeSync(dir, { recursive: true });
+      for (const volume of mounts.created) volumes.remove(volume);
       throw error;
     }
   });

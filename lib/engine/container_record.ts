@@ -74,6 +74,20 @@ export interface HostConfigView {
   NetworkMode: string;
 }
 
+/** One of a container's mounts, as `docker inspect` lists it. */
+export interface MountPoint {
+  Type: "bind" | "volume" | "tmpfs";
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+  /** berth: an anonymous volume (removed by `rm -v`). */
+  Anonymous?: boolean;
+}
+
 /** One container. */
 export interface ContainerRecord {
   Id: string;
@@ -94,6 +108,8 @@ export interface ContainerRecord {
   Monitor?: { pid: number; startTime: string };
   /** Set by `stop`/`kill` so that the restart policy leaves it stopped. */
   StoppedByUser?: boolean;
+  /** Its volumes, binds and tmpfs mounts (absent on older records: none). */
+  Mounts?: MountPoint[];
 }
 
 const ID_RE = /^[a-f0-9]{64}$/;

@@ -36,6 +36,7 @@ import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.t
 import { resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { pathExists } from "../store/mod.ts";
+import { VolumeStore } from "./volumes.ts";
 
 /** How the container service reaches berth itself and its state. */
 export interface ContainerServiceOptions {
@@ -225,8 +226,12 @@ export class ContainerService {
     return record;
   }
 
-  /** `rm [-f]`. @throws {ConflictError} for a running container without force */
-  async remove(given: string, force = false): Promise<void> {
+  /**
+   * `rm [-f] [-v]`: with `volumes`, its anonymous volumes go too (those no
+   * other container uses; named ones stay, as in Docker).
+   * @throws {ConflictError} for a running container without force
+   */
+  async remove(given: string, force = false, volumes = false): Promise<void> {
     let record = await this.get(given);
     if (record.State.Running || record.State.Restarting) {
       if (!force) {
@@ -262,7 +267,28 @@ export class ContainerService {
         // A `--rm` container's monitor may have removed it first.
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
+      if (volumes) this.#removeAnonymousVolumes(record);
     });
+  }
+
+  /** Removes a removed container's anonymous volumes that no other container mounts. */
+  #removeAnonymousVolumes(record: ContainerRecord): void {
+    const anonymous = (record.Mounts ?? []).filter((m) => m.Type === "volume" && m.Anonymous);
+    if (anonymous.length === 0) return;
+    const used = new Set(
+      this.records.list().flatMap((r) =>
+        (r.Mounts ?? []).filter((m) => m.Type === "volume").map((m) => m.Name)
+      ),
+    );
+    const store = new VolumeStore(this.store.root, this.store.tmpDir);
+    for (const m of anonymous) {
+      if (used.has(m.Name)) continue;
+      try {
+        store.remove(m.Name!);
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    }
   }
 
   /** `exec`: runs a process in a running container. */

@@ -90,6 +90,10 @@ function ensureTarget(target: string, file: boolean): void {
 /** Mounts one spec mount under `rootfs`. */
 function mountOne(m: Mount, rootfs: string, bundle: string): void {
   const target = secureJoin(rootfs, m.destination);
+  if (target === rootfs.replace(/\/+$/, "") && m.destination.replace(/\/+$/, "") !== "") {
+    // A symlink in the image (`/data -> ../..`) would put this mount over the whole root.
+    throw new InvalidError(`Cannot mount on "${m.destination}": it resolves to the root`);
+  }
   const { flags, propagation, data } = parseMountOptions(m.options ?? []);
   const isBind = (flags & MS_BIND) !== 0 || m.type === "bind";
   if (isBind) {
