@@ -24,6 +24,7 @@ import {
   umount2,
 } from "../../ffi/mount.ts";
 import { chdir } from "../../ffi/proc.ts";
+import { closeFd, O_CLOEXEC, O_PATH, openFd } from "../../ffi/fd.ts";
 import { EngineError, InvalidError } from "../errors.ts";
 import { mountCgroups } from "./cgroup_mount.ts";
 import { ownsMountNamespace } from "./host_mounts.ts";
@@ -87,6 +88,30 @@ function ensureTarget(target: string, file: boolean): void {
   }
 }
 
+/**
+ * Runs `fn` on `/proc/self/fd/N` of `target` opened O_PATH, after checking
+ * that what was opened is still `target` inside `rootfs` (runc's fix of
+ * CVE-2021-30465): a component swapped for a symlink after secureJoin (by
+ * another container sharing a volume) fails the check instead of leading
+ * the mount out of the root.
+ */
+function atVerified(rootfs: string, target: string, fn: (path: string) => void): void {
+  const fd = openFd(target, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  try {
+    const path = `/proc/self/fd/${fd}`;
+    const opened = Deno.readLinkSync(path);
+    const want = Deno.realPathSync(rootfs) + target.slice(rootfs.replace(/\/+$/, "").length);
+    if (opened !== want) {
+      throw new EngineError(`Mount target "${target}" changed while it was mounted on`);
+    }
+    fn(path);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+const O_NOFOLLOW = 0o400000;
+
 /** Mounts one spec mount under `rootfs`. */
 function mountOne(m: Mount, rootfs: string, bundle: string): void {
   const target = secureJoin(rootfs, m.destination);
@@ -103,14 +128,24 @@ function mountOne(m: Mount, rootfs: string, bundle: string): void {
       ? m.source
       : `${bundle}/${m.source}`;
     ensureTarget(target, !Deno.statSync(source).isDirectory);
-    mount(source, target, null, MS_BIND | (flags & MS_REC));
+    atVerified(rootfs, target, (at) => mount(source, at, null, MS_BIND | (flags & MS_REC)));
     const rest = flags & ~(MS_BIND | MS_REC);
-    if (rest !== 0) mount(null, target, null, rest | MS_BIND | MS_REMOUNT | (flags & MS_REC));
+    if (rest !== 0) {
+      atVerified(
+        rootfs,
+        target,
+        (at) => mount(null, at, null, rest | MS_BIND | MS_REMOUNT | (flags & MS_REC)),
+      );
+    }
   } else {
     ensureTarget(target, false);
-    mount(m.source ?? m.type ?? "none", target, m.type ?? null, flags, data);
+    atVerified(
+      rootfs,
+      target,
+      (at) => mount(m.source ?? m.type ?? "none", at, m.type ?? null, flags, data),
+    );
   }
-  if (propagation !== 0) mount(null, target, null, propagation);
+  if (propagation !== 0) atVerified(rootfs, target, (at) => mount(null, at, null, propagation));
 }
 
 const isAlreadyExists = (error: unknown) =>
