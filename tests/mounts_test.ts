@@ -164,6 +164,7 @@ Deno.test("copy-up fills a fresh volume with the image's files, not a used one; 
     await ok(b, ["create", "--name", "anon", "-v", "/etc", "busybox", "cat", "/etc/passwd"]);
     const [point] = JSON.parse(await ok(b, ["inspect", "-f", "{{json .Mounts}}", "anon"]));
     assert.match(point.Name, /^[0-9a-f]{64}$/);
+    assert.equal(point.Mode, "", "dockerd shows an anonymous -v volume's mode as empty");
     assert.ok(Deno.statSync(`${root}/volumes/${point.Name}/_data/passwd`).isFile);
     await ok(b, ["rm", "anon"]);
     assert.ok(volumeNames(root).includes(point.Name), "rm without -v keeps it");
@@ -252,6 +253,7 @@ Deno.test("an image's VOLUME and symlinks never mount outside the rootfs", () =>
     const [point] = JSON.parse(await ok(b, ["inspect", "-f", "{{json .Mounts}}", "vc"]));
     assert.equal(point.Destination, "/vol");
     assert.equal(point.Type, "volume");
+    assert.equal(point.Mode, "");
     await ok(b, ["rm", "-v", "vc"]);
   }));
 

@@ -105,7 +105,8 @@ export function parseBind(raw: string): MountRequest {
     readOnly: modes.includes("ro"),
     ...(propagation ? { propagation } : {}),
     ...(modes.includes("nocopy") ? { noCopy: true } : {}),
-    ...(mode !== undefined ? { mode } : {}),
+    // dockerd shows an anonymous `-v /path` with no mode as "", a named one as "z".
+    ...(mode !== undefined ? { mode } : source === "" ? { mode: "" } : {}),
     ...(type === "bind" ? { createSource: true } : {}),
   };
 }
@@ -258,7 +259,7 @@ export async function planMounts(
       const target = posix.normalize(path.startsWith("/") ? path : `/${path}`);
       if (targets.has(target)) continue;
       targets.add(target);
-      requests.push({ type: "volume", source: "", target, readOnly: false });
+      requests.push({ type: "volume", source: "", target, readOnly: false, mode: "" });
     }
     for (const r of requests) {
       if (r.type === "tmpfs") {
