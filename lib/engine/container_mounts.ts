@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { posix } from "node:path";
 import { MNT_DETACH, mount, MS_RDONLY, umount2 } from "../../ffi/mount.ts";
-import { applyLayer, packDir } from "../archive/mod.ts";
+// Not ../archive/mod.ts here: tar-stream boots Node compat (~20 ms); copy-up loads it when it runs.
+import { cleanName } from "../archive/clean_name.ts";
 import { loadNativeSha256 } from "../digest.ts";
 import { EngineError, InvalidError } from "../errors.ts";
 import { type Mount, secureJoin } from "../runtime/mod.ts";
@@ -66,7 +66,7 @@ function checkTarget(type: string, target: string, raw?: string): void {
       `invalid mount config for type "${type}": invalid mount path: '${target}' mount path must be absolute`;
     throw raw === undefined ? new InvalidError(why) : invalidSpec(raw, why);
   }
-  if (posix.normalize(target) === "/" || /^\/+$/.test(target)) {
+  if (absolutePath(target) === "/" || /^\/+$/.test(target)) {
     throw new InvalidError("invalid specification: destination can't be '/'");
   }
 }
@@ -100,8 +100,8 @@ export function parseBind(raw: string): MountRequest {
   }
   return {
     type,
-    source: type === "bind" ? posix.normalize(source!) : source!,
-    target: posix.normalize(target!),
+    source: type === "bind" ? absolutePath(source!) : source!,
+    target: absolutePath(target!),
     readOnly: modes.includes("ro"),
     ...(propagation ? { propagation } : {}),
     ...(modes.includes("nocopy") ? { noCopy: true } : {}),
@@ -140,7 +140,7 @@ export function parseTmpfs(raw: string): MountRequest {
   return {
     type: "tmpfs",
     source: "",
-    target: posix.normalize(target),
+    target: absolutePath(target),
     readOnly: opts.includes("ro"),
     tmpfsOptions: opts.filter((o) => o !== "ro" && o !== "rw"),
     unlisted: true,
@@ -256,7 +256,7 @@ export async function planMounts(
     }
     // The image's VOLUMEs a mount does not cover: anonymous volumes.
     for (const path of Object.keys(input.imageVolumes ?? {})) {
-      const target = posix.normalize(path.startsWith("/") ? path : `/${path}`);
+      const target = absolutePath(path.startsWith("/") ? path : `/${path}`);
       if (targets.has(target)) continue;
       targets.add(target);
       requests.push({ type: "volume", source: "", target, readOnly: false, mode: "" });
@@ -414,8 +414,14 @@ async function copyUp(root: string, target: string, dir: string): Promise<void> 
   }
   if (!info.isDirectory) return;
   await loadNativeSha256();
+  const { applyLayer, packDir } = await import("../archive/mod.ts");
   await applyLayer(packDir(path, { name: "" }), dir, { copy: { shownAs: target } });
   // The volume's root takes the image directory's owner and mode, as Docker's.
   Deno.chownSync(dir, info.uid, info.gid);
   Deno.chmodSync(dir, info.mode! & 0o7777);
+}
+
+/** An absolute path without empty, `.` or `..` components (`..` stops at `/`). */
+function absolutePath(path: string): string {
+  return `/${cleanName(path)}`;
 }
