@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Env, withBusybox } from "./_containers.ts";
+import { listDir } from "./_helpers.ts";
 
 const ok = async (b: Env["b"], args: string[]) => {
   const out = await b(args);
@@ -305,4 +306,23 @@ Deno.test("bad mount input: one line, exit 125, nothing made", () =>
         assert.equal((await ok(b, ["ps", "-aq"])).trim(), "", "and no container");
       }
     }
+  }));
+
+Deno.test("run --rm takes its anonymous volumes with it, foreground and detached; named ones stay", () =>
+  withBusybox(async ({ dir, b }) => {
+    const root = `${dir}/root`;
+    await ok(b, ["run", "--rm", "-v", "/anon", "-v", "kept:/k", "busybox", "touch", "/anon/f"]);
+    assert.deepEqual(volumeNames(root), ["kept"], "the foreground run's anonymous volume is gone");
+    const id = await ok(b, ["run", "-d", "--rm", "-v", "/anon", "busybox", "true"]);
+    for (let i = 0; i < 200 && listDir(`${root}/containers`).includes(id.trim()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(!listDir(`${root}/containers`).includes(id.trim()), "the detached --rm is removed");
+    assert.deepEqual(volumeNames(root), ["kept"], "and its anonymous volume with it");
+    // Shared through --volumes-from: it stays while another container mounts it.
+    await ok(b, ["create", "--name", "holder", "-v", "/shared", "busybox", "true"]);
+    await ok(b, ["run", "--rm", "--volumes-from", "holder", "busybox", "true"]);
+    assert.equal(volumeNames(root).length, 2, "the holder's volume is still there");
+    await ok(b, ["rm", "-v", "holder"]);
+    assert.deepEqual(volumeNames(root), ["kept"]);
   }));

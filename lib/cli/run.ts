@@ -44,7 +44,7 @@ export const run: Command = {
       try {
         await service.startDetached(record.Id);
       } catch (error) {
-        if (options.autoRemove) await service.remove(record.Id, true).catch(() => {});
+        if (options.autoRemove) await service.remove(record.Id, true, true).catch(() => {});
         throw error;
       }
       ctx.print(`${record.Id}\n`);
@@ -57,7 +57,7 @@ export const run: Command = {
       try {
         session = await service.startAndAttach(record.Id, ttySize(options.tty ?? false));
       } catch (error) {
-        if (options.autoRemove) await service.remove(record.Id, true).catch(() => {});
+        if (options.autoRemove) await service.remove(record.Id, true, true).catch(() => {});
         throw error;
       }
       const end = await attachSession(session.client, {
@@ -78,7 +78,7 @@ export const run: Command = {
       return result.exitCode;
     } finally {
       release();
-      if (options.autoRemove) await service.remove(record.Id, true).catch(() => {});
+      if (options.autoRemove) await service.remove(record.Id, true, true).catch(() => {});
     }
   },
 };

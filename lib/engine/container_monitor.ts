@@ -23,6 +23,7 @@ import {
 import { refreshSecurityDefaults } from "./container_create.ts";
 import { type ContainerRecord, markRunning, monitorAlive } from "./container_record.ts";
 import { pathExists } from "../store/mod.ts";
+import { removeAnonymousVolumes, VolumeStore } from "./volumes.ts";
 
 export type { ConmonContext } from "./container_conmon.ts";
 
@@ -214,11 +215,14 @@ async function untilRecorded(ctx: ConmonContext, id: string, ms: number): Promis
 function removeRecord(ctx: ConmonContext, id: string): Promise<void> {
   const exits = `${ctx.runRoot}/exits`;
   try {
-    const code = ctx.containers.read(id).State.ExitCode;
+    const record = ctx.containers.read(id);
     const tmp = `${exits}/.${id}.${Deno.pid}`;
-    Deno.writeTextFileSync(tmp, String(code));
+    Deno.writeTextFileSync(tmp, String(record.State.ExitCode));
     Deno.renameSync(tmp, `${exits}/${id}.removed`);
     Deno.removeSync(ctx.containers.path(id), { recursive: true });
+    // `--rm` takes the container's anonymous volumes with it, as Docker's does.
+    const volumes = new VolumeStore(ctx.containers.root, ctx.containers.tmpDir);
+    removeAnonymousVolumes(volumes, record, ctx.containers.list());
   } catch {
     // removed meanwhile (`rm -f`)
   }

@@ -238,10 +238,13 @@ export function seccompProfileOf(record: ContainerRecord): string {
 
 /** The container directory of a store root. */
 export class ContainerStore {
+  /** The store root this directory of containers belongs to. */
+  readonly root: string;
   readonly dir: string;
   readonly tmpDir: string;
 
   constructor(root: string, tmpDir: string) {
+    this.root = root;
     this.dir = `${root}/containers`;
     this.tmpDir = tmpDir;
     Deno.mkdirSync(this.dir, { recursive: true, mode: 0o700 });

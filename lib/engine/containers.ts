@@ -36,7 +36,7 @@ import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.t
 import { resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { pathExists } from "../store/mod.ts";
-import { VolumeStore } from "./volumes.ts";
+import { removeAnonymousVolumes, VolumeStore } from "./volumes.ts";
 
 /** How the container service reaches berth itself and its state. */
 export interface ContainerServiceOptions {
@@ -267,28 +267,11 @@ export class ContainerService {
         // A `--rm` container's monitor may have removed it first.
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
-      if (volumes) this.#removeAnonymousVolumes(record);
-    });
-  }
-
-  /** Removes a removed container's anonymous volumes that no other container mounts. */
-  #removeAnonymousVolumes(record: ContainerRecord): void {
-    const anonymous = (record.Mounts ?? []).filter((m) => m.Type === "volume" && m.Anonymous);
-    if (anonymous.length === 0) return;
-    const used = new Set(
-      this.records.list().flatMap((r) =>
-        (r.Mounts ?? []).filter((m) => m.Type === "volume").map((m) => m.Name)
-      ),
-    );
-    const store = new VolumeStore(this.store.root, this.store.tmpDir);
-    for (const m of anonymous) {
-      if (used.has(m.Name)) continue;
-      try {
-        store.remove(m.Name!);
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
+      if (volumes) {
+        const store = new VolumeStore(this.store.root, this.store.tmpDir);
+        removeAnonymousVolumes(store, record, this.records.list());
       }
-    }
+    });
   }
 
   /** `exec`: runs a process in a running container. */

@@ -477,3 +477,28 @@ export function removeUnused(
   }
   volumes.remove(name);
 }
+
+/**
+ * Removes the anonymous volumes of a container that is gone (`rm -v`, `--rm`)
+ * that no remaining container mounts (`--volumes-from` shares them); named
+ * volumes stay, as in Docker.
+ * @param gone the removed container's record
+ * @param remaining every container record left
+ */
+export function removeAnonymousVolumes(
+  volumes: VolumeStore,
+  gone: { Mounts?: readonly { Type: string; Name?: string; Anonymous?: boolean }[] },
+  remaining: readonly VolumeUser[],
+): void {
+  const anonymous = (gone.Mounts ?? []).filter((m) => m.Type === "volume" && m.Anonymous);
+  if (anonymous.length === 0) return;
+  const users = volumeUsers(remaining);
+  for (const m of anonymous) {
+    if (m.Name === undefined || users.has(m.Name)) continue;
+    try {
+      volumes.remove(m.Name);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+}
