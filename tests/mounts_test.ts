@@ -296,6 +296,10 @@ Deno.test("bad mount input: one line, exit 125, nothing made", () =>
         `error mounting "${dir}/file" to rootfs at "/etc": not a directory`,
       ],
       [["--volumes-from", "ghost"], "No such container: ghost"],
+      [
+        ["--mount", "type=tmpfs,target=/proc"],
+        `error mounting "tmpfs" to rootfs at "/proc": it cannot be mounted because it is not of type proc`,
+      ],
     ];
     for (const [flags, message] of cases) {
       for (const command of ["run", "create"]) {

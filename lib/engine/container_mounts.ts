@@ -179,6 +179,17 @@ export function checkMounts(input: MountInput, containers: ContainerStore): void
     checkTarget(r.type, r.target);
     if (seen.has(r.target)) throw new InvalidError(`Duplicate mount point: ${r.target}`);
     seen.add(r.target);
+    if (r.target === "/proc") {
+      // The container's init needs its own procfs there (runc refuses the same).
+      const what = r.type === "bind"
+        ? r.source
+        : r.type === "tmpfs"
+        ? "tmpfs"
+        : r.source || "volume";
+      throw new InvalidError(
+        `error mounting "${what}" to rootfs at "/proc": it cannot be mounted because it is not of type proc`,
+      );
+    }
     if (r.type === "volume" && r.source !== "") checkVolumeName(r.source);
     if (r.type === "bind") {
       if (r.source === "") {

@@ -141,7 +141,11 @@ async function runOnce(
     await startContainer(container);
   } catch (error) {
     if (container !== undefined) {
-      container.child.kill("SIGKILL");
+      try {
+        container.child.kill("SIGKILL");
+      } catch {
+        // it ended already: its own error is the one to report
+      }
       await container.child.status.catch(() => {});
     }
     await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
