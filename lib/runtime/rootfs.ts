@@ -94,8 +94,9 @@ function ensureTarget(target: string, file: boolean): void {
  * CVE-2021-30465): a component swapped for a symlink after secureJoin (by
  * another container sharing a volume) fails the check instead of leading
  * the mount out of the root.
+ * @internal exported for its test
  */
-function atVerified(rootfs: string, target: string, fn: (path: string) => void): void {
+export function atVerified(rootfs: string, target: string, fn: (path: string) => void): void {
   const fd = openFd(target, O_PATH | O_CLOEXEC | O_NOFOLLOW);
   try {
     const path = `/proc/self/fd/${fd}`;
