@@ -330,3 +330,43 @@ Deno.test("run --rm takes its anonymous volumes with it, foreground and detached
     await ok(b, ["rm", "-v", "holder"]);
     assert.deepEqual(volumeNames(root), ["kept"]);
   }));
+
+Deno.test("inspect shows the mount flags in HostConfig as Docker does: Binds, Mounts, Tmpfs, VolumesFrom", () =>
+  withBusybox(async ({ dir, b }) => {
+    const host = `${dir}/host`;
+    Deno.mkdirSync(host);
+    await ok(b, [
+      "create",
+      "--name",
+      "src",
+      "-v",
+      "/anon",
+      "-v",
+      "named:/n",
+      "-v",
+      `${host}:/h:ro`,
+      "--mount",
+      `type=bind,source=${host},target=/h2`,
+      "--mount",
+      "type=tmpfs,target=/tt,tmpfs-size=1m,tmpfs-mode=1770",
+      "--tmpfs",
+      "/t:size=64k",
+      "busybox",
+      "true",
+    ]);
+    const hc = JSON.parse(await ok(b, ["inspect", "-f", "{{json .HostConfig}}", "src"]));
+    assert.deepEqual(hc.Binds, ["named:/n", `${host}:/h:ro`]);
+    assert.equal(hc.VolumesFrom, null);
+    assert.deepEqual(hc.Mounts, [
+      { Type: "bind", Source: host, Target: "/h2" },
+      { Type: "tmpfs", Target: "/tt", TmpfsOptions: { SizeBytes: 1048576, Mode: 0o1770 } },
+    ]);
+    assert.deepEqual(hc.Tmpfs, { "/t": "size=64k" });
+    const volumes = JSON.parse(await ok(b, ["inspect", "-f", "{{json .Config.Volumes}}", "src"]));
+    assert.deepEqual(volumes, { "/anon": {} }, "an anonymous -v path is a Config volume");
+    await ok(b, ["create", "--name", "user", "--volumes-from", "src:ro", "busybox", "true"]);
+    const user = JSON.parse(await ok(b, ["inspect", "-f", "{{json .HostConfig}}", "user"]));
+    assert.deepEqual(user.VolumesFrom, ["src:ro"]);
+    assert.equal(user.Binds, null);
+    assert.ok(!("Mounts" in user) && !("Tmpfs" in user), "absent without --mount or --tmpfs");
+  }));

@@ -40,6 +40,7 @@ import {
 import { writeFileAtomic } from "../store/mod.ts";
 import {
   checkMounts,
+  mountFlagsView,
   type MountInput,
   type MountRequest,
   parseBind,
@@ -267,6 +268,7 @@ export async function createContainerRecord(
   const env = mergeEnv(ic.Env ?? [], options.env ?? []);
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home}`);
   const dir = containers.path(id);
+  const mountFlags = mountFlagsView(options);
   const record: ContainerRecord = {
     Id: id,
     Created: new Date().toISOString(),
@@ -301,7 +303,7 @@ export async function createContainerRecord(
       Env: env,
       Cmd: cmd.length > 0 ? cmd : null,
       Image: options.imageName,
-      Volumes: ic.Volumes ?? null,
+      Volumes: volumesOf(ic.Volumes, mountFlags.anonymous),
       WorkingDir: workdir,
       Entrypoint: entrypoint.length > 0 ? entrypoint : null,
       OnBuild: null,
@@ -330,6 +332,7 @@ export async function createContainerRecord(
       Init: null,
       Ulimits: options.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null,
       NetworkMode: "none",
+      ...mountFlags.host,
     },
     Layers: image.chainIds,
   };
@@ -568,4 +571,14 @@ function buildSpec(
     }
   }
   return spec;
+}
+
+/** Config.Volumes: the image's VOLUMEs and the anonymous `-v` paths, or null without any. */
+function volumesOf(
+  image: Record<string, Record<string, never>> | null | undefined,
+  anonymous: string[],
+): Record<string, Record<string, never>> | null {
+  const all = { ...(image ?? {}) };
+  for (const path of anonymous) all[path] = {};
+  return Object.keys(all).length > 0 ? all : null;
 }

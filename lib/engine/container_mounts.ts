@@ -14,7 +14,7 @@ import { cleanName } from "../archive/clean_name.ts";
 import { loadNativeSha256 } from "../digest.ts";
 import { EngineError, InvalidError } from "../errors.ts";
 import { type Mount, secureJoin } from "../runtime/mod.ts";
-import type { ContainerStore, MountPoint } from "./container_record.ts";
+import type { ContainerStore, HostConfigView, HostMount, MountPoint } from "./container_record.ts";
 import { checkVolumeName, type VolumeStore } from "./volumes.ts";
 
 /** One mount a container asks for (`-v`, `--mount`, `--tmpfs`), parsed. */
@@ -435,4 +435,62 @@ async function copyUp(root: string, target: string, dir: string): Promise<void> 
 /** An absolute path without empty, `.` or `..` components (`..` stops at `/`). */
 function absolutePath(path: string): string {
   return `/${cleanName(path)}`;
+}
+
+/**
+ * What `docker inspect` shows of a container's mount flags: HostConfig's
+ * Binds (`-v` with a source), VolumesFrom, Mounts (`--mount`) and Tmpfs,
+ * and the container paths of anonymous `-v` volumes (Config.Volumes).
+ */
+export function mountFlagsView(
+  flags: { binds?: string[]; mounts?: MountRequest[]; tmpfs?: string[]; volumesFrom?: string[] },
+): {
+  host: Pick<HostConfigView, "Binds" | "VolumesFrom" | "Mounts" | "Tmpfs">;
+  anonymous: string[];
+} {
+  const binds = (flags.binds ?? []).filter((b) => parseBind(b).source !== "");
+  const anonymous = (flags.binds ?? []).map(parseBind).filter((r) => r.source === "")
+    .map((r) => r.target);
+  const mounts = (flags.mounts ?? []).map(hostMount);
+  const tmpfs = Object.fromEntries((flags.tmpfs ?? []).map((t) => {
+    const colon = t.indexOf(":");
+    return colon < 0 ? [t, ""] : [t.slice(0, colon), t.slice(colon + 1)];
+  }));
+  return {
+    host: {
+      Binds: binds.length > 0 ? binds : null,
+      VolumesFrom: flags.volumesFrom?.length ? flags.volumesFrom : null,
+      ...(mounts.length > 0 ? { Mounts: mounts } : {}),
+      ...(Object.keys(tmpfs).length > 0 ? { Tmpfs: tmpfs } : {}),
+    },
+    anonymous,
+  };
+}
+
+/** A `--mount` in Docker's mount.Mount shape (empty fields left out, as Docker's JSON does). */
+function hostMount(r: MountRequest): HostMount {
+  const option = (key: string) =>
+    r.tmpfsOptions?.find((o) => o.startsWith(`${key}=`))?.slice(key.length + 1);
+  const size = option("size");
+  const mode = option("mode");
+  const tmpfs = {
+    ...(size !== undefined ? { SizeBytes: Number(size) } : {}),
+    ...(mode !== undefined ? { Mode: Number.parseInt(mode, 8) } : {}),
+  };
+  return {
+    Type: r.type,
+    ...(r.source !== "" ? { Source: r.source } : {}),
+    Target: r.target,
+    ...(r.readOnly ? { ReadOnly: true } : {}),
+    ...(r.type === "bind" && r.propagation ? { BindOptions: { Propagation: r.propagation } } : {}),
+    ...(r.noCopy || r.volumeOptions
+      ? {
+        VolumeOptions: {
+          ...(r.noCopy ? { NoCopy: true } : {}),
+          ...(r.volumeOptions ? { DriverConfig: { Options: r.volumeOptions } } : {}),
+        },
+      }
+      : {}),
+    ...(Object.keys(tmpfs).length > 0 ? { TmpfsOptions: tmpfs } : {}),
+  };
 }

@@ -72,6 +72,25 @@ export interface HostConfigView {
   Init: boolean | null;
   Ulimits: { Name: string; Soft: number; Hard: number }[] | null;
   NetworkMode: string;
+  /** `-v` with a source (host path or volume name), as given; null without any. */
+  Binds?: string[] | null;
+  /** `--volumes-from`, as given; null without any. */
+  VolumesFrom?: string[] | null;
+  /** `--mount`, in Docker's mount.Mount shape; absent without any. */
+  Mounts?: HostMount[];
+  /** `--tmpfs PATH` -> its options; absent without any. */
+  Tmpfs?: Record<string, string>;
+}
+
+/** One `--mount` as `docker inspect` shows it in HostConfig.Mounts. */
+export interface HostMount {
+  Type: "bind" | "volume" | "tmpfs";
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  BindOptions?: { Propagation: string };
+  VolumeOptions?: { NoCopy?: boolean; DriverConfig?: { Options: Record<string, string> } };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
 }
 
 /** One of a container's mounts, as `docker inspect` lists it. */
