@@ -370,3 +370,47 @@ Deno.test("inspect shows the mount flags in HostConfig as Docker does: Binds, Mo
     assert.equal(user.Binds, null);
     assert.ok(!("Mounts" in user) && !("Tmpfs" in user), "absent without --mount or --tmpfs");
   }));
+
+Deno.test("a tmpfs volume is one tmpfs its containers share, filled by copy-up, unmounted when unused", () =>
+  withBusybox(async ({ dir, b }) => {
+    const root = `${dir}/root`;
+    const data = `${root}/volumes/mem/_data`;
+    const mounted = () =>
+      Deno.readTextFileSync("/proc/self/mountinfo").split("\n").some((l) =>
+        l.split(" ")[4] === data
+      );
+    await ok(b, [
+      "volume",
+      "create",
+      "-o",
+      "type=tmpfs",
+      "-o",
+      "device=tmpfs",
+      "-o",
+      "o=size=4m",
+      "mem",
+    ]);
+    assert.ok(!mounted(), "nothing is mounted before a container uses it");
+    await ok(b, ["run", "-d", "--name", "one", "-v", "mem:/etc", "busybox", "sleep", "60"]);
+    assert.ok(mounted(), "the host holds the volume's tmpfs");
+    const fs = await ok(b, [
+      "exec",
+      "one",
+      "sh",
+      "-c",
+      "grep ' /etc ' /proc/mounts | cut -d' ' -f3",
+    ]);
+    assert.equal(fs.trim(), "tmpfs");
+    // Copy-up brought the image's /etc in; a second container sees the first one's writes at once.
+    assert.ok(Deno.statSync(`${data}/passwd`).isFile);
+    await ok(b, ["exec", "one", "sh", "-c", "echo shared > /etc/note"]);
+    assert.equal(
+      await ok(b, ["run", "--rm", "-v", "mem:/m", "busybox", "cat", "/m/note"]),
+      "shared\n",
+    );
+    assert.ok(mounted(), "still mounted while 'one' uses it");
+    await ok(b, ["rm", "-f", "one"]);
+    assert.ok(!mounted(), "unmounted once no container uses it");
+    assert.deepEqual([...Deno.readDirSync(data)], [], "nothing of it was on disk");
+    await ok(b, ["volume", "rm", "mem"]);
+  }));

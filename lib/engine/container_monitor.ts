@@ -21,9 +21,10 @@ import {
   startTimeOf as procStartTime,
 } from "./container_conmon.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
+import { prepareVolumes } from "./container_mounts.ts";
 import { type ContainerRecord, markRunning, monitorAlive } from "./container_record.ts";
 import { pathExists } from "../store/mod.ts";
-import { removeAnonymousVolumes, VolumeStore } from "./volumes.ts";
+import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
 export type { ConmonContext } from "./container_conmon.ts";
 
@@ -56,6 +57,7 @@ export async function startDetached(
   let launched;
   try {
     refreshSecurityDefaults(record, dir, ctx.containers.tmpDir);
+    prepareVolumes(ctx.containers, record);
     if (record.Config.Tty && options.consoleSize !== undefined) {
       setConsoleSize(`${dir}/bundle/config.json`, options.consoleSize, ctx.containers.tmpDir);
     }
@@ -222,7 +224,7 @@ function removeRecord(ctx: ConmonContext, id: string): Promise<void> {
     Deno.removeSync(ctx.containers.path(id), { recursive: true });
     // `--rm` takes the container's anonymous volumes with it, as Docker's does.
     const volumes = new VolumeStore(ctx.containers.root, ctx.containers.tmpDir);
-    removeAnonymousVolumes(volumes, record, ctx.containers.list());
+    releaseVolumes(volumes, record, ctx.containers.list(), { anonymous: true });
   } catch {
     // removed meanwhile (`rm -f`)
   }

@@ -15,7 +15,7 @@ import { loadNativeSha256 } from "../digest.ts";
 import { EngineError, InvalidError } from "../errors.ts";
 import { type Mount, secureJoin } from "../runtime/mod.ts";
 import type { ContainerStore, HostConfigView, HostMount, MountPoint } from "./container_record.ts";
-import { checkVolumeName, type VolumeStore } from "./volumes.ts";
+import { checkVolumeName, releaseVolumes, VolumeStore } from "./volumes.ts";
 
 /** One mount a container asks for (`-v`, `--mount`, `--tmpfs`), parsed. */
 export interface MountRequest {
@@ -258,6 +258,7 @@ export async function planMounts(
         const rw = from.mode === undefined ? p.RW : from.mode === "rw";
         const { Anonymous: _a, ...point } = p;
         plan.points.push({ ...point, RW: rw });
+        if (p.Type === "volume") volumes.mountOnHost(p.Name!);
         plan.spec.push(
           p.Type === "volume"
             ? volumeSpecMount(volumes, p.Name!, p.Destination, !rw)
@@ -330,6 +331,7 @@ export async function planMounts(
         }
       }
       const volume = volumes.get(name);
+      volumes.mountOnHost(name);
       const mount = volumeSpecMount(volumes, name, r.target, r.readOnly);
       plan.spec.push(mount);
       if (!r.noCopy && mount.type === "bind" && volumes.isEmpty(name)) {
@@ -361,6 +363,8 @@ export async function planMounts(
       });
     }
   } catch (error) {
+    // A tmpfs volume this create mounted on the host, and no container uses: unmounted again.
+    releaseVolumes(volumes, { Mounts: plan.points }, containers.list(), { anonymous: false });
     for (const name of plan.created) {
       try {
         volumes.remove(name);
@@ -493,4 +497,18 @@ function hostMount(r: MountRequest): HostMount {
       : {}),
     ...(Object.keys(tmpfs).length > 0 ? { TmpfsOptions: tmpfs } : {}),
   };
+}
+
+/**
+ * Mounts on the host what the volumes of `record` need there before it
+ * starts (the shared tmpfs of a tmpfs volume; again after a reboot).
+ */
+export function prepareVolumes(
+  containers: ContainerStore,
+  record: { Mounts?: readonly MountPoint[] },
+): void {
+  const volumes = (record.Mounts ?? []).filter((m) => m.Type === "volume" && m.Name);
+  if (volumes.length === 0) return;
+  const store = new VolumeStore(containers.root, containers.tmpDir);
+  for (const m of volumes) store.mountOnHost(m.Name!);
 }

@@ -23,6 +23,7 @@ import {
 import { type ContainerStore, markEnded, markRunning } from "./container_record.ts";
 import { logFile, LogWriter } from "./container_logs.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
+import { prepareVolumes } from "./container_mounts.ts";
 import { AttachHub, attachSocketPath, type AttachTarget } from "./container_attach.ts";
 
 /** Where a supervised container's I/O goes besides its log. */
@@ -127,6 +128,7 @@ async function runOnce(
     // A previous run killed with its monitor may have left runtime state behind.
     await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
     refreshSecurityDefaults(record, ctx.containers.path(id), ctx.containers.tmpDir);
+    prepareVolumes(ctx.containers, record);
     container = await createContainer(bundle, id, {
       self: ctx.self,
       stateRoot: ctx.runtimeRoot,

@@ -36,7 +36,7 @@ import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.t
 import { resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { pathExists } from "../store/mod.ts";
-import { removeAnonymousVolumes, VolumeStore } from "./volumes.ts";
+import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
 /** How the container service reaches berth itself and its state. */
 export interface ContainerServiceOptions {
@@ -267,10 +267,8 @@ export class ContainerService {
         // A `--rm` container's monitor may have removed it first.
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
-      if (volumes) {
-        const store = new VolumeStore(this.store.root, this.store.tmpDir);
-        removeAnonymousVolumes(store, record, this.records.list());
-      }
+      const store = new VolumeStore(this.store.root, this.store.tmpDir);
+      releaseVolumes(store, record, this.records.list(), { anonymous: volumes });
     });
   }
 

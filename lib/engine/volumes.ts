@@ -19,6 +19,18 @@
  * ```
  * @module
  */
+import {
+  MNT_DETACH,
+  mount,
+  MS_NOATIME,
+  MS_NODEV,
+  MS_NODIRATIME,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_RDONLY,
+  MS_SYNCHRONOUS,
+  umount2,
+} from "../../ffi/mount.ts";
 import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
 import { tempPath, writeFileAtomic } from "../store/tmp.ts";
 
@@ -330,6 +342,7 @@ export class VolumeStore {
    */
   remove(name: string): void {
     this.get(name);
+    this.unmountOnHost(name);
     // Renamed out of volumes/ first, so nobody sees a half-deleted volume.
     Deno.mkdirSync(this.tmpDir, { recursive: true });
     const doomed = tempPath(this.tmpDir, ".volume");
@@ -351,8 +364,9 @@ export class VolumeStore {
   mountFor(name: string): VolumeMount {
     const v = this.get(name);
     const o = splitO(v.Options.o);
+    // A tmpfs volume is one tmpfs on the host (see mountOnHost) that its containers share.
     if (v.Options.type === "tmpfs") {
-      return { source: v.Options.device ?? "tmpfs", type: "tmpfs", options: o };
+      return { source: v.Mountpoint, type: "bind", options: ["rbind"] };
     }
     if (v.Options.type === "none") {
       const bind = o.includes("rbind") ? "rbind" : "bind";
@@ -374,9 +388,42 @@ export class VolumeStore {
    */
   isEmpty(name: string): boolean {
     const mount = this.mountFor(name);
-    if (mount.type === "tmpfs") return false;
     for (const _ of Deno.readDirSync(mount.source)) return false;
     return true;
+  }
+
+  /**
+   * Mounts a `type=tmpfs` volume's tmpfs on its `_data`, once: the
+   * containers that use it bind that directory, so they share one tmpfs, as
+   * with Docker's local driver. Containers made or started mount it (after a
+   * reboot too); it stays while any container record uses it (see
+   * {@linkcode releaseVolumes}). Other volumes need nothing.
+   * @throws {SyscallError} when the mount fails
+   */
+  mountOnHost(name: string): void {
+    const v = this.get(name);
+    if (v.Options.type !== "tmpfs") return;
+    const lock = Deno.openSync(`${this.path(name)}/.mount.lock`, { create: true, write: true });
+    try {
+      lock.lockSync(true);
+      if (isMountPoint(v.Mountpoint)) return;
+      let flags = 0;
+      const data: string[] = [];
+      for (const opt of splitO(v.Options.o)) {
+        const flag = TMPFS_FLAG_BITS[opt];
+        if (flag !== undefined) flags |= flag;
+        else if (opt.includes("=")) data.push(opt);
+      }
+      mount(v.Options.device ?? "tmpfs", v.Mountpoint, "tmpfs", flags, data.join(","));
+    } finally {
+      lock.close();
+    }
+  }
+
+  /** Unmounts a `type=tmpfs` volume's host tmpfs, if it is mounted. */
+  unmountOnHost(name: string): void {
+    const mountpoint = `${this.path(name)}/_data`;
+    if (isMountPoint(mountpoint)) umount2(mountpoint, MNT_DETACH);
   }
 
   /** Bytes the volume's own `_data` holds (what removing it frees; 0 for tmpfs and bind volumes). */
@@ -478,25 +525,58 @@ export function removeUnused(
   volumes.remove(name);
 }
 
+/** The mount flags among a tmpfs volume's `o` options (the others are tmpfs's own data). */
+const TMPFS_FLAG_BITS: Record<string, number> = {
+  ro: MS_RDONLY,
+  nosuid: MS_NOSUID,
+  nodev: MS_NODEV,
+  noexec: MS_NOEXEC,
+  sync: MS_SYNCHRONOUS,
+  noatime: MS_NOATIME,
+  nodiratime: MS_NODIRATIME,
+};
+
+/** Whether `path` is a mount point in this process's mount namespace. */
+function isMountPoint(path: string): boolean {
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch {
+    return false;
+  }
+  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+    // Field 5 is the mount point, with spaces and the like octal-escaped.
+    const point = line.split(" ")[4];
+    if (point !== undefined && unescapeMountinfo(point) === real) return true;
+  }
+  return false;
+}
+
+function unescapeMountinfo(text: string): string {
+  return text.replace(/\\([0-7]{3})/g, (_, oct) => String.fromCharCode(Number.parseInt(oct, 8)));
+}
+
 /**
- * Removes the anonymous volumes of a container that is gone (`rm -v`, `--rm`)
- * that no remaining container mounts (`--volumes-from` shares them); named
- * volumes stay, as in Docker.
+ * After a container is removed: its anonymous volumes go unless another
+ * container still mounts them (`rm -v`, `--rm`; named volumes stay, as in
+ * Docker), and the host tmpfs of a tmpfs volume no remaining container uses
+ * is unmounted.
  * @param gone the removed container's record
  * @param remaining every container record left
+ * @param options.anonymous remove its anonymous volumes
  */
-export function removeAnonymousVolumes(
+export function releaseVolumes(
   volumes: VolumeStore,
   gone: { Mounts?: readonly { Type: string; Name?: string; Anonymous?: boolean }[] },
   remaining: readonly VolumeUser[],
+  options: { anonymous: boolean },
 ): void {
-  const anonymous = (gone.Mounts ?? []).filter((m) => m.Type === "volume" && m.Anonymous);
-  if (anonymous.length === 0) return;
   const users = volumeUsers(remaining);
-  for (const m of anonymous) {
-    if (m.Name === undefined || users.has(m.Name)) continue;
+  for (const m of gone.Mounts ?? []) {
+    if (m.Type !== "volume" || m.Name === undefined || users.has(m.Name)) continue;
     try {
-      volumes.remove(m.Name);
+      if (options.anonymous && m.Anonymous) volumes.remove(m.Name);
+      else volumes.unmountOnHost(m.Name);
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
     }

@@ -80,12 +80,28 @@ Deno.test("local driver options: tmpfs and bind volumes mount as asked; bad ones
     const t = store.create("tv", {
       options: { type: "tmpfs", device: "tmpfs", o: "size=64m,mode=1777,uid=0" },
     });
+    // Containers bind its _data, where the host mounts the one tmpfs they share.
     assert.deepEqual(store.mountFor(t.Name), {
-      source: "tmpfs",
-      type: "tmpfs",
-      options: ["size=64m", "mode=1777", "uid=0"],
+      source: `${root}/volumes/tv/_data`,
+      type: "bind",
+      options: ["rbind"],
     });
-    assert.equal(store.isEmpty("tv"), false);
+    store.mountOnHost("tv");
+    try {
+      const line = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+        .find((l) => l.split(" ")[4] === `${root}/volumes/tv/_data`);
+      assert.match(line ?? "", / - tmpfs tmpfs .*size=65536k/);
+      store.mountOnHost("tv"); // once only
+      const count = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+        .filter((l) => l.split(" ")[4] === `${root}/volumes/tv/_data`).length;
+      assert.equal(count, 1);
+      assert.equal(store.isEmpty("tv"), true);
+    } finally {
+      store.unmountOnHost("tv");
+    }
+    assert.ok(
+      !Deno.readTextFileSync("/proc/self/mountinfo").includes(`${root}/volumes/tv/_data`),
+    );
     Deno.mkdirSync(`${root}/host`);
     store.create("hv", { options: { type: "none", o: "bind,ro", device: `${root}/host` } });
     assert.deepEqual(store.mountFor("hv"), {
