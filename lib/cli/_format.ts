@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { FlagSpec } from "./_args.ts";
 import type { Context } from "./_command.ts";
 import { formatTable } from "./_tabwriter.ts";
 
@@ -55,6 +56,15 @@ export async function printRows(
     for (const line of lines) ctx.print(`${line}\n`);
   }
 }
+
+/** `inspect`'s one flag, shared by every inspect command. */
+export const INSPECT_FLAGS: FlagSpec[] = [{
+  name: "format",
+  short: "f",
+  type: "string",
+  value: "string",
+  description: "Format output using a custom template: 'json' or a Go template",
+}];
 
 /** Prints `inspect` output: a JSON array (4-space indent, as Docker) or one template line per object. */
 export async function printInspect(

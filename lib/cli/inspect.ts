@@ -14,17 +14,9 @@ import {
   seccompProfileOf,
 } from "../engine/read.ts";
 import { type Command, type Context, str } from "./_command.ts";
-import { printInspect } from "./_format.ts";
+import { INSPECT_FLAGS, printInspect } from "./_format.ts";
 
-const FLAGS: Command["flags"] = [
-  {
-    name: "format",
-    short: "f",
-    type: "string",
-    value: "string",
-    description: "Format output using a custom template: 'json' or a Go template",
-  },
-];
+const FLAGS = INSPECT_FLAGS;
 
 /** Docker's inspect object for a container. */
 export function containerInspect(
@@ -162,13 +154,7 @@ export const containerInspectCmd: Command = {
   usage: "[OPTIONS] CONTAINER [CONTAINER...]",
   summary: "Display detailed information on one or more containers",
   args: { min: 1 },
-  flags: [{
-    name: "format",
-    short: "f",
-    type: "string",
-    value: "string",
-    description: "Format output using a custom template",
-  }],
+  flags: FLAGS,
   async run(ctx, flags, args) {
     const reader = containerReader(ctx, Engine.open(ctx.root, { reading: true }));
     const found: unknown[] = [];

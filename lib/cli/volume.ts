@@ -16,7 +16,7 @@ import {
 import { bool, type Command, type Context, list, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { forEachName } from "./_each.ts";
-import { printInspect, printRows } from "./_format.ts";
+import { INSPECT_FLAGS, printInspect, printRows } from "./_format.ts";
 import { humanSize } from "./_units.ts";
 
 /** `k=v` strings as Docker's map options read them (`k` alone is `k=""`). */
@@ -200,13 +200,7 @@ export const volumeInspect: Command = {
   usage: "[OPTIONS] VOLUME [VOLUME...]",
   summary: "Display detailed information on one or more volumes",
   args: { min: 1 },
-  flags: [{
-    name: "format",
-    short: "f",
-    type: "string",
-    value: "string",
-    description: "Format output using a custom template",
-  }],
+  flags: INSPECT_FLAGS,
   async run(ctx, flags, args) {
     const store = volumes(Engine.open(ctx.root, { reading: true }));
     const found: VolumeRecord[] = [];
