@@ -89,6 +89,8 @@ export interface ParseContext {
 
 class Req {
   readonly keyword: string;
+  /** The keyword as written. */
+  readonly written: string;
   readonly rest: string;
   readonly flags: Record<string, string[]> = {};
   readonly #ctx: ParseContext;
@@ -100,7 +102,8 @@ class Req {
     this.#ctx = ctx;
     this.#logical = logical;
     const match = /^(\S+)\s*/.exec(logical.text)!;
-    this.keyword = match[1]!.toUpperCase();
+    this.written = match[1]!;
+    this.keyword = this.written.toUpperCase();
     this.#flagsAt = match[0].length;
     const { flags, rest } = extractFlags(logical.text.slice(match[0].length));
     this.#raw = flags;
@@ -122,19 +125,19 @@ class Req {
     for (const flag of this.#raw) {
       const at = this.#flagsAt + flag.offset;
       const kind = allowed[flag.name];
-      if (kind === undefined) this.fail(`unknown flag: ${flag.name}`, at);
+      if (kind === undefined) this.fail(`unknown flag: --${flag.name}`, at);
       if (kind !== "strings" && this.flags[flag.name] !== undefined) {
-        this.fail(`duplicate flag specified: ${flag.name}`, at);
+        this.fail(`duplicate flag specified: --${flag.name}`, at);
       }
       if (kind === "bool") {
         const value = flag.value === undefined ? "true" : flag.value.toLowerCase();
-        if (flag.value === "") this.fail(`missing a value on flag: ${flag.name}`, at);
+        if (flag.value === "") this.fail(`missing a value on flag: --${flag.name}`, at);
         if (value !== "true" && value !== "false") {
-          this.fail(`expecting boolean value for flag ${flag.name}, not: ${flag.value}`, at);
+          this.fail(`expecting boolean value for flag --${flag.name}, not: ${flag.value}`, at);
         }
         this.flags[flag.name] = [value];
       } else {
-        if (flag.value === undefined) this.fail(`missing a value on flag: ${flag.name}`, at);
+        if (flag.value === undefined) this.fail(`missing a value on flag: --${flag.name}`, at);
         (this.flags[flag.name] ??= []).push(flag.value);
       }
     }
@@ -313,7 +316,7 @@ function onbuild(req: Req, logical: LogicalLine, ctx: ParseContext): Instr {
 export function parseInstruction(logical: LogicalLine, ctx: ParseContext): Instr {
   const req: Req = new Req(logical, ctx);
   if (!(KEYWORDS as readonly string[]).includes(req.keyword)) {
-    req.fail(`unknown instruction: ${req.keyword}`);
+    req.fail(`unknown instruction: ${req.written}`);
   }
   req.checkFlags();
   const base = req.base();
