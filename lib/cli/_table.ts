@@ -18,6 +18,7 @@ export interface CommandEntry {
 export const GROUPS: Record<string, string> = {
   container: "Manage containers",
   image: "Manage images",
+  network: "Manage networks",
   runtime: "Run OCI bundles (the low-level runtime, like runc)",
   registry: "Manage a built-in registry",
   system: "Manage berth",
@@ -285,6 +286,23 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./stats.ts")).stats,
   ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
+  "network create": lazy(
+    "Create a network",
+    async () => (await import("./network.ts")).networkCreate,
+  ),
+  "network inspect": lazy(
+    "Display detailed information on one or more networks",
+    async () => (await import("./network.ts")).networkInspect,
+  ),
+  "network ls": lazy("List networks", async () => (await import("./network.ts")).networkLs),
+  "network prune": lazy(
+    "Remove all unused networks",
+    async () => (await import("./network.ts")).networkPrune,
+  ),
+  "network rm": lazy(
+    "Remove one or more networks",
+    async () => (await import("./network.ts")).networkRm,
+  ),
   "volume create": lazy(
     "Create a volume",
     async () => (await import("./volume.ts")).volumeCreate,
