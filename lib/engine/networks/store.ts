@@ -22,7 +22,9 @@ export interface NetworkStoreOptions {
    */
   routes?: () => Cidr[];
   /**
-   * Runs a function under the store's lock.
+   * Runs a function under the store's lock. A caller that already holds that
+   * lock (flock(2) locks conflict between two opens in one process too) passes
+   * `(fn) => Promise.resolve(fn())`.
    * @default flock(2) of `<root>/lock`
    */
   locked?: <T>(fn: () => Promise<T> | T) => Promise<T>;
@@ -141,6 +143,33 @@ export class NetworkStore {
       if (!releaseIn(record, containerId)) return false;
       this.#write(record);
       return true;
+    });
+  }
+
+  /**
+   * Ends a container's leases on every network (its removal).
+   * @returns the names of the networks it was on
+   */
+  releaseContainer(containerId: string): Promise<string[]> {
+    return this.dropLeases((id) => id === containerId);
+  }
+
+  /**
+   * Ends every lease that `gone` says belongs to a container that no longer
+   * exists: what a `kill -9` in the middle of a removal leaves behind.
+   * @returns the names of the networks that had such leases
+   */
+  dropLeases(gone: (containerId: string) => boolean): Promise<string[]> {
+    return this.#locked(() => {
+      const touched: string[] = [];
+      for (const record of this.#all()) {
+        const doomed = Object.keys(record.Containers).filter(gone);
+        if (doomed.length === 0) continue;
+        for (const id of doomed) releaseIn(record, id);
+        this.#write(record);
+        touched.push(record.Name);
+      }
+      return touched.sort();
     });
   }
 

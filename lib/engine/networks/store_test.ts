@@ -89,3 +89,18 @@ Deno.test("NetworkStore.allocate() never gives one address twice to two processe
     assert.equal(new Set(leases).size, 50);
   });
 });
+
+Deno.test("NetworkStore.dropLeases() ends the leases of containers that are gone, on every network", async () => {
+  await withStore(async (s) => {
+    await s.create("a");
+    await s.create("b");
+    for (const [net, c] of [["a", "live"], ["a", "dead"], ["b", "dead"], ["bridge", "gone"]]) {
+      await s.allocate(net!, c!);
+    }
+    assert.deepEqual(await s.releaseContainer("gone"), ["bridge"]);
+    assert.deepEqual(await s.dropLeases((id) => id !== "live"), ["a", "b"]);
+    assert.deepEqual(Object.keys((await s.get("a")).Containers), ["live"]);
+    assert.deepEqual((await s.get("b")).Containers, {});
+    assert.deepEqual(await s.dropLeases(() => true), ["a"]);
+  });
+});
