@@ -178,7 +178,7 @@ Deno.test("--ip, --mac-address, --hostname, --add-host (host-gateway), --dns, --
     ]);
     assert.equal(out.code, 0, out.stderr);
     const [net, hosts, resolv] = out.stdout.split("---\n");
-    assert.ok(net!.startsWith("92:d0:c6:0a:29:33\n"), net);
+    assert.ok(net!.startsWith("92:d0:c6:0a:29:33\n"), net!);
     assert.match(net!, /inet 10\.64\.0\.77\/24/);
     assert.match(net!, /default via 10\.64\.0\.1 dev eth0/);
     assert.equal(
