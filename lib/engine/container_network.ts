@@ -33,6 +33,7 @@ import {
   NetworkStore,
   parseIPv4,
 } from "./networks/mod.ts";
+import { applyNat } from "./networks/nat.ts";
 
 /** What `run`/`create` ask of the network. */
 export interface NetworkRequest {
@@ -288,6 +289,8 @@ export async function connectNetwork(
   try {
     const network = await networks.get(name);
     const bridge = ensureBridge(host, network);
+    // The berth nftables table follows the network records: masquerade, --internal, isolation.
+    await applyNat(await networks.list());
     if (host.linkIndex(veth) !== undefined) host.linkDelete(veth); // a killed start's leftover
     const nsFd = openNs(`/proc/${pid}/ns/net`);
     try {

@@ -1,0 +1,114 @@
+/**
+ * Outbound NAT and isolation of bridge networks with nftables, as Docker's
+ * iptables rules do: one table, `ip berth`, holds every rule berth makes, so
+ * it is removed at once. The table is a function of the network records
+ * alone and is replaced whole, in one `nft -f -` transaction, whenever it
+ * may have changed (a container joins a network, a network goes): nothing
+ * per container is kept, so a killed start leaves no stale rule and the
+ * next apply is the cleanup.
+ *
+ * - masquerade: traffic from a network's subnet that leaves through another
+ *   interface than its bridge (not for `--internal` networks);
+ * - `--internal`: nothing is forwarded off or onto its bridge;
+ * - isolation: nothing is forwarded from one berth bridge to another.
+ *
+ * `net.ipv4.ip_forward` is turned on, in the network namespace berth runs
+ * in, only when some non-internal network exists.
+ *
+ * @module
+ */
+import type { NetworkRecord } from "./record.ts";
+
+/** The nftables table (family ip) that holds all of berth's rules. */
+export const NAT_TABLE = "berth";
+
+function quote(name: string): string {
+  if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name)) throw new Error(`bad interface name ${name}`);
+  return `"${name}"`;
+}
+
+/** The bridge networks that get rules: the driver is bridge and there is a bridge name. */
+function bridged(networks: readonly NetworkRecord[]): NetworkRecord[] {
+  return networks.filter((n) => n.Driver === "bridge" && n.Berth.bridge !== "")
+    .sort((a, b) => a.Berth.bridge.localeCompare(b.Berth.bridge));
+}
+
+/**
+ * The nft script that replaces the berth table with the rules for these
+ * networks (or only deletes it when none is left). `add table` first makes
+ * the `delete` safe when the table does not exist yet.
+ */
+export function natScript(networks: readonly NetworkRecord[]): string {
+  const nets = bridged(networks);
+  const lines = [`add table ip ${NAT_TABLE}`, `delete table ip ${NAT_TABLE}`];
+  if (nets.length === 0) return lines.join("\n") + "\n";
+  const all = nets.map((n) => quote(n.Berth.bridge)).join(", ");
+  lines.push(`table ip ${NAT_TABLE} {`);
+  lines.push("  chain postrouting {");
+  lines.push("    type nat hook postrouting priority srcnat; policy accept;");
+  for (const n of nets) {
+    if (n.Internal) continue;
+    for (const c of n.IPAM.Config) {
+      if (c.Subnet.includes(":")) continue;
+      lines.push(`    ip saddr ${c.Subnet} oifname != ${quote(n.Berth.bridge)} masquerade`);
+    }
+  }
+  lines.push("  }");
+  lines.push("  chain forward {");
+  lines.push("    type filter hook forward priority filter; policy accept;");
+  for (const n of nets) {
+    const br = quote(n.Berth.bridge);
+    if (n.Internal) {
+      lines.push(`    iifname ${br} oifname != ${br} drop`);
+      lines.push(`    oifname ${br} iifname != ${br} drop`);
+    } else {
+      lines.push(`    iifname ${br} oifname != ${br} oifname { ${all} } drop`);
+    }
+  }
+  lines.push("  }");
+  lines.push("}");
+  return lines.join("\n") + "\n";
+}
+
+/** Whether some network needs forwarding (a non-internal bridge network). */
+export function needsForwarding(networks: readonly NetworkRecord[]): boolean {
+  return bridged(networks).some((n) => !n.Internal);
+}
+
+/** The failure of an `nft` run. */
+export class NftError extends Error {}
+
+/** Runs `nft -f -` with the script on its stdin. @throws {NftError} */
+export async function nftApply(script: string, nft = "nft"): Promise<void> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(nft, {
+      args: ["-f", "-"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    throw new NftError(`cannot run ${nft}: ${(error as Error).message}`);
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) {
+    throw new NftError(`nft: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}
+
+/**
+ * Makes the berth table match the networks and turns forwarding on when a
+ * network needs it (never off: something else may rely on it).
+ * @throws {NftError}
+ */
+export async function applyNat(networks: readonly NetworkRecord[]): Promise<void> {
+  await nftApply(natScript(networks));
+  if (needsForwarding(networks)) {
+    const path = "/proc/sys/net/ipv4/ip_forward";
+    if (Deno.readTextFileSync(path).trim() !== "1") Deno.writeTextFileSync(path, "1\n");
+  }
+}
