@@ -12,12 +12,44 @@
  * - `--internal`: nothing is forwarded off or onto its bridge;
  * - isolation: nothing is forwarded from one berth bridge to another.
  *
+ * - published ports (`-p`, `-P`), from the running containers' records:
+ *   prerouting DNAT of traffic to a local address, output DNAT of the
+ *   host's own connections, and masquerade of those from 127.0.0.0/8 onto
+ *   the bridge with `net.ipv4.conf.all.route_localnet=1`, which is
+ *   Docker's `--userland-proxy=false` path (no proxy process), plus
+ *   hairpin masquerade of a container reaching its own published port.
+ *
  * `net.ipv4.ip_forward` is turned on, in the network namespace berth runs
  * in, only when some non-internal network exists.
  *
  * @module
  */
 import type { NetworkRecord } from "./record.ts";
+
+/** One published port: a host port forwarded to a container's address and port. */
+export interface PortForward {
+  proto: string;
+  /** `0.0.0.0` for every local address. */
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+  /** The bridge the container is on. */
+  bridge: string;
+}
+
+const IPV4_RE = /^\d{1,3}(\.\d{1,3}){3}$/;
+const PROTO_RE = /^(tcp|udp|sctp)$/;
+
+function dnatRule(f: PortForward): string {
+  if (!IPV4_RE.test(f.containerIp) || !PROTO_RE.test(f.proto)) {
+    throw new Error(`bad port forward ${JSON.stringify(f)}`);
+  }
+  const daddr = f.hostIp === "0.0.0.0" || f.hostIp === "" ? "" : `ip daddr ${f.hostIp} `;
+  if (daddr !== "" && !IPV4_RE.test(f.hostIp)) throw new Error(`bad host address ${f.hostIp}`);
+  return `    ${daddr}fib daddr type local ${f.proto} dport ${f.hostPort | 0} ` +
+    `dnat to ${f.containerIp}:${f.containerPort | 0}`;
+}
 
 /** The nftables table (family ip) that holds all of berth's rules. */
 export const NAT_TABLE = "berth";
@@ -38,14 +70,38 @@ function bridged(networks: readonly NetworkRecord[]): NetworkRecord[] {
  * networks (or only deletes it when none is left). `add table` first makes
  * the `delete` safe when the table does not exist yet.
  */
-export function natScript(networks: readonly NetworkRecord[]): string {
+export function natScript(
+  networks: readonly NetworkRecord[],
+  forwards: readonly PortForward[] = [],
+): string {
   const nets = bridged(networks);
   const lines = [`add table ip ${NAT_TABLE}`, `delete table ip ${NAT_TABLE}`];
   if (nets.length === 0) return lines.join("\n") + "\n";
+  const bridges = new Set(nets.map((n) => n.Berth.bridge));
+  const fwd = forwards.filter((f) => f.hostIp.includes(".") && bridges.has(f.bridge));
   const all = nets.map((n) => quote(n.Berth.bridge)).join(", ");
   lines.push(`table ip ${NAT_TABLE} {`);
+  if (fwd.length > 0) {
+    lines.push("  chain prerouting {");
+    lines.push("    type nat hook prerouting priority dstnat; policy accept;");
+    for (const f of fwd) lines.push(dnatRule(f));
+    lines.push("  }");
+    lines.push("  chain output {");
+    lines.push("    type nat hook output priority -100; policy accept;");
+    for (const f of fwd) lines.push(dnatRule(f));
+    lines.push("  }");
+  }
   lines.push("  chain postrouting {");
   lines.push("    type nat hook postrouting priority srcnat; policy accept;");
+  for (const br of [...new Set(fwd.map((f) => f.bridge))].sort()) {
+    lines.push(`    ip saddr 127.0.0.0/8 oifname ${quote(br)} masquerade`);
+  }
+  for (const f of fwd) {
+    lines.push(
+      `    ip saddr ${f.containerIp} ip daddr ${f.containerIp} ${f.proto} dport ` +
+        `${f.containerPort | 0} masquerade`,
+    );
+  }
   for (const n of nets) {
     if (n.Internal) continue;
     for (const c of n.IPAM.Config) {
@@ -101,14 +157,20 @@ export async function nftApply(script: string, nft = "nft"): Promise<void> {
 }
 
 /**
- * Makes the berth table match the networks and turns forwarding on when a
- * network needs it (never off: something else may rely on it).
+ * Makes the berth table match the networks and the published ports, and
+ * turns forwarding on when a network needs it and route_localnet when a
+ * port is published (never off: something else may rely on them).
  * @throws {NftError}
  */
-export async function applyNat(networks: readonly NetworkRecord[]): Promise<void> {
-  await nftApply(natScript(networks));
-  if (needsForwarding(networks)) {
-    const path = "/proc/sys/net/ipv4/ip_forward";
-    if (Deno.readTextFileSync(path).trim() !== "1") Deno.writeTextFileSync(path, "1\n");
-  }
+export async function applyNat(
+  networks: readonly NetworkRecord[],
+  forwards: readonly PortForward[] = [],
+): Promise<void> {
+  await nftApply(natScript(networks, forwards));
+  if (needsForwarding(networks)) setSysctl("/proc/sys/net/ipv4/ip_forward");
+  if (forwards.length > 0) setSysctl("/proc/sys/net/ipv4/conf/all/route_localnet");
+}
+
+function setSysctl(path: string): void {
+  if (Deno.readTextFileSync(path).trim() !== "1") Deno.writeTextFileSync(path, "1\n");
 }
