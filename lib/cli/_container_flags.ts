@@ -158,6 +158,20 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
     value: "list",
     description: "Add a custom host-to-IP mapping (host:ip)",
   },
+  {
+    name: "publish",
+    short: "p",
+    type: "list",
+    value: "list",
+    description: "Publish a container's port(s) to the host",
+  },
+  {
+    name: "publish-all",
+    short: "P",
+    type: "bool",
+    description: "Publish all exposed ports to random ports",
+  },
+  { name: "expose", type: "list", value: "list", description: "Expose a port or a range of ports" },
   { name: "dns", type: "list", value: "list", description: "Set custom DNS servers" },
   { name: "dns-search", type: "list", value: "list", description: "Set custom DNS search domains" },
   { name: "volume", short: "v", type: "list", value: "list", description: "Bind mount a volume" },
@@ -441,6 +455,11 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
       addHosts: list(flags, "add-host"),
       dns: list(flags, "dns"),
       dnsSearch: list(flags, "dns-search"),
+    },
+    ports: {
+      publish: list(flags, "publish"),
+      publishAll: bool(flags, "publish-all"),
+      expose: list(flags, "expose"),
     },
   };
 }

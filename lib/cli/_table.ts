@@ -261,6 +261,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     "Unpause all processes within one or more containers",
     async () => (await import("./pause.ts")).unpause,
   ),
+  "port": lazy(
+    "List port mappings or a specific mapping for the container",
+    async () => (await import("./port.ts")).port,
+  ),
+  "container port": lazy(
+    "List port mappings or a specific mapping for the container",
+    async () => (await import("./port.ts")).port,
+  ),
   "top": lazy(
     "Display the running processes of a container",
     async () => (await import("./top.ts")).top,

@@ -277,6 +277,14 @@ export const networkInspect: Command = {
   },
 };
 
+/** A removed network's bridge goes and berth's nftables table is rebuilt without it. */
+async function removeLinks(engine: Engine, removed: NetworkRecord[]): Promise<void> {
+  // Loaded here: the other network commands need no netlink code.
+  const { removeNetworkLinks } = await import("../engine/container_network.ts");
+  const { ContainerStore } = await import("../engine/container_record.ts");
+  await removeNetworkLinks(new ContainerStore(engine.store.root, engine.store.tmpDir), removed);
+}
+
 /** `network rm NETWORK [NETWORK...]` */
 export const networkRm: Command = {
   usage: "[OPTIONS] NETWORK [NETWORK...]",
@@ -288,15 +296,21 @@ export const networkRm: Command = {
     type: "bool",
     description: "Do not error if the network does not exist",
   }],
-  run(ctx, flags, args) {
-    const store = networks(Engine.open(ctx.root));
+  async run(ctx, flags, args) {
+    const engine = Engine.open(ctx.root);
+    const store = networks(engine);
     const force = bool(flags, "force");
-    return forEachName(
+    const removed: NetworkRecord[] = [];
+    const code = await forEachName(
       ctx,
       args,
-      (ref) => store.remove(ref),
+      async (ref) => {
+        removed.push(await store.remove(ref));
+      },
       (error) => force && error instanceof NotFoundError,
     );
+    if (removed.length > 0) await removeLinks(engine, removed);
+    return code;
   },
 };
 
@@ -319,7 +333,9 @@ export const networkPrune: Command = {
     const warning =
       "WARNING! This will remove all custom networks not used by at least one container.";
     if (!bool(flags, "force") && !(await confirm(ctx, warning))) return 0;
-    const gone = await networks(Engine.open(ctx.root)).prune((n) => !matches(n, filters));
+    const engine = Engine.open(ctx.root);
+    const gone = await networks(engine).prune((n) => !matches(n, filters));
+    if (gone.length > 0) await removeLinks(engine, gone);
     if (gone.length > 0) {
       ctx.print(`Deleted Networks:\n${gone.map((n) => `${n.Name}\n`).join("")}\n`);
     }

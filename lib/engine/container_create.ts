@@ -56,6 +56,15 @@ import {
   planNetwork,
   resolvConfFile,
 } from "./container_network.ts";
+import {
+  choosePorts,
+  planPorts,
+  type PortFields,
+  portIsFree,
+  type PortsRequest,
+  portsTakenBy,
+  startBindings,
+} from "./container_ports.ts";
 
 /** What `create`/`run` take (already parsed by the front end). */
 export interface ContainerOptions {
@@ -108,6 +117,8 @@ export interface ContainerOptions {
   volumesFrom?: string[];
   /** `--network`, `--ip`, `--mac-address`, `--add-host`, `--dns`, `--dns-search`. */
   network?: NetworkRequest;
+  /** `-p`, `-P`, `--expose`. */
+  ports?: PortsRequest;
 }
 
 const ALL_CAPS = [
@@ -280,6 +291,7 @@ export async function createContainerRecord(
   }
   const id = options.id ?? newContainerId();
   const netRequest = options.network ?? {};
+  const ports = planPorts(options.ports ?? {}, ic.ExposedPorts);
   const net = await planNetwork(containers, id, netRequest);
   const hostname = options.hostname ?? (net.mode === "host" ? Deno.hostname() : id.slice(0, 12));
   const env = mergeEnv(ic.Env ?? [], options.env ?? []);
@@ -365,6 +377,14 @@ export async function createContainerRecord(
       }
       : {}),
   };
+  const portFields = record as unknown as PortFields;
+  portFields.Config.ExposedPorts = ports.exposed;
+  portFields.HostConfig.PortBindings = ports.bindings;
+  portFields.HostConfig.PublishAllPorts = ports.publishAll;
+  if (net.network !== undefined) {
+    // Docker's check at start, made before anything exists: a host port another holds.
+    choosePorts(startBindings(portFields), portsTakenBy(containers.list()), portIsFree);
+  }
   const spec = buildSpec(record, options, user, layers, dir);
   applyNetworkMode(spec, net.mode);
   const mountInput: MountInput = {

@@ -34,6 +34,16 @@ import {
   parseIPv4,
 } from "./networks/mod.ts";
 import { applyNat } from "./networks/nat.ts";
+import {
+  choosePorts,
+  natForwards,
+  type PortFields,
+  portIsFree,
+  type PortMap,
+  portsTakenBy,
+  publishesPorts,
+  startBindings,
+} from "./container_ports.ts";
 
 /** What `run`/`create` ask of the network. */
 export interface NetworkRequest {
@@ -287,10 +297,14 @@ export async function connectNetwork(
   const veth = hostVethName(id);
   const host = Rtnetlink.open();
   try {
+    // Host ports: `-p` as given, `-P`'s at random, none another container or process holds.
+    let ports: PortMap = {};
+    if (publishesPorts(record)) {
+      const others = containers.list().filter((r) => r.Id !== id);
+      ports = choosePorts(startBindings(record), portsTakenBy(others), portIsFree);
+    }
     const network = await networks.get(name);
     const bridge = ensureBridge(host, network);
-    // The berth nftables table follows the network records: masquerade, --internal, isolation.
-    await applyNat(await networks.list());
     if (host.linkIndex(veth) !== undefined) host.linkDelete(veth); // a killed start's leftover
     const nsFd = openNs(`/proc/${pid}/ns/net`);
     try {
@@ -315,8 +329,12 @@ export async function connectNetwork(
     }
     const updated = containers.update(id, (r) => {
       r.NetworkSettings = settingsFor(network, endpoint, gateway, pid);
+      (r.NetworkSettings as NonNullable<PortFields["NetworkSettings"]>).Ports = ports;
     });
     writeHosts(containers, updated, ip);
+    // The berth nftables table follows the network records (masquerade, --internal,
+    // isolation) and the running containers' ports.
+    await rebuildNat(containers);
   } catch (error) {
     try {
       if (host.linkIndex(veth) !== undefined) host.linkDelete(veth);
@@ -324,6 +342,17 @@ export async function connectNetwork(
       // gone with the namespace
     }
     await networks.release(name, id).catch(() => {});
+    try {
+      containers.update(id, (r) => {
+        if (r.NetworkSettings !== undefined) {
+          (r.NetworkSettings as NonNullable<PortFields["NetworkSettings"]>).Ports = {};
+          for (const ep of Object.values(r.NetworkSettings.Networks)) ep.IPAddress = "";
+        }
+      });
+      await rebuildNat(containers);
+    } catch {
+      // the table is rebuilt again at the next start or end
+    }
     throw error;
   } finally {
     host.close();
@@ -378,9 +407,13 @@ export async function disconnectNetwork(containers: ContainerStore, id: string):
     nl?.close();
   }
   await networksOf(containers).releaseContainer(id);
+  let published = false;
   try {
     containers.update(id, (r) => {
       if (r.NetworkSettings === undefined) return;
+      const settings = r.NetworkSettings as NonNullable<PortFields["NetworkSettings"]>;
+      published = Object.keys(settings.Ports ?? {}).length > 0;
+      if (settings.Ports !== undefined) settings.Ports = {};
       r.NetworkSettings.SandboxKey = "";
       r.NetworkSettings.IPAddress = "";
       r.NetworkSettings.IPPrefixLen = 0;
@@ -397,4 +430,38 @@ export async function disconnectNetwork(containers: ContainerStore, id: string):
   } catch {
     // removed meanwhile
   }
+  if (published) await rebuildNat(containers);
+}
+
+/**
+ * Rebuilds the berth nftables table from the network records and the
+ * running containers' published ports (an ended container has none).
+ * @throws {NftError}
+ */
+export async function rebuildNat(containers: ContainerStore): Promise<void> {
+  const nets = await networksOf(containers).list();
+  const bridges = new Map(nets.map((n) => [n.Name, n.Berth.bridge]));
+  await applyNat(nets, natForwards(containers.list(), (name) => bridges.get(name) || undefined));
+}
+
+/**
+ * After networks are removed: their bridges go (when they exist) and the
+ * berth table is rebuilt without them.
+ * @throws {SyscallError} {NftError}
+ */
+export async function removeNetworkLinks(
+  containers: ContainerStore,
+  removed: readonly NetworkRecord[],
+): Promise<void> {
+  const nl = Rtnetlink.open();
+  try {
+    for (const n of removed) {
+      if (n.Berth.bridge !== "" && nl.linkIndex(n.Berth.bridge) !== undefined) {
+        nl.linkDelete(n.Berth.bridge);
+      }
+    }
+  } finally {
+    nl.close();
+  }
+  await rebuildNat(containers);
 }

@@ -308,3 +308,80 @@ export function psPorts(ports: PortMap | null | undefined): string {
   }
   return parts.join(", ");
 }
+
+/** What `run`/`create` ask: `-p`, `-P`, `--expose`. */
+export interface PortsRequest {
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+}
+
+/** The port fields of a container record, as Docker's inspect shows them. */
+export interface PortFields {
+  Config: { Image: string; ExposedPorts?: Record<string, Record<string, never>> };
+  HostConfig: { NetworkMode: string; PortBindings?: PortMap; PublishAllPorts?: boolean };
+  NetworkSettings?: { Ports?: PortMap; Networks: Record<string, { IPAddress: string }> };
+}
+
+/** What create keeps of a request. */
+export interface PlannedPorts {
+  /** `HostConfig.PortBindings`, as given. */
+  bindings: PortMap;
+  publishAll: boolean;
+  /** `Config.ExposedPorts`: the image's, `--expose` and the published ones. */
+  exposed: Record<string, Record<string, never>>;
+}
+
+/**
+ * Reads a request at create.
+ * @throws {InvalidError} a malformed `-p` or `--expose`
+ */
+export function planPorts(
+  request: PortsRequest,
+  imageExposed: Record<string, unknown> | null | undefined,
+): PlannedPorts {
+  const bindings = parsePublish(request.publish ?? []);
+  const keys = [...Object.keys(imageExposed ?? {}), ...parseExpose(request.expose ?? [])];
+  const exposed: Record<string, Record<string, never>> = {};
+  for (const k of [...keys, ...Object.keys(bindings)]) exposed[k] = {};
+  return { bindings, publishAll: request.publishAll ?? false, exposed };
+}
+
+/** The bindings a start publishes: `-p`, and `-P`'s exposed ports. */
+export function startBindings(record: PortFields): PortMap {
+  return portBindings(
+    record.HostConfig.PortBindings ?? {},
+    Object.keys(record.Config.ExposedPorts ?? {}),
+    record.HostConfig.PublishAllPorts ?? false,
+  );
+}
+
+/** Whether a start publishes anything. */
+export function publishesPorts(record: PortFields): boolean {
+  return Object.keys(startBindings(record)).length > 0;
+}
+
+/** Host ports other containers hold now (their `NetworkSettings.Ports`). */
+export function portsTakenBy(records: readonly PortFields[]): Set<string> {
+  return takenPorts(records.map((r) => r.NetworkSettings?.Ports));
+}
+
+/**
+ * The forwards of every container that has chosen ports and an address on
+ * a bridge network (an ended one has neither: its end clears them).
+ */
+export function natForwards(
+  records: readonly PortFields[],
+  bridgeOf: (network: string) => string | undefined,
+): PortForward[] {
+  const out: PortForward[] = [];
+  for (const r of records) {
+    const ports = r.NetworkSettings?.Ports;
+    if (ports === undefined || Object.keys(ports).length === 0) continue;
+    for (const [name, ep] of Object.entries(r.NetworkSettings!.Networks)) {
+      const bridge = bridgeOf(name);
+      if (bridge !== undefined) out.push(...forwardsOf(ports, ep.IPAddress, bridge));
+    }
+  }
+  return out;
+}
