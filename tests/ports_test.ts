@@ -147,3 +147,30 @@ Deno.test("the seed's example: -P publishes the image's EXPOSE 80 on a random po
     const ps = await b(["ps", "--format", "{{.Ports}}"]);
     assert.equal(ps.stdout, `0.0.0.0:${m[1]}->80/tcp\n`);
   }));
+
+Deno.test("a host port a process has bound fails the run with Docker's message and leaves nothing", () =>
+  withScratchNet(async ({ ns, b }) => {
+    const code = `const l = Deno.listen({ hostname: "127.0.0.1", port: 18081 }); ` +
+      `console.log("ready"); for await (const c of l) c.close();`;
+    const child = new Deno.Command("nsenter", {
+      args: [`--net=/run/netns/${ns}`, Deno.execPath(), "eval", code],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const reader = child.stdout.getReader();
+      const first = await reader.read();
+      assert.match(new TextDecoder().decode(first.value), /ready/);
+      reader.releaseLock();
+      const run = await b([
+        ...["run", "-d", "--network", "pub", "-p", "18081:80", "busybox", "sleep", "60"],
+      ]);
+      assert.equal(run.code, 125);
+      assert.match(run.stderr, /Bind for 0\.0\.0\.0:18081 failed: port is already allocated/);
+      assert.equal((await b(["ps", "-aq"])).stdout, "", "no container is left");
+    } finally {
+      Deno.kill(child.pid, "SIGKILL");
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+    }
+  }));
