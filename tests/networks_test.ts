@@ -1,21 +1,53 @@
 /**
  * The `network` commands as a user runs them, on a temp root: create (with
  * and without IPAM flags), ls with filters and formats, inspect, rm and
- * prune, and bad input refused in one line with nothing left behind. These
- * commands make records and leases only: no link or namespace is touched.
+ * prune, and bad input refused in one line with nothing left behind. `network
+ * rm` and `prune` remove bridges and rebuild berth's nftables table, so berth
+ * runs inside a scratch network namespace that each test makes and removes:
+ * nothing reaches the machine's own links or firewall.
  */
 import assert from "node:assert/strict";
-import { berth, type Run, withTempDir } from "./_helpers.ts";
+import { berthArgs, type Run, withTempDir } from "./_helpers.ts";
 import { NetworkStore } from "../lib/engine/networks/mod.ts";
 
 type B = (args: string[], opts?: { stdin?: Uint8Array }) => Promise<Run>;
 
+async function run(cmd: string, args: string[], stdin?: Uint8Array): Promise<Run> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(stdin).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
 async function withRoot(fn: (b: B, root: string) => Promise<void>): Promise<void> {
-  await withTempDir(async (dir) => {
-    const root = `${dir}/root`;
-    const b: B = (args, opts = {}) => berth(root, ["--run-root", `${dir}/run`, ...args], opts);
-    await fn(b, root);
-  });
+  const ns = `berth-test-nw-${crypto.randomUUID().slice(0, 8)}`;
+  const made = await run("ip", ["netns", "add", ns]);
+  assert.equal(made.code, 0, made.stderr);
+  try {
+    await withTempDir(async (dir) => {
+      const root = `${dir}/root`;
+      const b: B = (args, opts = {}) =>
+        run("nsenter", [
+          `--net=/run/netns/${ns}`,
+          Deno.execPath(),
+          ...berthArgs(root, ["--run-root", `${dir}/run`, ...args]),
+        ], opts.stdin);
+      await fn(b, root);
+    });
+  } finally {
+    await run("ip", ["netns", "delete", ns]);
+  }
 }
 
 /** One error line on stderr, exit 125, nothing on stdout, and the text Docker prints. */
