@@ -34,6 +34,7 @@ import {
   parseIPv4,
 } from "./networks/mod.ts";
 import { applyNat } from "./networks/nat.ts";
+import { withLock } from "../store/lock.ts";
 import {
   choosePorts,
   natForwards,
@@ -47,7 +48,7 @@ import {
 
 /** What `run`/`create` ask of the network. */
 export interface NetworkRequest {
-  /** `--network`; berth's default is `none` until NAT and DNS land. */
+  /** `--network`; {@linkcode defaultNetworkMode} when not given. */
   network?: string;
   ip?: string;
   mac?: string;
@@ -58,8 +59,14 @@ export interface NetworkRequest {
 
 export { type EndpointSettings, initialSettings, type NetworkSettingsView };
 
-/** The default network mode (Docker's is `bridge`). */
-export const DEFAULT_NETWORK_MODE = "none";
+/**
+ * The network of a container that names none: `bridge`, as Docker's, or
+ * what `BERTH_DEFAULT_NETWORK` says (`none` for hosts where berth must not
+ * make a bridge, as dockerd's `--bridge=none`; or a network's name).
+ */
+export function defaultNetworkMode(): string {
+  return Deno.env.get("BERTH_DEFAULT_NETWORK") || "bridge";
+}
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -98,8 +105,8 @@ export async function planNetwork(
   id: string,
   request: NetworkRequest,
 ): Promise<PlannedNetwork> {
-  let mode = request.network ?? DEFAULT_NETWORK_MODE;
-  if (mode === "") mode = DEFAULT_NETWORK_MODE;
+  let mode = request.network ?? "";
+  if (mode === "" || mode === "default") mode = defaultNetworkMode();
   if (request.mac !== undefined && !MAC_RE.test(request.mac)) {
     throw new InvalidError(`${request.mac} is not a valid mac address`);
   }
@@ -297,12 +304,6 @@ export async function connectNetwork(
   const veth = hostVethName(id);
   const host = Rtnetlink.open();
   try {
-    // Host ports: `-p` as given, `-P`'s at random, none another container or process holds.
-    let ports: PortMap = {};
-    if (publishesPorts(record)) {
-      const others = containers.list().filter((r) => r.Id !== id);
-      ports = choosePorts(startBindings(record), portsTakenBy(others), portIsFree);
-    }
     const network = await networks.get(name);
     const bridge = ensureBridge(host, network);
     if (host.linkIndex(veth) !== undefined) host.linkDelete(veth); // a killed start's leftover
@@ -327,14 +328,24 @@ export async function connectNetwork(
     } finally {
       inside.close();
     }
-    const updated = containers.update(id, (r) => {
-      r.NetworkSettings = settingsFor(network, endpoint, gateway, pid);
-      (r.NetworkSettings as NonNullable<PortFields["NetworkSettings"]>).Ports = ports;
+    await withLock(natLock(containers), async () => {
+      // Host ports: `-p` as given, `-P`'s at random, none another container or
+      // process holds; chosen and recorded under the lock, so two starts never
+      // pick one port.
+      let ports: PortMap = {};
+      if (publishesPorts(record)) {
+        const others = containers.list().filter((r) => r.Id !== id);
+        ports = choosePorts(startBindings(record), portsTakenBy(others), portIsFree);
+      }
+      const updated = containers.update(id, (r) => {
+        r.NetworkSettings = settingsFor(network, endpoint, gateway, pid);
+        (r.NetworkSettings as NonNullable<PortFields["NetworkSettings"]>).Ports = ports;
+      });
+      writeHosts(containers, updated, ip);
+      // The berth nftables table follows the network records (masquerade, --internal,
+      // isolation) and the running containers' ports.
+      await applyNatOf(containers);
     });
-    writeHosts(containers, updated, ip);
-    // The berth nftables table follows the network records (masquerade, --internal,
-    // isolation) and the running containers' ports.
-    await rebuildNat(containers);
   } catch (error) {
     try {
       if (host.linkIndex(veth) !== undefined) host.linkDelete(veth);
@@ -438,10 +449,24 @@ export async function disconnectNetwork(containers: ContainerStore, id: string):
  * running containers' published ports (an ended container has none).
  * @throws {NftError}
  */
-export async function rebuildNat(containers: ContainerStore): Promise<void> {
+export function rebuildNat(containers: ContainerStore): Promise<void> {
+  return withLock(natLock(containers), () => applyNatOf(containers));
+}
+
+/** The lock around choosing host ports and applying the table: `<root>/nat.lock`. */
+function natLock(containers: ContainerStore): string {
+  return `${containers.root}/nat.lock`;
+}
+
+/** rebuildNat's work, for a caller that holds the lock. */
+async function applyNatOf(containers: ContainerStore): Promise<void> {
   const nets = await networksOf(containers).list();
   const bridges = new Map(nets.map((n) => [n.Name, n.Berth.bridge]));
-  await applyNat(nets, natForwards(containers.list(), (name) => bridges.get(name) || undefined));
+  await applyNat(
+    nets,
+    natForwards(containers.list(), (name) => bridges.get(name) || undefined),
+    { path: `${containers.root}/nat.applied`, tmpDir: containers.tmpDir },
+  );
 }
 
 /**

@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../../store/tmp.ts";
 import type { NetworkRecord } from "./record.ts";
 
 /** One published port: a host port forwarded to a container's address and port. */
@@ -160,15 +161,45 @@ export async function nftApply(script: string, nft = "nft"): Promise<void> {
  * Makes the berth table match the networks and the published ports, and
  * turns forwarding on when a network needs it and route_localnet when a
  * port is published (never off: something else may rely on them).
+ *
+ * With `state`, the table is applied only when it would change: the last
+ * script applied is kept in `state.path` together with the boot and the
+ * network namespace it went into, so most starts (a container without
+ * ports on a network that exists) spawn no `nft`; a reboot or another
+ * namespace applies again. Callers serialize around reading the records
+ * and applying (one lock), or an older table could win.
  * @throws {NftError}
  */
 export async function applyNat(
   networks: readonly NetworkRecord[],
   forwards: readonly PortForward[] = [],
+  state?: { path: string; tmpDir: string },
 ): Promise<void> {
-  await nftApply(natScript(networks, forwards));
+  const script = natScript(networks, forwards);
+  if (state === undefined) {
+    await nftApply(script);
+  } else {
+    const applied = `${appliedIn()}\n${script}`;
+    let last: string | undefined;
+    try {
+      last = Deno.readTextFileSync(state.path);
+    } catch {
+      // never applied from this root
+    }
+    if (last !== applied) {
+      if (last !== undefined) Deno.removeSync(state.path); // a failed apply is retried
+      await nftApply(script);
+      writeFileAtomic(state.path, applied, state.tmpDir);
+    }
+  }
   if (needsForwarding(networks)) setSysctl("/proc/sys/net/ipv4/ip_forward");
   if (forwards.length > 0) setSysctl("/proc/sys/net/ipv4/conf/all/route_localnet");
+}
+
+/** This boot and this network namespace: where an applied table lives. */
+function appliedIn(): string {
+  const boot = Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim();
+  return `boot ${boot} netns ${Deno.statSync("/proc/self/ns/net").ino}`;
 }
 
 function setSysctl(path: string): void {
