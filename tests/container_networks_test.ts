@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { berthArgs, makeRootfs, type Run, withTempDir } from "./_helpers.ts";
 import { processesMentioning } from "./_containers.ts";
 
-async function sh(cmd: string, args: string[]): Promise<Run> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+async function sh(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
@@ -18,7 +19,7 @@ async function sh(cmd: string, args: string[]): Promise<Run> {
 interface NetEnv {
   ns: string;
   root: string;
-  b: (args: string[]) => Promise<Run>;
+  b: (args: string[], env?: Record<string, string>) => Promise<Run>;
   /** `ip -j ARGS` inside the scratch namespace. */
   ipj: (args: string[]) => Promise<unknown[]>;
 }
@@ -30,12 +31,12 @@ async function withScratchNet(fn: (env: NetEnv) => Promise<void>): Promise<void>
   try {
     await withTempDir(async (dir) => {
       const root = `${dir}/root`;
-      const b = async (args: string[]): Promise<Run> =>
+      const b = async (args: string[], env: Record<string, string> = {}): Promise<Run> =>
         await sh("nsenter", [
           `--net=/run/netns/${ns}`,
           Deno.execPath(),
           ...berthArgs(root, ["--run-root", `${dir}/run`, ...args]),
-        ]);
+        ], env);
       const ipj = async (args: string[]) => {
         const out = await sh("ip", ["-n", ns, "-j", ...args]);
         assert.equal(out.code, 0, out.stderr);
@@ -221,4 +222,40 @@ Deno.test("bad network input fails with 125 and leaves nothing", () =>
     assert.equal(ps.length, 1, "only the first container");
     assert.equal(leases(root), 1);
     assert.equal(links(await ipj(["link", "show", "type", "veth"])).length, 1);
+  }));
+
+Deno.test("bridge is the default network unless BERTH_DEFAULT_NETWORK says otherwise; kill -9 of a bridge container's conmon leaves no veth or lease once berth notices", () =>
+  withScratchNet(async ({ root, b, ipj }) => {
+    // The tests' environment says none (tests/_helpers.ts); empty is berth's own default.
+    const bridge = { BERTH_DEFAULT_NETWORK: "" };
+    const run = await b(["run", "-d", "--name", "plain", "busybox", "sleep", "60"], bridge);
+    assert.equal(run.code, 0, run.stderr);
+    const view = await b([
+      "inspect",
+      "-f",
+      "{{.HostConfig.NetworkMode}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}}",
+      "plain",
+    ]);
+    assert.match(view.stdout.trim(), /^bridge 10\.89\.0\.2 10\.89\.0\.1$/);
+    assert.ok(links(await ipj(["link", "show"])).includes("berth0"), "the default bridge");
+    const eth = await b(["exec", "plain", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert.match(eth.stdout, /inet 10\.89\.0\.2\/16/);
+    const none = await b(["run", "--rm", "busybox", "ls", "/sys/class/net"], {
+      BERTH_DEFAULT_NETWORK: "none",
+    });
+    assert.deepEqual(none.stdout.trim().split(/\s+/), ["lo"]);
+    // The container's init is the child of its conmon; kill -9 the conmon.
+    const pid = Number((await b(["inspect", "-f", "{{.State.Pid}}", "plain"])).stdout.trim());
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const conmon = Number(/^PPid:\s+(\d+)/m.exec(status)![1]);
+    assert.equal(Deno.readTextFileSync(`/proc/${conmon}/comm`).trim(), "conmon");
+    Deno.kill(conmon, "SIGKILL");
+    let state = "";
+    for (let i = 0; i < 100 && state !== "exited"; i++) {
+      state = (await b(["inspect", "-f", "{{.State.Status}}", "plain"])).stdout.trim();
+      if (state !== "exited") await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(state, "exited");
+    assert.deepEqual(links(await ipj(["link", "show", "type", "veth"])), []);
+    assert.equal(leases(root), 0);
   }));
