@@ -63,7 +63,8 @@ function quote(name: string): string {
 /** The bridge networks that get rules: the driver is bridge and there is a bridge name. */
 function bridged(networks: readonly NetworkRecord[]): NetworkRecord[] {
   return networks.filter((n) => n.Driver === "bridge" && n.Berth.bridge !== "")
-    .sort((a, b) => a.Berth.bridge.localeCompare(b.Berth.bridge));
+    // Plain code-unit order: localeCompare would first build an ICU collator (~10 ms a start).
+    .sort((a, b) => a.Berth.bridge < b.Berth.bridge ? -1 : a.Berth.bridge > b.Berth.bridge ? 1 : 0);
 }
 
 /**
