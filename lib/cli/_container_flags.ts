@@ -147,6 +147,12 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
     description: "IPv4 address (e.g., 172.30.100.104)",
   },
   {
+    name: "network-alias",
+    type: "list",
+    value: "list",
+    description: "Add network-scoped alias for the container",
+  },
+  {
     name: "mac-address",
     type: "string",
     value: "string",
@@ -451,6 +457,7 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
     network: {
       ...given("network", str(flags, "network") ?? str(flags, "net")),
       ...given("ip", str(flags, "ip")),
+      aliases: list(flags, "network-alias"),
       ...given("mac", str(flags, "mac-address")),
       addHosts: list(flags, "add-host"),
       dns: list(flags, "dns"),

@@ -294,6 +294,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./stats.ts")).stats,
   ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
+  "network connect": lazy(
+    "Connect a container to a network",
+    async () => (await import("./network.ts")).networkConnect,
+  ),
+  "network disconnect": lazy(
+    "Disconnect a container from a network",
+    async () => (await import("./network.ts")).networkDisconnect,
+  ),
   "network create": lazy(
     "Create a network",
     async () => (await import("./network.ts")).networkCreate,

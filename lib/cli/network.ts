@@ -1,6 +1,7 @@
 /**
- * `berth network create|ls|inspect|rm|prune`: Docker's network commands over
- * the engine's {@linkcode NetworkStore} (records and leases; no links yet).
+ * `berth network create|ls|inspect|rm|prune|connect|disconnect`: Docker's
+ * network commands over the engine's {@linkcode NetworkStore}, and the
+ * links of containers joining and leaving networks.
  *
  * @module
  */
@@ -339,6 +340,61 @@ export const networkPrune: Command = {
     if (gone.length > 0) {
       ctx.print(`Deleted Networks:\n${gone.map((n) => `${n.Name}\n`).join("")}\n`);
     }
+    return 0;
+  },
+};
+
+/** `network connect [OPTIONS] NETWORK CONTAINER` */
+export const networkConnect: Command = {
+  usage: "[OPTIONS] NETWORK CONTAINER",
+  summary: "Connect a container to a network",
+  args: { min: 2, max: 2 },
+  flags: [
+    {
+      name: "ip",
+      type: "string",
+      value: "string",
+      description: 'IPv4 address (e.g., "172.30.100.104")',
+    },
+    {
+      name: "alias",
+      type: "list",
+      value: "strings",
+      description: "Add network-scoped alias for the container",
+    },
+  ],
+  async run(ctx, flags, args) {
+    // Loaded here: the other network commands need no container or netlink code.
+    const { connectContainer } = await import("../engine/container_network.ts");
+    const { containerService } = await import("./_service.ts");
+    const service = containerService(ctx);
+    const record = await service.get(args[1]!);
+    const ip = str(flags, "ip");
+    await connectContainer(service.records, record.Id, args[0]!, {
+      ...(ip !== undefined ? { ip } : {}),
+      aliases: list(flags, "alias"),
+    });
+    return 0;
+  },
+};
+
+/** `network disconnect [OPTIONS] NETWORK CONTAINER` */
+export const networkDisconnect: Command = {
+  usage: "[OPTIONS] NETWORK CONTAINER",
+  summary: "Disconnect a container from a network",
+  args: { min: 2, max: 2 },
+  flags: [{
+    name: "force",
+    short: "f",
+    type: "bool",
+    description: "Force the container to disconnect from a network",
+  }],
+  async run(ctx, flags, args) {
+    const { disconnectContainer } = await import("../engine/container_network.ts");
+    const { containerService } = await import("./_service.ts");
+    const service = containerService(ctx);
+    const record = await service.get(args[1]!);
+    await disconnectContainer(service.records, record.Id, args[0]!, bool(flags, "force"));
     return 0;
   },
 };

@@ -51,7 +51,6 @@ import { VolumeStore } from "./volumes.ts";
 import {
   applyNetworkMode,
   hostsFile,
-  initialSettings,
   type NetworkRequest,
   planNetwork,
   resolvConfFile,
@@ -367,7 +366,7 @@ export async function createContainerRecord(
       ...mountFlags.host,
     },
     Layers: image.chainIds,
-    NetworkSettings: initialSettings(net.mode, net.network),
+    NetworkSettings: net.settings,
     ...(netRequest.ip !== undefined || netRequest.mac !== undefined
       ? {
         Net: {

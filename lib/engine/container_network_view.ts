@@ -5,14 +5,20 @@
  * @module
  */
 
-/** `NetworkSettings.Networks[NAME]`, as Docker shows it. */
+/** `NetworkSettings.Networks[NAME]`, as Docker shows it (older records lack the optional fields). */
 export interface EndpointSettings {
+  /** `--ip` asked on this network (`run --ip`, `network connect --ip`), or null. */
+  IPAMConfig?: { IPv4Address?: string } | null;
+  /** `--network-alias`, `network connect --alias`, or null. */
+  Aliases?: string[] | null;
+  MacAddress: string;
   NetworkID: string;
   EndpointID: string;
   Gateway: string;
   IPAddress: string;
   IPPrefixLen: number;
-  MacAddress: string;
+  /** What the others on a user-defined network resolve it by: name, aliases, short ID. */
+  DNSNames?: string[] | null;
 }
 
 /** `NetworkSettings`, the parts berth fills. */
@@ -25,20 +31,35 @@ export interface NetworkSettingsView {
   Networks: Record<string, EndpointSettings>;
 }
 
+/** A network's entry before the container is on it: what was asked of it, no address. */
+export function emptyEndpoint(
+  networkId: string,
+  request: { ip?: string; aliases?: readonly string[] } = {},
+): EndpointSettings {
+  return {
+    IPAMConfig: request.ip !== undefined && request.ip !== "" ? { IPv4Address: request.ip } : null,
+    Aliases: request.aliases !== undefined && request.aliases.length > 0
+      ? [...request.aliases]
+      : null,
+    MacAddress: "",
+    NetworkID: networkId,
+    EndpointID: "",
+    Gateway: "",
+    IPAddress: "",
+    IPPrefixLen: 0,
+    DNSNames: null,
+  };
+}
+
 /** The network a record lists in `NetworkSettings.Networks` before its first start. */
-export function initialSettings(mode: string, network?: { Id: string }): NetworkSettingsView {
+export function initialSettings(
+  mode: string,
+  network?: { Id: string },
+  request: { ip?: string; aliases?: readonly string[] } = {},
+): NetworkSettingsView {
   const key = mode.startsWith("container:") ? undefined : mode;
   const networks: Record<string, EndpointSettings> = {};
-  if (key !== undefined) {
-    networks[key] = {
-      NetworkID: network?.Id ?? "",
-      EndpointID: "",
-      Gateway: "",
-      IPAddress: "",
-      IPPrefixLen: 0,
-      MacAddress: "",
-    };
-  }
+  if (key !== undefined) networks[key] = emptyEndpoint(network?.Id ?? "", request);
   return {
     SandboxKey: "",
     Gateway: "",
