@@ -1,0 +1,321 @@
+/**
+ * Names on networks, end to end: containers on a user-defined network
+ * resolve each other by name, alias and short ID through /etc/hosts files
+ * that berth keeps current as containers come and go (no resident daemon),
+ * `network connect`/`disconnect` of running and stopped containers, and
+ * their refusals. berth runs only inside a scratch network namespace each
+ * test makes and removes (as in container_networks_test.ts).
+ */
+import assert from "node:assert/strict";
+import { berthArgs, makeRootfs, type Run, withTempDir } from "./_helpers.ts";
+import { processesMentioning } from "./_containers.ts";
+
+async function sh(cmd: string, args: string[]): Promise<Run> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+interface NetEnv {
+  root: string;
+  b: (args: string[]) => Promise<Run>;
+  /** The veths in the scratch namespace. */
+  veths: () => Promise<string[]>;
+  /** Leases over every network. */
+  leases: () => number;
+}
+
+async function withScratchNet(fn: (env: NetEnv) => Promise<void>): Promise<void> {
+  const ns = `berth-test-C1-${crypto.randomUUID().slice(0, 8)}`;
+  const made = await sh("ip", ["netns", "add", ns]);
+  assert.equal(made.code, 0, made.stderr);
+  try {
+    await withTempDir(async (dir) => {
+      const root = `${dir}/root`;
+      const b = (args: string[]) =>
+        sh("nsenter", [
+          `--net=/run/netns/${ns}`,
+          Deno.execPath(),
+          ...berthArgs(root, ["--run-root", `${dir}/run`, ...args]),
+        ]);
+      const veths = async () => {
+        const out = await sh("ip", ["-n", ns, "-j", "link", "show", "type", "veth"]);
+        assert.equal(out.code, 0, out.stderr);
+        return (JSON.parse(out.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname).sort();
+      };
+      const leases = () => {
+        let n = 0;
+        for (const e of Deno.readDirSync(`${root}/networks`)) {
+          const record = JSON.parse(Deno.readTextFileSync(`${root}/networks/${e.name}`));
+          n += Object.keys(record.Containers).length;
+        }
+        return n;
+      };
+      const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
+      const imported = await b(["import", "--change", 'CMD ["sh"]', tarball, "busybox"]);
+      assert.equal(imported.code, 0, imported.stderr);
+      try {
+        await fn({ root, b, veths, leases });
+        const ids = (await b(["ps", "-aq", "--no-trunc"])).stdout.trim().split("\n")
+          .filter((l) => l !== "");
+        for (const id of ids) assert.equal((await b(["rm", "-f", id])).code, 0);
+        assert.deepEqual(await veths(), [], "no veth is left");
+        assert.equal(leases(), 0, "no lease is left");
+      } finally {
+        const ids = (await b(["ps", "-aq", "--no-trunc"])).stdout.trim().split("\n")
+          .filter((l) => l !== "");
+        for (const id of ids) await b(["rm", "-f", id]);
+        for (let i = 0; i < 100 && processesMentioning(root).length > 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.deepEqual(processesMentioning(root), [], "no process of berth is left");
+      }
+    });
+  } finally {
+    await sh("ip", ["netns", "delete", ns]);
+  }
+}
+
+const HTTPD =
+  "mkdir -p /www && echo page-of-$(hostname) > /www/index.html && httpd -f -p 80 -h /www";
+
+async function ok(b: NetEnv["b"], args: string[]): Promise<string> {
+  const out = await b(args);
+  assert.equal(out.code, 0, `${args.join(" ")}: ${out.stderr}`);
+  return out.stdout;
+}
+
+/** A shell line that tries `cmd` for up to 2 s (the server may still be starting). */
+function retry(cmd: string): string {
+  return `for i in $(seq 20); do ${cmd} && exit 0; sleep 0.1; done; exit 1`;
+}
+
+Deno.test("a user network resolves names, aliases and short IDs; a later container too; a stopped one is gone", () =>
+  withScratchNet(async ({ b }) => {
+    await ok(b, ["network", "create", "--subnet", "10.71.0.0/24", "app"]);
+    await ok(b, [
+      "run",
+      "-d",
+      "--name",
+      "web",
+      "--hostname",
+      "web",
+      "--network",
+      "app",
+      "--network-alias",
+      "www",
+      "--network-alias",
+      "site",
+      "busybox",
+      "sh",
+      "-c",
+      HTTPD,
+    ]);
+    const one = (await ok(b, [
+      "run",
+      "-d",
+      "--name",
+      "one",
+      "--network",
+      "app",
+      "busybox",
+      "sleep",
+      "60",
+    ])).trim();
+    const webId = (await ok(b, ["inspect", "-f", "{{.Id}}", "web"])).trim();
+    const client = await b([
+      "exec",
+      "one",
+      "sh",
+      "-c",
+      `ping -c1 -W2 web >/dev/null && ping -c1 -W2 www >/dev/null && ` +
+      `ping -c1 -W2 ${webId.slice(0, 12)} >/dev/null && ` + retry("wget -q -O- http://site/"),
+    ]);
+    assert.equal(client.code, 0, client.stderr);
+    assert.equal(client.stdout.trim(), "page-of-web");
+    const aliases = JSON.parse(
+      await ok(b, ["inspect", "-f", "{{json .NetworkSettings.Networks.app}}", "web"]),
+    );
+    assert.deepEqual(aliases.Aliases, ["www", "site"]);
+    assert.deepEqual(aliases.DNSNames, ["web", "www", "site", webId.slice(0, 12)]);
+    // A third container, started later, is resolvable from the first without a restart.
+    await ok(b, ["run", "-d", "--name", "late", "--network", "app", "busybox", "sleep", "60"]);
+    const lateIp = (await ok(b, [
+      "inspect",
+      "-f",
+      "{{.NetworkSettings.Networks.app.IPAddress}}",
+      "late",
+    ])).trim();
+    const seen = await b([
+      "exec",
+      one,
+      "sh",
+      "-c",
+      "ping -c1 -W2 late >/dev/null && cat /etc/hosts",
+    ]);
+    assert.equal(seen.code, 0, seen.stderr);
+    assert.match(
+      seen.stdout,
+      new RegExp(`^${lateIp.replaceAll(".", "\\.")}\\tlate [0-9a-f]{12}$`, "m"),
+    );
+    // Once it stops, the others' /etc/hosts lose it.
+    await ok(b, ["stop", "-t", "0", "late"]);
+    const after = await ok(b, ["exec", one, "cat", "/etc/hosts"]);
+    assert.ok(!/\blate\b/.test(after), after);
+    assert.match(after, /\tweb www site [0-9a-f]{12}\n/);
+    const miss = await b(["exec", one, "ping", "-c1", "-W1", "late"]);
+    assert.notEqual(miss.code, 0);
+  }));
+
+Deno.test("the default bridge resolves no names", () =>
+  withScratchNet(async ({ b }) => {
+    await ok(b, ["run", "-d", "--name", "a1", "--network", "bridge", "busybox", "sleep", "60"]);
+    await ok(b, ["run", "-d", "--name", "a2", "--network", "bridge", "busybox", "sleep", "60"]);
+    const hosts = await ok(b, ["exec", "a1", "cat", "/etc/hosts"]);
+    assert.ok(!/\ba2\b/.test(hosts), hosts);
+    const ping = await b(["exec", "a1", "ping", "-c1", "-W1", "a2"]);
+    assert.notEqual(ping.code, 0, ping.stdout);
+    const alias = await b([
+      "run",
+      "--rm",
+      "--network",
+      "bridge",
+      "--network-alias",
+      "x",
+      "busybox",
+      "true",
+    ]);
+    assert.equal(alias.code, 125);
+    assert.equal(
+      alias.stderr.trim().split("\n").length,
+      1,
+      alias.stderr,
+    );
+    assert.match(
+      alias.stderr,
+      /network-scoped alias is supported only for containers in user defined networks/,
+    );
+  }));
+
+Deno.test("network connect gives a running container eth1 and the names there; disconnect takes both away", () =>
+  withScratchNet(async ({ b, veths, leases }) => {
+    await ok(b, ["network", "create", "--subnet", "10.72.0.0/24", "front"]);
+    await ok(b, ["network", "create", "--subnet", "10.73.0.0/24", "back"]);
+    await ok(b, [
+      "run",
+      "-d",
+      "--name",
+      "db",
+      "--hostname",
+      "db",
+      "--network",
+      "back",
+      "busybox",
+      "sh",
+      "-c",
+      HTTPD,
+    ]);
+    const app =
+      (await ok(b, ["run", "-d", "--name", "app", "--network", "front", "busybox", "sleep", "60"]))
+        .trim();
+    assert.notEqual((await b(["exec", "app", "ping", "-c1", "-W1", "db"])).code, 0);
+    assert.equal(
+      (await b(["network", "connect", "--alias", "api", "--ip", "10.73.0.50", "back", "app"])).code,
+      0,
+    );
+    const links = await ok(b, ["exec", "app", "ls", "/sys/class/net"]);
+    assert.deepEqual(links.trim().split(/\s+/).sort(), ["eth0", "eth1", "lo"]);
+    const addr = await ok(b, ["exec", "app", "ip", "-4", "-o", "addr", "show", "eth1"]);
+    assert.match(addr, /inet 10\.73\.0\.50\/24/);
+    const got = await b(["exec", "app", "sh", "-c", retry("wget -q -O- http://db/")]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.stdout.trim(), "page-of-db");
+    // db resolves app by its alias on back.
+    assert.equal((await b(["exec", "db", "ping", "-c1", "-W2", "api"])).code, 0);
+    const inspect = JSON.parse(await ok(b, ["inspect", app]))[0].NetworkSettings.Networks;
+    assert.deepEqual(Object.keys(inspect), ["front", "back"]);
+    assert.equal(inspect.back.IPAddress, "10.73.0.50");
+    assert.deepEqual(inspect.back.IPAMConfig, { IPv4Address: "10.73.0.50" });
+    const back = JSON.parse(await ok(b, ["network", "inspect", "back"]))[0];
+    assert.equal(Object.keys(back.Containers).length, 2);
+    assert.equal((await veths()).length, 3);
+    assert.equal(leases(), 3);
+    // Disconnect: eth1 and the name go, and the lease.
+    assert.equal((await b(["network", "disconnect", "back", "app"])).code, 0);
+    const left = await ok(b, ["exec", "app", "ls", "/sys/class/net"]);
+    assert.deepEqual(left.trim().split(/\s+/).sort(), ["eth0", "lo"]);
+    const hosts = await ok(b, ["exec", "app", "cat", "/etc/hosts"]);
+    assert.ok(!/\bdb\b/.test(hosts), hosts);
+    assert.ok(!/\bapi\b/.test(await ok(b, ["exec", "db", "cat", "/etc/hosts"])));
+    assert.equal((await veths()).length, 2);
+    assert.equal(leases(), 2);
+  }));
+
+Deno.test("network connect of a stopped container is joined at its next start", () =>
+  withScratchNet(async ({ b, veths }) => {
+    await ok(b, ["network", "create", "--subnet", "10.74.0.0/24", "n1"]);
+    await ok(b, ["network", "create", "--subnet", "10.75.0.0/24", "n2"]);
+    await ok(b, ["create", "--name", "st", "--network", "n1", "busybox", "sleep", "60"]);
+    await ok(b, ["network", "connect", "n2", "st"]);
+    assert.deepEqual(await veths(), []);
+    const listed = await ok(b, ["inspect", "-f", "{{json .NetworkSettings.Networks}}", "st"]);
+    assert.deepEqual(Object.keys(JSON.parse(listed)), ["n1", "n2"]);
+    await ok(b, ["start", "st"]);
+    const addrs = await ok(b, ["exec", "st", "ip", "-4", "-o", "addr"]);
+    assert.match(addrs, /eth0\s+inet 10\.74\.0\.\d+\/24/);
+    assert.match(addrs, /eth1\s+inet 10\.75\.0\.\d+\/24/);
+    const routes = await ok(b, ["exec", "st", "ip", "route"]);
+    assert.match(routes, /^default via 10\.74\.0\.1 dev eth0/m);
+    assert.equal((await veths()).length, 2);
+    await ok(b, ["stop", "-t", "0", "st"]);
+    assert.deepEqual(await veths(), []);
+    await ok(b, ["network", "disconnect", "n2", "st"]);
+    const now = await ok(b, ["inspect", "-f", "{{json .NetworkSettings.Networks}}", "st"]);
+    assert.deepEqual(Object.keys(JSON.parse(now)), ["n1"]);
+  }));
+
+Deno.test("connect/disconnect refusals: one line, exit 125, nothing half-made", () =>
+  withScratchNet(async ({ b, veths, leases }) => {
+    await ok(b, ["network", "create", "--subnet", "10.76.0.0/24", "m1"]);
+    await ok(b, ["network", "create", "--subnet", "10.77.0.0/24", "m2"]);
+    await ok(b, ["run", "-d", "--name", "ctr", "--network", "m1", "busybox", "sleep", "60"]);
+    await ok(b, ["run", "-d", "--name", "hc", "--network", "host", "busybox", "sleep", "60"]);
+    await ok(b, ["run", "-d", "--name", "zc", "--network", "none", "busybox", "sleep", "60"]);
+    const before = await ok(b, ["inspect", "ctr", "hc", "zc"]);
+    const cases: [string[], RegExp][] = [
+      [["connect", "nosuch", "ctr"], /^Error: network nosuch not found$/],
+      [["connect", "m1", "nosuch"], /No such container: nosuch/],
+      [["connect", "m1", "ctr"], /container [0-9a-f]{64} is already connected to network m1/],
+      [
+        ["connect", "host", "ctr"],
+        /container cannot be disconnected from host network or connected to host network/,
+      ],
+      [["connect", "m2", "hc"], /sharing network namespace with another container or host/],
+      [["connect", "m2", "zc"], /one of the networks in private \(none\) mode/],
+      [
+        ["connect", "--ip", "10.99.0.5", "m2", "ctr"],
+        /no configured subnet|does not belong|not in/i,
+      ],
+      [
+        ["connect", "--alias", "x", "bridge", "ctr"],
+        /network-scoped alias is supported only for containers in user defined networks/,
+      ],
+      [["disconnect", "m2", "ctr"], /container [0-9a-f]{64} is not connected to network m2/],
+      [["disconnect", "nosuch", "ctr"], /network nosuch not found/],
+      [
+        ["disconnect", "host", "hc"],
+        /container cannot be disconnected from host network or connected to host network/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const out = await b(["network", ...args]);
+      assert.equal(out.code, 125, `${args.join(" ")}: ${out.stderr}`);
+      assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+      assert.match(out.stderr.trim(), message);
+    }
+    assert.equal(await ok(b, ["inspect", "ctr", "hc", "zc"]), before, "no record changed");
+    assert.equal((await veths()).length, 1);
+    assert.equal(leases(), 1);
+    const links = await ok(b, ["exec", "ctr", "ls", "/sys/class/net"]);
+    assert.deepEqual(links.trim().split(/\s+/).sort(), ["eth0", "lo"]);
+  }));
