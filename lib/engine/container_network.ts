@@ -8,9 +8,18 @@
  * a bridge network gets its link: the bridge (made on first use, with the
  * gateway address, up), a veth pair whose peer is made straight in the
  * container's namespace as `eth0`, the lease's address and MAC, lo up and
- * the default route via the gateway (not on an `--internal` network). When
- * the container ends, its host-side veth is deleted (the peer dies with the
- * namespace) and its lease ends.
+ * the default route via the gateway (not on an `--internal` network); the
+ * other networks of its record follow as `eth1`, `eth2`... (`network
+ * connect` adds them, to a running container at once). When the container
+ * ends, its host-side veths are deleted (the peers die with the namespace)
+ * and its leases end.
+ *
+ * Names without a resident daemon: every running container's hosts file
+ * (bind-mounted as /etc/hosts) lists the others on each user-defined network
+ * it shares, by name, aliases and short ID, and is rewritten in place, under
+ * `<root>/nat.lock`, whenever a container joins or leaves a network. The
+ * resolv.conf stays the one written at create (Docker points it at its
+ * embedded DNS, 127.0.0.11, on user-defined networks).
  *
  * @module
  */
