@@ -319,3 +319,23 @@ Deno.test("connect/disconnect refusals: one line, exit 125, nothing half-made", 
     const links = await ok(b, ["exec", "ctr", "ls", "/sys/class/net"]);
     assert.deepEqual(links.trim().split(/\s+/).sort(), ["eth0", "lo"]);
   }));
+
+Deno.test("rename: the others resolve a running container by its new name, not its old one", () =>
+  withScratchNet(async ({ b }) => {
+    await ok(b, ["network", "create", "--subnet", "10.76.0.0/24", "ren"]);
+    await ok(b, ["run", "-d", "--name", "r1", "--network", "ren", "busybox", "sleep", "60"]);
+    await ok(b, ["run", "-d", "--name", "old", "--network", "ren", "busybox", "sleep", "60"]);
+    assert.equal((await b(["exec", "r1", "ping", "-c1", "-W1", "old"])).code, 0);
+    await ok(b, ["rename", "old", "new"]);
+    const ping = await b(["exec", "r1", "ping", "-c1", "-W1", "new"]);
+    assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+    const hosts = await ok(b, ["exec", "r1", "cat", "/etc/hosts"]);
+    assert.ok(!/\bold\b/.test(hosts), hosts);
+    const names = await ok(b, [
+      "inspect",
+      "-f",
+      "{{json .NetworkSettings.Networks.ren.DNSNames}}",
+      "new",
+    ]);
+    assert.match(names, /^\["new",/);
+  }));

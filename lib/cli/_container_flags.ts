@@ -137,7 +137,7 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
     name: "network",
     type: "string",
     value: "network",
-    description: "Connect a container to a network (berth's default is none for now)",
+    description: "Connect a container to a network (default bridge, or $BERTH_DEFAULT_NETWORK)",
   },
   { name: "net", type: "string", value: "network", description: "Alias of --network" },
   {

@@ -884,6 +884,25 @@ function linkHolding(pid: number, address: string): string | undefined {
   }
 }
 /**
+ * After `rename`: the container's names on its user-defined networks
+ * (DNSNames) follow its new name, and so do the others' hosts files.
+ */
+export async function renamedOnNetworks(containers: ContainerStore, id: string): Promise<void> {
+  await withLock(natLock(containers), () => {
+    let changed = new Set<string>();
+    containers.update(id, (r) => {
+      changed = new Set(presentOn(r).keys());
+      for (const [name, ep] of Object.entries(r.NetworkSettings?.Networks ?? {})) {
+        if (ep.DNSNames !== undefined && ep.DNSNames !== null && isUserDefined(name)) {
+          ep.DNSNames = dnsNames(r, ep.Aliases);
+        }
+      }
+    });
+    if (changed.size > 0) refreshHostsOf(containers, changed, id);
+  });
+}
+
+/**
  * Rebuilds the berth nftables table from the network records and the
  * running containers' published ports (an ended container has none).
  * @throws {NftError}

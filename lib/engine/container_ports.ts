@@ -378,9 +378,16 @@ export function natForwards(
   for (const r of records) {
     const ports = r.NetworkSettings?.Ports;
     if (ports === undefined || Object.keys(ports).length === 0) continue;
-    for (const [name, ep] of Object.entries(r.NetworkSettings!.Networks)) {
-      const bridge = bridgeOf(name);
-      if (bridge !== undefined) out.push(...forwardsOf(ports, ep.IPAddress, bridge));
+    // Ports lead to the container's address on its primary network (the one that
+    // gives it the default route, as Docker's gateway endpoint); another network's
+    // address would only be a second rule that never matches.
+    const networks = r.NetworkSettings!.Networks;
+    const name = r.HostConfig.NetworkMode in networks
+      ? r.HostConfig.NetworkMode
+      : Object.keys(networks).find((n) => networks[n]!.IPAddress !== "");
+    const bridge = name === undefined ? undefined : bridgeOf(name);
+    if (name !== undefined && bridge !== undefined && networks[name]!.IPAddress !== "") {
+      out.push(...forwardsOf(ports, networks[name]!.IPAddress, bridge));
     }
   }
   return out;

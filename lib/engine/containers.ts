@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { disconnectNetwork } from "./container_network.ts";
+import { disconnectNetwork, renamedOnNetworks } from "./container_network.ts";
 import { ConflictError, EngineError, NotFoundError } from "../errors.ts";
 import {
   containerStats,
@@ -330,7 +330,8 @@ export class ContainerService {
         );
       }
       this.records.update(record.Id, (r) => (r.Name = `/${wanted}`));
-    });
+      return record.Id;
+    }).then((id) => renamedOnNetworks(this.records, id));
   }
 
   /** `diff`: what the container changed against its image (its overlay upper dir). */
