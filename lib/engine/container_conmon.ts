@@ -19,7 +19,12 @@ import { EngineError } from "../errors.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { readState } from "../runtime/state.ts";
 import { oomKilled } from "../runtime/cgroup.ts";
-import { type ContainerRecord, type ContainerStore, markEnded } from "./container_record.ts";
+import {
+  type ContainerRecord,
+  type ContainerStore,
+  markEnded,
+  startTimeOf,
+} from "./container_record.ts";
 import { logFile } from "./container_logs.ts";
 
 /** Where conmon and the runtime keep a root's run-time files. */
@@ -176,7 +181,10 @@ export async function launchConmon(
     throw runtimeError(message?.message, id);
   }
   const monitorPid = Number(Deno.readTextFileSync(`${files}/conmon.pid`).trim());
-  return { pid: message.data, monitor: { pid: monitorPid, startTime: startTimeOf(monitorPid) } };
+  return {
+    pid: message.data,
+    monitor: { pid: monitorPid, startTime: startTimeOf(monitorPid) ?? "" },
+  };
 }
 
 function readAll(fd: number): string {
@@ -224,16 +232,6 @@ function removeIfThere(path: string): void {
     Deno.removeSync(path);
   } catch {
     // not there
-  }
-}
-
-/** A process's start time (clock ticks after boot); "" once it is gone or a zombie. */
-export function startTimeOf(pid: number): string {
-  try {
-    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
-    return fields[0] === "Z" || fields[0] === "X" ? "" : fields[19]!;
-  } catch {
-    return "";
   }
 }
 

@@ -19,11 +19,15 @@ import {
   findConmon,
   launchConmon,
   recordExit,
-  startTimeOf as procStartTime,
 } from "./container_conmon.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
 import { prepareVolumes } from "./container_mounts.ts";
-import { type ContainerRecord, markRunning, monitorAlive } from "./container_record.ts";
+import {
+  type ContainerRecord,
+  markRunning,
+  monitorAlive,
+  startTimeOf,
+} from "./container_record.ts";
 import { pathExists } from "../store/mod.ts";
 import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
@@ -88,7 +92,7 @@ export async function startDetached(
       await disconnectNetwork(ctx.containers, id).catch(() => {});
       // conmon saw its container end: take the exit from its exit command, which then does nothing.
       for (let i = 0; i < 200 && claimExit(ctx.runRoot, id) === undefined; i++) {
-        if (procStartTime(launched.monitor.pid) !== launched.monitor.startTime) break;
+        if (startTimeOf(launched.monitor.pid) !== launched.monitor.startTime) break;
         await new Promise((r) => setTimeout(r, 10));
       }
     }

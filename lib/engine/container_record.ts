@@ -159,7 +159,7 @@ export function checkName(name: string): string {
 }
 
 /** A live process's start time (clock ticks after boot); undefined once it is gone or a zombie. */
-function startTimeOf(pid: number): string | undefined {
+export function startTimeOf(pid: number): string | undefined {
   try {
     const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
     return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];

@@ -21,7 +21,7 @@ import {
   startContainer,
   waitContainer,
 } from "../runtime/mod.ts";
-import { type ContainerStore, markEnded, markRunning } from "./container_record.ts";
+import { type ContainerStore, markEnded, markRunning, startTimeOf } from "./container_record.ts";
 import { logFile, LogWriter } from "./container_logs.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
 import { prepareVolumes } from "./container_mounts.ts";
@@ -55,14 +55,6 @@ export interface SuperviseContext {
   runtimeRoot: string;
   /** berth's runtime state root (`--run-root`): attach sockets live under it. */
   runRoot: string;
-}
-
-function procStartTime(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ")[19]!;
-  } catch {
-    return "";
-  }
 }
 
 /**
@@ -169,7 +161,7 @@ async function runOnce(
   const now = new Date().toISOString();
   ctx.containers.update(id, (r) => {
     markRunning(r, container.pid, now);
-    r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
+    r.Monitor = { pid: Deno.pid, startTime: startTimeOf(Deno.pid) ?? "" };
   });
   io.onStart?.(container.pid, container.console);
   const pumps: Promise<void>[] = [];
@@ -205,7 +197,7 @@ async function runOnce(
   await disconnectNetwork(ctx.containers, id).catch(() => {});
   ctx.containers.update(id, (r) => {
     if (markEnded(r, result.exitCode, result.oomKilled)) {
-      r.Monitor = { pid: Deno.pid, startTime: procStartTime(Deno.pid) };
+      r.Monitor = { pid: Deno.pid, startTime: startTimeOf(Deno.pid) ?? "" };
     } else {
       delete r.Monitor;
     }
