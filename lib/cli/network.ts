@@ -16,44 +16,17 @@ import {
 import { bool, type Command, type Context, list, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { forEachName } from "./_each.ts";
+import { type Filter, hasLabel, keyValues, parseFilters } from "./_filters.ts";
 import { INSPECT_FLAGS, printInspect, printRows } from "./_format.ts";
 
-/** `k=v` strings as Docker's map options read them (`k` alone is `k=""`). */
-function keyValues(values: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const eq = v.indexOf("=");
-    if (eq < 0) out[v] = "";
-    else out[v.slice(0, eq)] = v.slice(eq + 1);
+/** Network filters: `type` is custom or builtin, `dangling` a boolean. */
+function checkFilter(filter: Filter): void {
+  if (filter.key === "type" && !["custom", "builtin"].includes(filter.value)) {
+    throw new UsageError(`invalid filter: 'type'='${filter.value}'`);
   }
-  return out;
-}
-
-interface Filter {
-  key: string;
-  value: string;
-}
-
-function parseFilters(values: readonly string[], allowed: readonly string[]): Filter[] {
-  return values.map((f) => {
-    const eq = f.indexOf("=");
-    if (eq < 0) throw new UsageError(`Bad format of filter (expected name=value): ${f}`);
-    const filter = { key: f.slice(0, eq), value: f.slice(eq + 1) };
-    if (!allowed.includes(filter.key)) throw new UsageError(`Invalid filter '${filter.key}'`);
-    if (filter.key === "type" && !["custom", "builtin"].includes(filter.value)) {
-      throw new UsageError(`invalid filter: 'type'='${filter.value}'`);
-    }
-    if (filter.key === "dangling" && !["true", "false", "1", "0"].includes(filter.value)) {
-      throw new UsageError(`invalid filter 'dangling=${filter.value}'`);
-    }
-    return filter;
-  });
-}
-
-function hasLabel(n: NetworkRecord, wanted: string): boolean {
-  const eq = wanted.indexOf("=");
-  const key = eq < 0 ? wanted : wanted.slice(0, eq);
-  return key in n.Labels && (eq < 0 || n.Labels[key] === wanted.slice(eq + 1));
+  if (filter.key === "dangling" && !["true", "false", "1", "0"].includes(filter.value)) {
+    throw new UsageError(`invalid filter 'dangling=${filter.value}'`);
+  }
 }
 
 /** Docker's match for `name` and `id`: the exact value, or a regular expression that matches. */
@@ -71,7 +44,7 @@ function matches(n: NetworkRecord, filters: readonly Filter[]): boolean {
   const byKey = new Map<string, string[]>();
   for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
   for (const [key, values] of byKey) {
-    const ok = key === "label!" ? values.every((x) => !hasLabel(n, x)) : values.some((x) => {
+    const ok = key === "label!" ? values.every((x) => !hasLabel(n.Labels, x)) : values.some((x) => {
       switch (key) {
         case "name":
           return fuzzy(x, n.Name);
@@ -87,7 +60,7 @@ function matches(n: NetworkRecord, filters: readonly Filter[]): boolean {
           return (x === "true" || x === "1") ===
             (!isPredefined(n.Name) && Object.keys(n.Containers).length === 0);
         default: // label
-          return hasLabel(n, x);
+          return hasLabel(n.Labels, x);
       }
     });
     if (!ok) return false;
@@ -205,7 +178,7 @@ export const networkLs: Command = {
       "scope",
       "type",
       "dangling",
-    ]);
+    ], checkFilter);
     const found = (await networks(Engine.open(ctx.root)).list()).filter((n) => matches(n, filters));
     const id = (n: NetworkRecord) => bool(flags, "no-trunc") ? n.Id : n.Id.slice(0, 12);
     if (bool(flags, "quiet")) {
@@ -330,7 +303,7 @@ export const networkPrune: Command = {
     { name: "force", short: "f", type: "bool", description: "Do not prompt for confirmation" },
   ],
   async run(ctx: Context, flags) {
-    const filters = parseFilters(list(flags, "filter"), ["label", "label!"]);
+    const filters = parseFilters(list(flags, "filter"), ["label", "label!"], checkFilter);
     const warning =
       "WARNING! This will remove all custom networks not used by at least one container.";
     if (!bool(flags, "force") && !(await confirm(ctx, warning))) return 0;
