@@ -4,94 +4,27 @@
  * that berth keeps current as containers come and go (no resident daemon),
  * `network connect`/`disconnect` of running and stopped containers, and
  * their refusals. berth runs only inside a scratch network namespace each
- * test makes and removes (as in container_networks_test.ts).
+ * test makes and removes (tests/_netns.ts).
  */
 import assert from "node:assert/strict";
-import { berthArgs, makeRootfs, type Run, withTempDir } from "./_helpers.ts";
-import { processesMentioning } from "./_containers.ts";
+import { ok, retry, type Scratch, withScratchNet } from "./_netns.ts";
 
-async function sh(cmd: string, args: string[]): Promise<Run> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
-
-interface NetEnv {
-  root: string;
-  b: (args: string[]) => Promise<Run>;
-  /** The veths in the scratch namespace. */
-  veths: () => Promise<string[]>;
-  /** Leases over every network. */
-  leases: () => number;
-}
-
-async function withScratchNet(fn: (env: NetEnv) => Promise<void>): Promise<void> {
-  const ns = `berth-test-C1-${crypto.randomUUID().slice(0, 8)}`;
-  const made = await sh("ip", ["netns", "add", ns]);
-  assert.equal(made.code, 0, made.stderr);
-  try {
-    await withTempDir(async (dir) => {
-      const root = `${dir}/root`;
-      const b = (args: string[]) =>
-        sh("nsenter", [
-          `--net=/run/netns/${ns}`,
-          Deno.execPath(),
-          ...berthArgs(root, ["--run-root", `${dir}/run`, ...args]),
-        ]);
-      const veths = async () => {
-        const out = await sh("ip", ["-n", ns, "-j", "link", "show", "type", "veth"]);
-        assert.equal(out.code, 0, out.stderr);
-        return (JSON.parse(out.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname).sort();
-      };
-      const leases = () => {
-        let n = 0;
-        for (const e of Deno.readDirSync(`${root}/networks`)) {
-          const record = JSON.parse(Deno.readTextFileSync(`${root}/networks/${e.name}`));
-          n += Object.keys(record.Containers).length;
-        }
-        return n;
-      };
-      const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
-      const imported = await b(["import", "--change", 'CMD ["sh"]', tarball, "busybox"]);
-      assert.equal(imported.code, 0, imported.stderr);
-      try {
-        await fn({ root, b, veths, leases });
-        const ids = (await b(["ps", "-aq", "--no-trunc"])).stdout.trim().split("\n")
-          .filter((l) => l !== "");
-        for (const id of ids) assert.equal((await b(["rm", "-f", id])).code, 0);
-        assert.deepEqual(await veths(), [], "no veth is left");
-        assert.equal(leases(), 0, "no lease is left");
-      } finally {
-        const ids = (await b(["ps", "-aq", "--no-trunc"])).stdout.trim().split("\n")
-          .filter((l) => l !== "");
-        for (const id of ids) await b(["rm", "-f", id]);
-        for (let i = 0; i < 100 && processesMentioning(root).length > 0; i++) {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        assert.deepEqual(processesMentioning(root), [], "no process of berth is left");
-      }
-    });
-  } finally {
-    await sh("ip", ["netns", "delete", ns]);
-  }
+/** A scratch namespace; when the test passes, `rm -f` of every container leaves no veth or lease. */
+function withNames(fn: (env: Scratch) => Promise<void>): Promise<void> {
+  return withScratchNet({ tag: "C1" }, async (env) => {
+    const { b, containers, veths, leases } = env;
+    await fn(env);
+    for (const id of await containers()) assert.equal((await b(["rm", "-f", id])).code, 0);
+    assert.deepEqual(await veths(), [], "no veth is left");
+    assert.equal(leases(), 0, "no lease is left");
+  });
 }
 
 const HTTPD =
   "mkdir -p /www && echo page-of-$(hostname) > /www/index.html && httpd -f -p 80 -h /www";
 
-async function ok(b: NetEnv["b"], args: string[]): Promise<string> {
-  const out = await b(args);
-  assert.equal(out.code, 0, `${args.join(" ")}: ${out.stderr}`);
-  return out.stdout;
-}
-
-/** A shell line that tries `cmd` for up to 2 s (the server may still be starting). */
-function retry(cmd: string): string {
-  return `for i in $(seq 20); do ${cmd} && exit 0; sleep 0.1; done; exit 1`;
-}
-
 Deno.test("a user network resolves names, aliases and short IDs; a later container too; a stopped one is gone", () =>
-  withScratchNet(async ({ b }) => {
+  withNames(async ({ b }) => {
     await ok(b, ["network", "create", "--subnet", "10.71.0.0/24", "app"]);
     await ok(b, [
       "run",
@@ -168,7 +101,7 @@ Deno.test("a user network resolves names, aliases and short IDs; a later contain
   }));
 
 Deno.test("the default bridge resolves no names", () =>
-  withScratchNet(async ({ b }) => {
+  withNames(async ({ b }) => {
     await ok(b, ["run", "-d", "--name", "a1", "--network", "bridge", "busybox", "sleep", "60"]);
     await ok(b, ["run", "-d", "--name", "a2", "--network", "bridge", "busybox", "sleep", "60"]);
     const hosts = await ok(b, ["exec", "a1", "cat", "/etc/hosts"]);
@@ -198,7 +131,7 @@ Deno.test("the default bridge resolves no names", () =>
   }));
 
 Deno.test("network connect gives a running container eth1 and the names there; disconnect takes both away", () =>
-  withScratchNet(async ({ b, veths, leases }) => {
+  withNames(async ({ b, veths, leases }) => {
     await ok(b, ["network", "create", "--subnet", "10.72.0.0/24", "front"]);
     await ok(b, ["network", "create", "--subnet", "10.73.0.0/24", "back"]);
     await ok(b, [
@@ -252,7 +185,7 @@ Deno.test("network connect gives a running container eth1 and the names there; d
   }));
 
 Deno.test("network connect of a stopped container is joined at its next start", () =>
-  withScratchNet(async ({ b, veths }) => {
+  withNames(async ({ b, veths }) => {
     await ok(b, ["network", "create", "--subnet", "10.74.0.0/24", "n1"]);
     await ok(b, ["network", "create", "--subnet", "10.75.0.0/24", "n2"]);
     await ok(b, ["create", "--name", "st", "--network", "n1", "busybox", "sleep", "60"]);
@@ -275,7 +208,7 @@ Deno.test("network connect of a stopped container is joined at its next start", 
   }));
 
 Deno.test("connect/disconnect refusals: one line, exit 125, nothing half-made", () =>
-  withScratchNet(async ({ b, veths, leases }) => {
+  withNames(async ({ b, veths, leases }) => {
     await ok(b, ["network", "create", "--subnet", "10.76.0.0/24", "m1"]);
     await ok(b, ["network", "create", "--subnet", "10.77.0.0/24", "m2"]);
     await ok(b, ["run", "-d", "--name", "ctr", "--network", "m1", "busybox", "sleep", "60"]);
@@ -321,7 +254,7 @@ Deno.test("connect/disconnect refusals: one line, exit 125, nothing half-made", 
   }));
 
 Deno.test("rename: the others resolve a running container by its new name, not its old one", () =>
-  withScratchNet(async ({ b }) => {
+  withNames(async ({ b }) => {
     await ok(b, ["network", "create", "--subnet", "10.76.0.0/24", "ren"]);
     await ok(b, ["run", "-d", "--name", "r1", "--network", "ren", "busybox", "sleep", "60"]);
     await ok(b, ["run", "-d", "--name", "old", "--network", "ren", "busybox", "sleep", "60"]);

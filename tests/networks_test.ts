@@ -7,47 +7,13 @@
  * nothing reaches the machine's own links or firewall.
  */
 import assert from "node:assert/strict";
-import { berthArgs, type Run, withTempDir } from "./_helpers.ts";
+import type { Run } from "./_helpers.ts";
+import { type Berth, ok, withScratchNet } from "./_netns.ts";
 import { NetworkStore } from "../lib/engine/networks/mod.ts";
 
-type B = (args: string[], opts?: { stdin?: Uint8Array }) => Promise<Run>;
-
-async function run(cmd: string, args: string[], stdin?: Uint8Array): Promise<Run> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(stdin).catch(() => {});
-    await writer.close().catch(() => {});
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-async function withRoot(fn: (b: B, root: string) => Promise<void>): Promise<void> {
-  const ns = `berth-test-nw-${crypto.randomUUID().slice(0, 8)}`;
-  const made = await run("ip", ["netns", "add", ns]);
-  assert.equal(made.code, 0, made.stderr);
-  try {
-    await withTempDir(async (dir) => {
-      const root = `${dir}/root`;
-      const b: B = (args, opts = {}) =>
-        run("nsenter", [
-          `--net=/run/netns/${ns}`,
-          Deno.execPath(),
-          ...berthArgs(root, ["--run-root", `${dir}/run`, ...args]),
-        ], opts.stdin);
-      await fn(b, root);
-    });
-  } finally {
-    await run("ip", ["netns", "delete", ns]);
-  }
+/** berth in a scratch namespace on a fresh root (no image: these tests run no container). */
+function withRoot(fn: (b: Berth, root: string) => Promise<void>): Promise<void> {
+  return withScratchNet({ tag: "nw", image: false }, ({ b, root }) => fn(b, root));
 }
 
 /** One error line on stderr, exit 125, nothing on stdout, and the text Docker prints. */
@@ -56,12 +22,6 @@ function assertRefused(out: Run, text: string): void {
   assert.equal(out.stdout, "");
   assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
   assert.equal(out.stderr, `Error: ${text}\n`);
-}
-
-async function ok(b: B, args: string[]): Promise<string> {
-  const out = await b(args);
-  assert.equal(out.code, 0, `${args.join(" ")}: ${out.stderr}`);
-  return out.stdout;
 }
 
 function recordFiles(root: string): string[] {

@@ -5,78 +5,32 @@
  * too, so requests to 127.0.0.1 go through berth's output-chain DNAT.
  */
 import assert from "node:assert/strict";
-import { berthArgs, makeRootfs, type Run, withTempDir } from "./_helpers.ts";
-import { processesMentioning } from "./_containers.ts";
+import { type Scratch, startIn, withScratchNet } from "./_netns.ts";
 
-async function sh(cmd: string, args: string[]): Promise<Run> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
-
-interface NetEnv {
-  ns: string;
-  dir: string;
-  tarball: string;
-  b: (args: string[]) => Promise<Run>;
-}
-
-async function withScratchNet(fn: (env: NetEnv) => Promise<void>): Promise<void> {
-  const ns = `berth-test-N5-${crypto.randomUUID().slice(0, 8)}`;
-  const made = await sh("ip", ["netns", "add", ns]);
-  assert.equal(made.code, 0, made.stderr);
-  try {
-    await withTempDir(async (dir) => {
-      const root = `${dir}/root`;
-      const b = async (args: string[]): Promise<Run> =>
-        await sh("nsenter", [
-          `--net=/run/netns/${ns}`,
-          Deno.execPath(),
-          ...berthArgs(root, ["--run-root", `${dir}/run`, ...args]),
-        ]);
-      const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
-      const imported = await b(["import", "--change", 'CMD ["sh"]', tarball, "busybox"]);
-      assert.equal(imported.code, 0, imported.stderr);
-      assert.equal((await sh("ip", ["-n", ns, "link", "set", "lo", "up"])).code, 0);
-      const net = await b(["network", "create", "--subnet", "10.63.0.0/24", "pub"]);
-      assert.equal(net.code, 0, net.stderr);
-      try {
-        await fn({ ns, dir, tarball, b });
-      } finally {
-        const ids = (await b(["ps", "-aq", "--no-trunc"])).stdout.trim().split("\n")
-          .filter((l) => l !== "");
-        for (const id of ids) await b(["rm", "-f", id]);
-        for (let i = 0; i < 100 && processesMentioning(root).length > 0; i++) {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        assert.deepEqual(processesMentioning(root), [], "no process of berth is left");
-        // nothing per container is left: no veth, no DNAT rule
-        const links = await sh("ip", ["-n", ns, "-o", "link", "show"]);
-        assert.ok(!/\bvb[0-9a-f]{12}\b/.test(links.stdout), links.stdout);
-        const table = await sh("ip", ["netns", "exec", ns, "nft", "list", "table", "ip", "berth"]);
-        assert.ok(!table.stdout.includes("dnat"), table.stdout);
-        const rm = await b(["network", "rm", "pub"]);
-        assert.equal(rm.code, 0, rm.stderr);
-        const after = await sh("ip", ["-n", ns, "-o", "link", "show"]);
-        assert.ok(!after.stdout.includes("br-"), `the network's bridge is gone: ${after.stdout}`);
-      }
-    });
-  } finally {
-    await sh("ip", ["netns", "delete", ns]);
-  }
-}
-
-/** GET a URL from inside the namespace, retried while the server starts. */
-async function fetchIn(ns: string, url: string): Promise<string> {
-  const code = `const r = await fetch(${JSON.stringify(url)}); ` +
-    `if (!r.ok) Deno.exit(2); console.log(await r.text());`;
-  let last: Run | undefined;
-  for (let i = 0; i < 50; i++) {
-    last = await sh("nsenter", [`--net=/run/netns/${ns}`, Deno.execPath(), "eval", code]);
-    if (last.code === 0) return last.stdout.trim();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no answer from ${url}: ${last?.stderr}`);
+/**
+ * A scratch namespace with lo up and a network `pub`; afterwards nothing per
+ * container is left (no veth, no DNAT rule) and `network rm pub` takes the bridge.
+ */
+function withPub(fn: (env: Scratch) => Promise<void>): Promise<void> {
+  return withScratchNet({ tag: "N5" }, async (env) => {
+    const { b, inNs, links, removeAll } = env;
+    assert.equal((await inNs("ip", ["link", "set", "lo", "up"])).code, 0);
+    const net = await b(["network", "create", "--subnet", "10.63.0.0/24", "pub"]);
+    assert.equal(net.code, 0, net.stderr);
+    try {
+      await fn(env);
+    } finally {
+      await removeAll();
+      const left = await links();
+      assert.ok(!left.some((l) => /^vb[0-9a-f]{12}$/.test(l)), `${left}`);
+      const table = await inNs("nft", ["list", "table", "ip", "berth"]);
+      assert.ok(!table.stdout.includes("dnat"), table.stdout);
+      const rm = await b(["network", "rm", "pub"]);
+      assert.equal(rm.code, 0, rm.stderr);
+      const after = await links();
+      assert.ok(!after.some((l) => l.startsWith("br-")), `the network's bridge is gone: ${after}`);
+    }
+  });
 }
 
 function page(dir: string, text: string): string {
@@ -87,7 +41,7 @@ function page(dir: string, text: string): string {
 }
 
 Deno.test("-p 127.0.0.1:18080:80 serves the page on the host side; port, ps; a second run on the port fails and leaves nothing", () =>
-  withScratchNet(async ({ ns, dir, b }) => {
+  withPub(async ({ dir, b, inNs, fetchIn }) => {
     const www = page(dir, "hello from berth");
     const mount = `type=bind,source=${www},destination=/www`;
     const run = await b([
@@ -95,7 +49,7 @@ Deno.test("-p 127.0.0.1:18080:80 serves the page on the host side; port, ps; a s
       ...["--mount", mount, "busybox", "httpd", "-f", "-p", "80", "-h", "/www"],
     ]);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(await fetchIn(ns, "http://127.0.0.1:18080/"), "hello from berth");
+    assert.equal(await fetchIn("http://127.0.0.1:18080/"), "hello from berth");
     assert.equal((await b(["port", "web"])).stdout, "80/tcp -> 127.0.0.1:18080\n");
     assert.equal((await b(["port", "web", "80"])).stdout, "127.0.0.1:18080\n");
     const none = await b(["port", "web", "81"]);
@@ -123,14 +77,13 @@ Deno.test("-p 127.0.0.1:18080:80 serves the page on the host side; port, ps; a s
     }
     // stopped: its forward is gone from the table, its ports from port and ps
     assert.equal((await b(["rm", "-f", "web"])).code, 0);
-    const table = await sh("ip", ["netns", "exec", ns, "nft", "list", "table", "ip", "berth"]);
+    const table = await inNs("nft", ["list", "table", "ip", "berth"]);
     assert.ok(!table.stdout.includes("18080"), table.stdout);
   }));
 
 Deno.test("the seed's example: -P publishes the image's EXPOSE 80 on a random port, port web 80 finds it", () =>
-  withScratchNet(async ({ ns, dir, tarball, b }) => {
-    const imported = await b(["import", "--change", "EXPOSE 80", tarball, "webapp"]);
-    assert.equal(imported.code, 0, imported.stderr);
+  withPub(async ({ dir, b, importBusybox, fetchIn }) => {
+    await importBusybox("webapp", ["EXPOSE 80"]);
     const www = page(dir, "the web app");
     const run = await b([
       ...["run", "-d", "-P", "--name", "web", "--network", "pub"],
@@ -143,25 +96,17 @@ Deno.test("the seed's example: -P publishes the image's EXPOSE 80 on a random po
     const m = /^0\.0\.0\.0:(\d+)\n$/.exec(port.stdout);
     assert.ok(m, port.stdout);
     assert.ok(Number(m[1]) >= 32768 && Number(m[1]) <= 60999, port.stdout);
-    assert.equal(await fetchIn(ns, `http://127.0.0.1:${m[1]}/`), "the web app");
+    assert.equal(await fetchIn(`http://127.0.0.1:${m[1]}/`), "the web app");
     const ps = await b(["ps", "--format", "{{.Ports}}"]);
     assert.equal(ps.stdout, `0.0.0.0:${m[1]}->80/tcp\n`);
   }));
 
 Deno.test("a host port a process has bound fails the run with Docker's message and leaves nothing", () =>
-  withScratchNet(async ({ ns, b }) => {
+  withPub(async ({ ns, b }) => {
     const code = `const l = Deno.listen({ hostname: "127.0.0.1", port: 18081 }); ` +
       `console.log("ready"); for await (const c of l) c.close();`;
-    const child = new Deno.Command("nsenter", {
-      args: [`--net=/run/netns/${ns}`, Deno.execPath(), "eval", code],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    const listener = await startIn(ns, code, /ready/);
     try {
-      const reader = child.stdout.getReader();
-      const first = await reader.read();
-      assert.match(new TextDecoder().decode(first.value), /ready/);
-      reader.releaseLock();
       const run = await b([
         ...["run", "-d", "--network", "pub", "-p", "18081:80", "busybox", "sleep", "60"],
       ]);
@@ -169,8 +114,6 @@ Deno.test("a host port a process has bound fails the run with Docker's message a
       assert.match(run.stderr, /Bind for 0\.0\.0\.0:18081 failed: port is already allocated/);
       assert.equal((await b(["ps", "-aq"])).stdout, "", "no container is left");
     } finally {
-      Deno.kill(child.pid, "SIGKILL");
-      await child.stdout.cancel().catch(() => {});
-      await child.status;
+      await listener.stop();
     }
   }));
