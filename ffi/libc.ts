@@ -269,9 +269,12 @@ const ERRNO_NAMES: Record<number, string> = {
   97: "EAFNOSUPPORT",
   98: "EADDRINUSE",
   99: "EADDRNOTAVAIL",
+  100: "ENETDOWN",
+  101: "ENETUNREACH",
   105: "ENOBUFS",
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",
+  113: "EHOSTUNREACH",
 };
 
 /** errno's symbolic name, e.g. `EPERM`. */

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 DENO_VERSION=2.9.6
-PACKAGES=(conmon busybox-static file tini gcc libc6-dev keyutils libcap2-bin golang-github-containers-common skopeo umoci podman docker.io docker-registry openssl iproute2 iptables ca-certificates bc isal)
+PACKAGES=(conmon nftables busybox-static file tini gcc libc6-dev keyutils libcap2-bin golang-github-containers-common skopeo umoci podman docker.io docker-registry openssl iproute2 iptables ca-certificates bc isal)
 
 need_apt=()
 for p in "${PACKAGES[@]}"; do

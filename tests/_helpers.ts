@@ -5,6 +5,12 @@
  */
 export const REPO = new URL("../", import.meta.url).pathname;
 
+// Every berth these tests start (and whatever it starts: conmon's exit command)
+// defaults to `--network none`, so no test makes a bridge or an nftables table
+// in the machine's own namespace. The network tests run berth in a scratch
+// namespace and name their networks, or set BERTH_DEFAULT_NETWORK themselves.
+Deno.env.set("BERTH_DEFAULT_NETWORK", "none");
+
 /** The result of running a command. */
 export interface Run {
   code: number;

@@ -133,6 +133,53 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
     value: "int",
     description: "Timeout (in seconds) to stop a container",
   },
+  {
+    name: "network",
+    type: "string",
+    value: "network",
+    description: "Connect a container to a network (default bridge, or $BERTH_DEFAULT_NETWORK)",
+  },
+  { name: "net", type: "string", value: "network", description: "Alias of --network" },
+  {
+    name: "ip",
+    type: "string",
+    value: "string",
+    description: "IPv4 address (e.g., 172.30.100.104)",
+  },
+  {
+    name: "network-alias",
+    type: "list",
+    value: "list",
+    description: "Add network-scoped alias for the container",
+  },
+  {
+    name: "mac-address",
+    type: "string",
+    value: "string",
+    description: "Container MAC address (e.g., 92:d0:c6:0a:29:33)",
+  },
+  {
+    name: "add-host",
+    type: "list",
+    value: "list",
+    description: "Add a custom host-to-IP mapping (host:ip)",
+  },
+  {
+    name: "publish",
+    short: "p",
+    type: "list",
+    value: "list",
+    description: "Publish a container's port(s) to the host",
+  },
+  {
+    name: "publish-all",
+    short: "P",
+    type: "bool",
+    description: "Publish all exposed ports to random ports",
+  },
+  { name: "expose", type: "list", value: "list", description: "Expose a port or a range of ports" },
+  { name: "dns", type: "list", value: "list", description: "Set custom DNS servers" },
+  { name: "dns-search", type: "list", value: "list", description: "Set custom DNS search domains" },
   { name: "volume", short: "v", type: "list", value: "list", description: "Bind mount a volume" },
   {
     name: "mount",
@@ -369,6 +416,8 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
   ];
   const opt = <K extends keyof ContainerOptions>(key: K, value: ContainerOptions[K] | undefined) =>
     value === undefined ? {} : { [key]: value };
+  const given = (key: string, value: string | undefined) =>
+    value === undefined ? {} : { [key]: value };
   const restart = parseRestart(str(flags, "restart") ?? "no");
   if (bool(flags, "rm") && restart.name !== "no") {
     throw new UsageError("Conflicting options: --restart and --rm");
@@ -405,5 +454,19 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
     mounts: list(flags, "mount").map(parseMount),
     tmpfs: list(flags, "tmpfs"),
     volumesFrom: list(flags, "volumes-from"),
+    network: {
+      ...given("network", str(flags, "network") ?? str(flags, "net")),
+      ...given("ip", str(flags, "ip")),
+      aliases: list(flags, "network-alias"),
+      ...given("mac", str(flags, "mac-address")),
+      addHosts: list(flags, "add-host"),
+      dns: list(flags, "dns"),
+      dnsSearch: list(flags, "dns-search"),
+    },
+    ports: {
+      publish: list(flags, "publish"),
+      publishAll: bool(flags, "publish-all"),
+      expose: list(flags, "expose"),
+    },
   };
 }

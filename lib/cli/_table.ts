@@ -18,6 +18,7 @@ export interface CommandEntry {
 export const GROUPS: Record<string, string> = {
   container: "Manage containers",
   image: "Manage images",
+  network: "Manage networks",
   runtime: "Run OCI bundles (the low-level runtime, like runc)",
   registry: "Manage a built-in registry",
   system: "Manage berth",
@@ -260,6 +261,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     "Unpause all processes within one or more containers",
     async () => (await import("./pause.ts")).unpause,
   ),
+  "port": lazy(
+    "List port mappings or a specific mapping for the container",
+    async () => (await import("./port.ts")).port,
+  ),
+  "container port": lazy(
+    "List port mappings or a specific mapping for the container",
+    async () => (await import("./port.ts")).port,
+  ),
   "top": lazy(
     "Display the running processes of a container",
     async () => (await import("./top.ts")).top,
@@ -285,6 +294,31 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./stats.ts")).stats,
   ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
+  "network connect": lazy(
+    "Connect a container to a network",
+    async () => (await import("./network.ts")).networkConnect,
+  ),
+  "network disconnect": lazy(
+    "Disconnect a container from a network",
+    async () => (await import("./network.ts")).networkDisconnect,
+  ),
+  "network create": lazy(
+    "Create a network",
+    async () => (await import("./network.ts")).networkCreate,
+  ),
+  "network inspect": lazy(
+    "Display detailed information on one or more networks",
+    async () => (await import("./network.ts")).networkInspect,
+  ),
+  "network ls": lazy("List networks", async () => (await import("./network.ts")).networkLs),
+  "network prune": lazy(
+    "Remove all unused networks",
+    async () => (await import("./network.ts")).networkPrune,
+  ),
+  "network rm": lazy(
+    "Remove one or more networks",
+    async () => (await import("./network.ts")).networkRm,
+  ),
   "volume create": lazy(
     "Create a volume",
     async () => (await import("./volume.ts")).volumeCreate,

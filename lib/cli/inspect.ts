@@ -11,6 +11,7 @@ import {
   ContainerReader,
   type ContainerRecord,
   Engine,
+  initialSettings,
   seccompProfileOf,
 } from "../engine/read.ts";
 import { type Command, type Context, str } from "./_command.ts";
@@ -29,6 +30,8 @@ export function containerInspect(
     Monitor: _monitor,
     StoppedByUser: _stopped,
     Mounts: mounts,
+    Net: _net,
+    NetworkSettings: network,
     ...rest
   } = record;
   return {
@@ -49,6 +52,7 @@ export function containerInspect(
       },
     },
     Mounts: (mounts ?? []).map(({ Anonymous: _anonymous, ...point }) => point),
+    NetworkSettings: network ?? initialSettings(record.HostConfig.NetworkMode),
     // Docker shows AppArmorProfile here; berth has no AppArmor, and says which seccomp profile applies.
     SeccompProfile: seccompProfileOf(record),
   };

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type PortFields, psPorts } from "../engine/container_ports.ts";
 import { UsageError } from "../errors.ts";
 import {
   ContainerReader,
@@ -164,7 +165,7 @@ export const ps: Command = {
         RunningFor: sinceTime(c.Created, now),
         Status: statusText(c, now),
         State: c.State.Status,
-        Ports: "",
+        Ports: psPorts((c as unknown as PortFields).NetworkSettings?.Ports),
         Names: c.Name.slice(1),
         Labels: Object.entries(c.Config.Labels).map(([k, v]) => `${k}=${v}`).join(","),
         Mounts: "",

@@ -16,44 +16,13 @@ import {
 import { bool, type Command, type Context, list, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { forEachName } from "./_each.ts";
+import { type Filter, hasLabel, keyValues, parseFilters } from "./_filters.ts";
 import { INSPECT_FLAGS, printInspect, printRows } from "./_format.ts";
 import { humanSize } from "./_units.ts";
 
-/** `k=v` strings as Docker's map options read them (`k` alone is `k=""`). */
-function keyValues(values: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const eq = v.indexOf("=");
-    if (eq < 0) out[v] = "";
-    else out[v.slice(0, eq)] = v.slice(eq + 1);
-  }
-  return out;
-}
-
-interface Filter {
-  key: string;
-  value: string;
-}
-
-/**
- * `--filter` values, checked against the keys a command takes (and the
- * boolean ones for a boolean), so a bad filter is refused before any work.
- */
-function parseFilters(values: readonly string[], allowed: readonly string[]): Filter[] {
-  return values.map((f) => {
-    const eq = f.indexOf("=");
-    if (eq < 0) throw new UsageError(`Bad format of filter (expected name=value): ${f}`);
-    const filter = { key: f.slice(0, eq), value: f.slice(eq + 1) };
-    if (!allowed.includes(filter.key)) throw new UsageError(`Invalid filter '${filter.key}'`);
-    if (filter.key === "dangling" || filter.key === "all") parseBool(filter.key, filter.value);
-    return filter;
-  });
-}
-
-function hasLabel(v: VolumeRecord, wanted: string): boolean {
-  const eq = wanted.indexOf("=");
-  const key = eq < 0 ? wanted : wanted.slice(0, eq);
-  return key in v.Labels && (eq < 0 || v.Labels[key] === wanted.slice(eq + 1));
+/** Volume filters: `dangling` and `all` are booleans. */
+function checkFilter(filter: Filter): void {
+  if (filter.key === "dangling" || filter.key === "all") parseBool(filter.key, filter.value);
 }
 
 function parseBool(key: string, value: string): boolean {
@@ -71,7 +40,7 @@ function matches(
   const byKey = new Map<string, string[]>();
   for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.value]);
   for (const [key, values] of byKey) {
-    const ok = key === "label!" ? values.every((x) => !hasLabel(v, x)) : values.some((x) => {
+    const ok = key === "label!" ? values.every((x) => !hasLabel(v.Labels, x)) : values.some((x) => {
       switch (key) {
         case "name":
           try {
@@ -82,7 +51,7 @@ function matches(
         case "driver":
           return v.Driver === x;
         case "label":
-          return hasLabel(v, x);
+          return hasLabel(v.Labels, x);
         case "dangling":
           return parseBool(key, x) === !inUse(v.Name);
         default: // `all` (prune): chooses the volumes, filters none out
@@ -159,7 +128,11 @@ export const volumeLs: Command = {
     { name: "quiet", short: "q", type: "bool", description: "Only display volume names" },
   ],
   async run(ctx, flags) {
-    const filters = parseFilters(list(flags, "filter"), ["name", "label", "dangling", "driver"]);
+    const filters = parseFilters(
+      list(flags, "filter"),
+      ["name", "label", "dangling", "driver"],
+      checkFilter,
+    );
     const engine = Engine.open(ctx.root, { reading: true });
     const users = filters.some((f) => f.key === "dangling")
       ? await usersOf(ctx, engine)
@@ -270,7 +243,7 @@ export const volumePrune: Command = {
     { name: "force", short: "f", type: "bool", description: "Do not prompt for confirmation" },
   ],
   async run(ctx, flags) {
-    const filters = parseFilters(list(flags, "filter"), ["label", "label!", "all"]);
+    const filters = parseFilters(list(flags, "filter"), ["label", "label!", "all"], checkFilter);
     const all = bool(flags, "all") ||
       filters.some((f) => f.key === "all" && parseBool("all", f.value));
     const warning = all

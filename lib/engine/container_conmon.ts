@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { disconnectNetwork } from "./container_network.ts";
 import { closeFd, pipe, readSync, setCloexec } from "../../ffi/fd.ts";
 import { EngineError } from "../errors.ts";
 import { deleteContainer } from "../runtime/mod.ts";
@@ -277,6 +278,7 @@ export async function recordExit(
   const dir = ctx.containers.path(id);
   for (const leftover of ["attach", "ctl", "winsz"]) removeIfThere(`${dir}/bundle/${leftover}`);
   removeIfThere(`${socketDir(ctx.runRoot)}/${id.slice(0, 24)}`);
+  await disconnectNetwork(ctx.containers, id).catch(() => {});
   let record: ContainerRecord;
   try {
     record = ctx.containers.update(id, (r) => {

@@ -48,6 +48,22 @@ import {
   planMounts,
 } from "./container_mounts.ts";
 import { VolumeStore } from "./volumes.ts";
+import {
+  applyNetworkMode,
+  hostsFile,
+  type NetworkRequest,
+  planNetwork,
+  resolvConfFile,
+} from "./container_network.ts";
+import {
+  choosePorts,
+  planPorts,
+  type PortFields,
+  portIsFree,
+  type PortsRequest,
+  portsTakenBy,
+  startBindings,
+} from "./container_ports.ts";
 
 /** What `create`/`run` take (already parsed by the front end). */
 export interface ContainerOptions {
@@ -98,6 +114,10 @@ export interface ContainerOptions {
   tmpfs?: string[];
   /** `--volumes-from CONTAINER[:ro|rw]`. */
   volumesFrom?: string[];
+  /** `--network`, `--ip`, `--mac-address`, `--add-host`, `--dns`, `--dns-search`. */
+  network?: NetworkRequest;
+  /** `-p`, `-P`, `--expose`. */
+  ports?: PortsRequest;
 }
 
 const ALL_CAPS = [
@@ -212,19 +232,24 @@ function mergeEnv(...lists: readonly string[][]): string[] {
   return [...out.values()];
 }
 
-function resolvConf(): string {
-  let text = "";
+/** A host-network container sees the host's /etc/hosts, as in Docker, and its --add-host lines. */
+function hostHosts(extraHosts: readonly string[]): string {
+  let text: string;
   try {
-    text = Deno.readTextFileSync("/etc/resolv.conf");
+    text = Deno.readTextFileSync("/etc/hosts");
   } catch {
-    // no resolver on the host
+    return hostsFile(extraHosts, Deno.hostname(), "127.0.1.1");
   }
-  // Loopback resolvers of the host are unreachable from the container's network namespace.
-  const kept = text.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l));
-  if (!kept.some((l) => /^\s*nameserver\s/.test(l))) {
-    kept.push("nameserver 8.8.8.8", "nameserver 8.8.4.4");
+  if (text !== "" && !text.endsWith("\n")) text += "\n";
+  return text + extraHosts.map((l) => `${l}\n`).join("");
+}
+
+function hostResolvConf(): string {
+  try {
+    return Deno.readTextFileSync("/etc/resolv.conf");
+  } catch {
+    return ""; // no resolver on the host
   }
-  return kept.join("\n").trim() + "\n";
 }
 
 /**
@@ -264,7 +289,10 @@ export async function createContainerRecord(
     throw new TypeError(`Invalid container ID "${options.id}": want 64 lowercase hex digits`);
   }
   const id = options.id ?? newContainerId();
-  const hostname = options.hostname ?? id.slice(0, 12);
+  const netRequest = options.network ?? {};
+  const ports = planPorts(options.ports ?? {}, ic.ExposedPorts);
+  const net = await planNetwork(containers, id, netRequest);
+  const hostname = options.hostname ?? (net.mode === "host" ? Deno.hostname() : id.slice(0, 12));
   const env = mergeEnv(ic.Env ?? [], options.env ?? []);
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home}`);
   const dir = containers.path(id);
@@ -331,12 +359,33 @@ export async function createContainerRecord(
       },
       Init: null,
       Ulimits: options.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null,
-      NetworkMode: "none",
+      NetworkMode: net.mode,
+      ...(net.extraHosts.length > 0 ? { ExtraHosts: net.extraHosts } : {}),
+      ...(netRequest.dns?.length ? { Dns: netRequest.dns } : {}),
+      ...(netRequest.dnsSearch?.length ? { DnsSearch: netRequest.dnsSearch } : {}),
       ...mountFlags.host,
     },
     Layers: image.chainIds,
+    NetworkSettings: net.settings,
+    ...(netRequest.ip !== undefined || netRequest.mac !== undefined
+      ? {
+        Net: {
+          ...(netRequest.ip !== undefined ? { ip: netRequest.ip } : {}),
+          ...(netRequest.mac !== undefined ? { mac: netRequest.mac } : {}),
+        },
+      }
+      : {}),
   };
+  const portFields = record as unknown as PortFields;
+  portFields.Config.ExposedPorts = ports.exposed;
+  portFields.HostConfig.PortBindings = ports.bindings;
+  portFields.HostConfig.PublishAllPorts = ports.publishAll;
+  if (net.network !== undefined) {
+    // Docker's check at start, made before anything exists: a host port another holds.
+    choosePorts(startBindings(portFields), portsTakenBy(containers.list()), portIsFree);
+  }
   const spec = buildSpec(record, options, user, layers, dir);
+  applyNetworkMode(spec, net.mode);
   const mountInput: MountInput = {
     requests: [
       ...(options.mounts ?? []),
@@ -382,9 +431,12 @@ export async function createContainerRecord(
       Deno.writeTextFileSync(`${dir}/hostname`, `${hostname}\n`);
       Deno.writeTextFileSync(
         `${dir}/hosts`,
-        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+        net.mode === "host" ? hostHosts(net.extraHosts) : hostsFile(net.extraHosts, hostname),
       );
-      Deno.writeTextFileSync(`${dir}/resolv.conf`, resolvConf());
+      Deno.writeTextFileSync(
+        `${dir}/resolv.conf`,
+        resolvConfFile(hostResolvConf(), netRequest.dns, netRequest.dnsSearch),
+      );
       writeFileAtomic(`${dir}/bundle/config.json`, JSON.stringify(spec, null, 2), store.tmpDir);
       containers.write(record);
     } catch (error) {

@@ -31,7 +31,9 @@ export function upperDiff(upper: string, layers: readonly string[]): Change[] {
   const walk = (dir: string, rel: string): void => {
     let entries: Deno.DirEntry[];
     try {
-      entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name));
+      entries = [...Deno.readDirSync(dir)].sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+      );
     } catch {
       return;
     }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { connectNetwork, disconnectNetwork, joinNetworkNamespace } from "./container_network.ts";
 import { describeError, EngineError, exitCodeOf } from "../errors.ts";
 import { deleteContainer, startContainer } from "../runtime/mod.ts";
 import { AttachClient } from "./container_attach.ts";
@@ -65,7 +66,10 @@ export async function startDetached(
     if (record.Config.Tty && options.consoleSize !== undefined) {
       setConsoleSize(`${dir}/bundle/config.json`, options.consoleSize, ctx.containers.tmpDir);
     }
+    joinNetworkNamespace(ctx.containers, record, `${dir}/bundle`);
     launched = await launchConmon(ctx, record, conmon);
+    // init waits in its namespaces for the start: its link is made now.
+    await connectNetwork(ctx.containers, id, launched.pid);
     if (options.attach) {
       client = AttachClient.connectConmon(conmonAttachPath(ctx.runRoot, id), {
         bundle: `${dir}/bundle`,
@@ -85,6 +89,7 @@ export async function startDetached(
     client?.close();
     if (launched !== undefined) {
       await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
+      await disconnectNetwork(ctx.containers, id).catch(() => {});
       // conmon saw its container end: take the exit from its exit command, which then does nothing.
       for (let i = 0; i < 200 && claimExit(ctx.runRoot, id) === undefined; i++) {
         if (startTimeOf(launched.monitor.pid) !== launched.monitor.startTime) break;
@@ -282,6 +287,7 @@ export async function reconcile(
   }
   if (monitorAlive(record)) return { record, revive: false };
   await deleteContainer(ctx.runtimeRoot, record.Id, { force: true }).catch(() => {});
+  await disconnectNetwork(ctx.containers, record.Id).catch(() => {});
   const fixed = ctx.containers.update(record.Id, (r) => {
     r.State = {
       ...r.State,

@@ -6,6 +6,7 @@
  */
 import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
 import { writeFileAtomic } from "../store/mod.ts";
+import type { NetworkSettingsView } from "./container_network_view.ts";
 
 /** Docker's container states. */
 export type ContainerStatus =
@@ -72,6 +73,12 @@ export interface HostConfigView {
   Init: boolean | null;
   Ulimits: { Name: string; Soft: number; Hard: number }[] | null;
   NetworkMode: string;
+  /** `--add-host`, as `ip\thost` lines of /etc/hosts (host-gateway resolved); absent without any. */
+  ExtraHosts?: string[] | null;
+  /** `--dns`; absent without any. */
+  Dns?: string[];
+  /** `--dns-search`; absent without any. */
+  DnsSearch?: string[];
   /** `-v` with a source (host path or volume name), as given; null without any. */
   Binds?: string[] | null;
   /** `--volumes-from`, as given; null without any. */
@@ -129,6 +136,10 @@ export interface ContainerRecord {
   StoppedByUser?: boolean;
   /** Its volumes, binds and tmpfs mounts (absent on older records: none). */
   Mounts?: MountPoint[];
+  /** Its networks, as inspect shows them (absent on older records: none). */
+  NetworkSettings?: NetworkSettingsView;
+  /** `--ip` and `--mac-address`, asked of the network at each start. */
+  Net?: { ip?: string; mac?: string };
 }
 
 const ID_RE = /^[a-f0-9]{64}$/;

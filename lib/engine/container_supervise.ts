@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { connectNetwork, disconnectNetwork, joinNetworkNamespace } from "./container_network.ts";
 import { describeError, EngineError, exitCodeOf } from "../errors.ts";
 import {
   closeConsole,
@@ -121,8 +122,10 @@ async function runOnce(
     await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
     refreshSecurityDefaults(record, ctx.containers.path(id), ctx.containers.tmpDir);
     prepareVolumes(ctx.containers, record);
+    joinNetworkNamespace(ctx.containers, record, bundle);
     container = await createContainer(bundle, id, {
       self: ctx.self,
+      beforeSetup: (pid) => connectNetwork(ctx.containers, id, pid),
       stateRoot: ctx.runtimeRoot,
       stdio: tty ? { stdin: "null", stdout: "null", stderr: "null" } : {
         stdin: openStdin ? "piped" : "null",
@@ -143,6 +146,7 @@ async function runOnce(
       await container.child.status.catch(() => {});
     }
     await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
+    await disconnectNetwork(ctx.containers, id).catch(() => {});
     ctx.containers.update(id, (r) => {
       r.State.Error = describeError(error);
       r.State.ExitCode = exitCodeOf(error);
@@ -190,6 +194,7 @@ async function runOnce(
   await Promise.race([Promise.all(pumps), new Promise((r) => setTimeout(r, 2000))]);
   if (container.console !== undefined) closeConsole(container.console);
   await deleteContainer(ctx.runtimeRoot, id, { force: true }).catch(() => {});
+  await disconnectNetwork(ctx.containers, id).catch(() => {});
   ctx.containers.update(id, (r) => {
     if (markEnded(r, result.exitCode, result.oomKilled)) {
       r.Monitor = { pid: Deno.pid, startTime: startTimeOf(Deno.pid) ?? "" };

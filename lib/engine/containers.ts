@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { disconnectNetwork, renamedOnNetworks } from "./container_network.ts";
 import { ConflictError, EngineError, NotFoundError } from "../errors.ts";
 import {
   containerStats,
@@ -248,6 +249,7 @@ export class ContainerService {
       record = await this.wait(record.Id, 10_000);
     }
     await deleteContainer(this.#ctx.runtimeRoot, record.Id, { force: true }).catch(() => {});
+    await disconnectNetwork(this.records, record.Id);
     for (
       const leftover of [
         exitFile(this.#ctx.runRoot, record.Id),
@@ -328,7 +330,8 @@ export class ContainerService {
         );
       }
       this.records.update(record.Id, (r) => (r.Name = `/${wanted}`));
-    });
+      return record.Id;
+    }).then((id) => renamedOnNetworks(this.records, id));
   }
 
   /** `diff`: what the container changed against its image (its overlay upper dir). */

@@ -22,6 +22,7 @@ export { Engine } from "./engine.ts";
 export { familiarTags, type ImageRecord, type ImageSummary } from "./image_records.ts";
 export type { ContainerRecord, ContainerState } from "./container_record.ts";
 export { seccompProfileOf } from "./container_record.ts";
+export { initialSettings } from "./container_network_view.ts";
 export { containerLogPath, filterLogs, type LogEntry, readLogChunk } from "./container_logs.ts";
 import { containerLogPath } from "./container_logs.ts";
 

@@ -3,8 +3,8 @@
 # docker (a private dockerd with networking off), runc and crun on the same
 # busybox rootfs; a bare unshare+chroot as the floor. Supervision memory, ps,
 # images and exec are in footprint.sh.
-# All containers run with no network (berth has no bridge yet), so each tool
-# gets --network none. Usage: scripts/bench/containers.sh [RUNS]
+# All containers run with no network, so each tool (berth too: its default is a
+# bridge) gets --network none. Usage: scripts/bench/containers.sh [RUNS]
 set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
 RUNS=${1:-20}
@@ -38,7 +38,7 @@ else
   echo "crun run                     refused on this host: $(crun --root "$work/crun" run --bundle "$work/bundle" bench-crun-probe 2>&1 | head -n1)"
 fi
 time_runs "runc run" noop runc --root "$work/runc" run --bundle "$work/bundle" bench-runc; t_runc=$MEDIAN
-time_runs "berth run --rm" noop "${B[@]}" run --rm bench:1 true; t_berth=$MEDIAN
+time_runs "berth run --rm" noop "${B[@]}" run --rm --network none bench:1 true; t_berth=$MEDIAN
 
 export CONTAINERS_CONF="$BERTH_REPO/../shared/bench/podman-containers.conf"
 P=(podman --root "$work/podman" --runroot "$work/podman-run" --tmpdir "$work/podman-tmp" --storage-driver overlay)
@@ -54,7 +54,7 @@ for _ in $(seq 100); do "${D[@]}" version >/dev/null 2>&1 && break; sleep 0.1; d
 "${D[@]}" import "$work/rootfs.tar" bench:1 >/dev/null
 time_runs "docker run --rm" noop "${D[@]}" run --rm --network none bench:1 true; t_docker=$MEDIAN
 
-start_stop() { "${B[@]}" run -d --name bench-d bench:1 sleep 60 >/dev/null && "${B[@]}" stop -t 0 bench-d >/dev/null && "${B[@]}" rm bench-d >/dev/null; }
+start_stop() { "${B[@]}" run -d --network none --name bench-d bench:1 sleep 60 >/dev/null && "${B[@]}" stop -t 0 bench-d >/dev/null && "${B[@]}" rm bench-d >/dev/null; }
 time_runs "berth run -d + stop + rm" noop start_stop; t_berth_d=$MEDIAN
 dstart_stop() { "${D[@]}" run -d --network none --name bench-d bench:1 sleep 60 >/dev/null && "${D[@]}" stop -t 0 bench-d >/dev/null && "${D[@]}" rm bench-d >/dev/null; }
 time_runs "docker run -d + stop + rm" noop dstart_stop; t_docker_d=$MEDIAN

@@ -4,7 +4,7 @@
 # - 10 detached `sleep` containers per tool: the PSS (smaps_rollup) summed over every process
 #   that supervises them, and the PSS one more (11th) container adds to that sum;
 # - with those containers running and 3 images stored: `ps`, `images`, `exec CTR true` and
-#   `run --rm IMG true` (docker and podman with --network none; berth has no network yet).
+#   `run --rm IMG true` (each with --network none, so no bridge is made on the host).
 # Memory and times are medians over ROUNDS rounds in which the three tools take turns (the
 # first tool rotates each round), so drift on this noisy VM hits all three alike.
 # Usage: scripts/bench/footprint.sh [ROUNDS]   (N=10 containers; SETTLE=3 s before a reading)
@@ -111,8 +111,8 @@ TOOLS=(berth docker podman)
 t_berth() { "${B[@]}" "$@"; }
 t_docker() { "${D[@]}" "$@"; }
 t_podman() { "${P[@]}" "$@"; }
-# What `run` needs so that all three run without a network.
-declare -A NONET=([berth]="" [docker]="--network none" [podman]="--network none")
+# What `run` needs so that all three run without a network (berth's default is a bridge too).
+declare -A NONET=([berth]="--network none" [docker]="--network none" [podman]="--network none")
 run_d() { local tool=$1; shift; "t_$tool" run -d ${NONET[$tool]} "$@" >/dev/null; }
 # podman's rm -f waits out the stop timeout (10 s) first; the others kill at once.
 declare -A RM_F=([berth]="rm -f" [docker]="rm -f" [podman]="rm -f -t 0")
