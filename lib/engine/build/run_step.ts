@@ -1,0 +1,67 @@
+/**
+ * A RUN step: a real container made from the current state (its layers are
+ * committed, its config need not be in the index), run to its end with its
+ * output streamed, then its overlay upper dir packed as the step's layer.
+ * The container is removed whatever happens.
+ *
+ * @module
+ */
+import { EngineError } from "../../errors.ts";
+import { packUpper } from "../../archive/pack_upper.ts";
+import type { ContainerService } from "../containers.ts";
+import type { ImageRecord } from "../image_records.ts";
+
+/** What a RUN needs from the builder. */
+export interface RunSpec {
+  /** The intermediate image to run on. */
+  image: ImageRecord;
+  /** argv: the shell with the script, or the exec form. */
+  args: string[];
+  /** Build args in scope, `K=V` (the config's Env wins over them). */
+  env: string[];
+  user: string;
+  workdir: string;
+  /** `--network`, when given. */
+  network?: string;
+  output: (bytes: Uint8Array) => void;
+}
+
+/**
+ * Runs the step and hands its upper dir's tar to `store` (which must
+ * consume it before returning).
+ * @throws {EngineError} `process "/bin/sh -c false" did not complete successfully: exit code: 1`
+ */
+export async function runStep<T>(
+  containers: ContainerService,
+  spec: RunSpec,
+  store: (tar: ReadableStream<Uint8Array>) => Promise<T>,
+): Promise<T> {
+  const imageEnv = spec.image.config.config?.Env ?? [];
+  const names = new Set(imageEnv.map((e) => e.slice(0, e.indexOf("="))));
+  const record = await containers.createFrom(spec.image, {
+    imageName: spec.image.id,
+    command: spec.args,
+    entrypoint: "",
+    env: [...spec.env.filter((e) => !names.has(e.slice(0, e.indexOf("=")))), ...imageEnv],
+    user: spec.user,
+    ...(spec.workdir !== "" ? { workdir: spec.workdir } : {}),
+    ...(spec.network !== undefined ? { network: { network: spec.network } } : {}),
+    labels: { "io.berth.build": "run" },
+  });
+  try {
+    const result = await containers.runAttached(record.Id, {
+      output: (_stream, bytes) => spec.output(bytes),
+    });
+    if (result.exitCode !== 0) {
+      throw new EngineError(
+        `process "${
+          spec.args.join(" ")
+        }" did not complete successfully: exit code: ${result.exitCode}`,
+        { exitCode: 1 },
+      );
+    }
+    return await store(packUpper(`${containers.records.path(record.Id)}/upper`));
+  } finally {
+    await containers.remove(record.Id, true, true).catch(() => {});
+  }
+}
