@@ -251,6 +251,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./rename.ts")).diff,
   ),
   "container rename": lazy("Rename a container", async () => (await import("./rename.ts")).rename),
+  "commit": lazy(
+    "Create a new image from a container's changes",
+    async () => (await import("./commit.ts")).commit,
+  ),
+  "container commit": lazy(
+    "Create a new image from a container's changes",
+    async () => (await import("./commit.ts")).commit,
+  ),
   "container diff": lazy(
     "Inspect changes to files or directories on a container's filesystem",
     async () => (await import("./rename.ts")).diff,
