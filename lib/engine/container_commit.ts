@@ -70,7 +70,7 @@ export async function commitContainer(
   if (pause) await service.pause(record.Id);
   let layer;
   try {
-    layer = await stageLayer(store, packUpper(upper, { exclude: engineMade(upper, lowers) }), {
+    layer = await stageLayer(store, packChanges(upper, lowers), {
       parent: image.chainIds[image.chainIds.length - 1],
     });
   } finally {
@@ -113,6 +113,17 @@ export async function commitContainer(
     empty ? below : [...below, layer],
     options.reference === undefined ? [] : [options.reference],
   );
+}
+
+/**
+ * The layer tar of a container's changes: its upper dir without what berth
+ * itself put there (the mount points for /etc/hosts, /etc/hostname and
+ * /etc/resolv.conf, and /etc when overlayfs copied it up only to hold them).
+ * @param upper the container's overlay upper dir
+ * @param lowers its image's extracted layer dirs, top first
+ */
+export function packChanges(upper: string, lowers: readonly string[]): ReadableStream<Uint8Array> {
+  return packUpper(upper, { exclude: engineMade(upper, lowers) });
 }
 
 /** The image's config with what the container runs as it has it. */
