@@ -155,6 +155,8 @@ export const build: Command = {
           ),
         );
       }
+      // `docker build` exits 1 for a malformed Dockerfile too.
+      if (error instanceof DockerfileError) throw new EngineError(error.message, { exitCode: 1 });
       throw error;
     } finally {
       await context.close().catch(() => {});
