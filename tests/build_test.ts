@@ -111,6 +111,13 @@ Deno.test("build: a multi-stage image runs with its files, env and user; rebuild
     const gone = await b(["run", "--rm", buildId, "sh", "-c", "ls /tmp; ls /app/src"]);
     assert.equal(gone.stdout, "main.txt\n");
 
+    // The files berth mounts into a RUN's container are no part of its layer.
+    for (const layer of listDir(`${dir}/root/layers`)) {
+      for (const file of ["hosts", "resolv.conf", "hostname"]) {
+        assert.throws(() => Deno.lstatSync(`${dir}/root/layers/${layer}/diff/etc/${file}`));
+      }
+    }
+
     const inspect = JSON.parse((await b(["image", "inspect", "demo:1"])).stdout)[0];
     assert.equal(inspect.Config.User, "app");
     assert.equal(inspect.Config.WorkingDir, "/srv/work");
