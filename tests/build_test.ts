@@ -294,3 +294,57 @@ Deno.test("build: bad input fails with Docker's message and leaves no image, con
     }
   });
 });
+
+Deno.test("build: config instructions, SHELL, a #! heredoc, and ONBUILD triggers in a child build", async () => {
+  await withBusybox(async (env) => {
+    const { b, dir } = env;
+    await writeFiles(`${dir}/c`, {
+      "Dockerfile": `FROM busybox
+ONBUILD RUN echo triggered > /onbuild.txt
+SHELL ["/bin/sh", "-ec"]
+RUN <<EOF
+#!/bin/awk -f
+BEGIN { print "awk ran" > "/awk.txt" }
+EOF
+EXPOSE 8000-8001/udp
+HEALTHCHECK --interval=5s CMD true
+STOPSIGNAL SIGINT
+VOLUME /data
+ENTRYPOINT ["/bin/sh", "-c"]
+`,
+      "Child": "FROM base\nRUN cat /onbuild.txt\n",
+    });
+    const base = await b(["build", "-t", "base", `${dir}/c`]);
+    assert.equal(base.code, 0, base.stderr);
+    const config = JSON.parse(
+      (await b(["image", "inspect", "-f", "{{json .Config}}", "base"])).stdout,
+    );
+    assert.deepEqual(config.ExposedPorts, { "8000/udp": {}, "8001/udp": {} });
+    assert.deepEqual(config.Healthcheck, { Test: ["CMD-SHELL", "true"], Interval: 5e9 });
+    assert.equal(config.StopSignal, "SIGINT");
+    assert.deepEqual(config.Volumes, { "/data": {} });
+    assert.deepEqual(config.Entrypoint, ["/bin/sh", "-c"]);
+    assert.deepEqual(config.Shell, ["/bin/sh", "-ec"]);
+    assert.deepEqual(config.OnBuild, ["RUN echo triggered > /onbuild.txt"]);
+    const history = await b(["history", "--no-trunc", "--format", "{{.CreatedBy}}", "base"]);
+    assert.match(history.stdout, /^SHELL \[\/bin\/sh -ec\]$/m);
+    assert.match(history.stdout, /^EXPOSE map\[8000\/udp:\{\} 8001\/udp:\{\}\]$/m);
+
+    const child = await b(["build", "-f", `${dir}/c/Child`, "-t", "child", `${dir}/c`]);
+    assert.equal(child.code, 0, child.stderr);
+    assert.match(child.stderr, /RUN echo triggered > \/onbuild\.txt/);
+    assert.match(child.stderr, /#\d+ [0-9.]+ triggered/);
+    const out = await b([
+      "run",
+      "--rm",
+      "--entrypoint",
+      "cat",
+      "child",
+      "/awk.txt",
+      "/onbuild.txt",
+    ]);
+    assert.equal(out.stdout, "awk ran\ntriggered\n");
+    const inspected = await b(["image", "inspect", "-f", "{{json .Config.OnBuild}}", "child"]);
+    assert.equal(inspected.stdout.trim(), "null");
+  });
+});

@@ -33,6 +33,7 @@ import {
 import {
   currentPlatform,
   encodeJson,
+  formatReference,
   type ImageConfig,
   MEDIA_TYPES,
   parseReference,
@@ -311,9 +312,7 @@ class Builder {
 
   async #runStage(stage: Stage): Promise<State> {
     const from = expandInstruction(stage.from, this.#meta, this.#escape);
-    const vertices = 1 +
-      stage.instructions.filter((i) => ["RUN", "COPY", "ADD", "WORKDIR"].includes(i.keyword))
-        .length;
+    let vertices = 1 + stage.instructions.filter((i) => isLayerStep(i.keyword)).length;
     const label = (n: number) =>
       `[${stage.name ?? (this.#df.stages.length > 1 ? `stage-${stage.index}` : "")}${
         stage.name !== undefined || this.#df.stages.length > 1 ? " " : ""
@@ -336,7 +335,7 @@ class Builder {
       state = { id: "scratch", configText: text, layers: [] };
     } else {
       const image = await this.#vertex(
-        `${label(1)} FROM ${from.image}`,
+        `${label(1)} FROM ${fullName(from.image)}`,
         stage.from,
         () => this.#baseImage(from.image),
       );
@@ -354,7 +353,15 @@ class Builder {
         })),
       };
     }
-    const baseEnv = (JSON.parse(state.configText) as ImageConfig).config?.Env ?? [];
+    const baseConfig = JSON.parse(state.configText) as ImageConfig;
+    if (!(baseConfig.config?.Env ?? []).some((e) => e.startsWith("PATH="))) {
+      // BuildKit gives a stage whose base has no PATH the default one.
+      baseConfig.config = { ...(baseConfig.config ?? {}) };
+      baseConfig.config.Env = [...(baseConfig.config.Env ?? []), DEFAULT_PATH];
+      const text = new TextDecoder().decode(encodeJson(baseConfig));
+      state = { id: sha256(text), configText: text, layers: state.layers };
+    }
+    const baseEnv = baseConfig.config?.Env ?? [];
     const scope = new StageScope({
       env: baseEnv,
       metaArgs: this.#meta,
@@ -373,6 +380,8 @@ class Builder {
       );
     }
     instrs.push(...stage.instructions);
+    // ONBUILD triggers are steps of this stage too.
+    vertices = 1 + instrs.filter((i) => isLayerStep(i.keyword)).length;
     let n = 1;
     for (const instr of instrs) {
       if (instr.keyword === "ARG") {
@@ -563,21 +572,31 @@ class Builder {
     const key = cacheKey(parts);
     const hit = this.#cached(key);
     if (hit !== undefined) return this.#cachedStep(id, hit);
+    if (instr.mounts.length > 0) {
+      throw new InvalidError(`RUN --mount is not supported by berth: ${instr.mounts[0]}`);
+    }
+    if (instr.security !== undefined && instr.security !== "sandbox") {
+      throw new InvalidError(`RUN --security=${instr.security} is not supported by berth`);
+    }
     const cc = config.config!;
     const shell = cc.Shell ?? DEFAULT_SHELL;
     let args: string[];
     const only = instr.command.form === "shell" && instr.heredocs.length === 1 &&
       /^<<-?["']?(\w+)["']?$/.test(instr.command.script.trim());
+    let script: string | undefined;
     if (only) {
-      // `RUN <<EOF`: the heredoc is the script (BuildKit runs it with the shell).
+      // `RUN <<EOF`: as BuildKit, the heredoc becomes an executable file at /dev/pipes/EOF,
+      // run by the shell (so a #! line picks its interpreter).
       const doc = instr.heredocs[0]!;
-      const body = doc.expand ? doc.content : doc.content;
-      args = [...shell, body];
+      script = await Deno.makeTempFile({ dir: this.#store.tmpDir, prefix: "heredoc-" });
+      await Deno.writeTextFile(script, doc.content);
+      await Deno.chmod(script, 0o755);
+      args = [...shell, `/dev/pipes/${doc.name}`];
     } else if (instr.command.form === "shell" && instr.heredocs.length > 0) {
       // Heredocs feeding a command: the shell reads them from the full text.
-      let script = instr.command.script;
-      for (const doc of instr.heredocs) script += `\n${doc.content}${doc.name}`;
-      args = [...shell, script];
+      let text = instr.command.script;
+      for (const doc of instr.heredocs) text += `\n${doc.content}${doc.name}`;
+      args = [...shell, text];
     } else {
       args = commandArgs(instr.command, shell);
     }
@@ -585,17 +604,51 @@ class Builder {
     const prefix = argList.length > 0 ? `|${argList.length} ${argList.join(" ")} ` : "";
     const createdBy = `RUN ${prefix}${args.join(" ")} # buildkit`;
     const image = intermediateImage(state);
-    return await runStep(this.#options.containers, {
+    try {
+      return await this.#runIn(
+        id,
+        state,
+        config,
+        image,
+        args,
+        argList,
+        instr,
+        createdBy,
+        key,
+        script,
+      );
+    } finally {
+      if (script !== undefined) await Deno.remove(script).catch(() => {});
+    }
+  }
+
+  #runIn(
+    id: number,
+    state: State,
+    config: ImageConfig,
+    image: ImageRecord,
+    args: string[],
+    argList: string[],
+    instr: RunInstr,
+    createdBy: string,
+    key: Digest,
+    script: string | undefined,
+  ): Promise<State> {
+    const cc = config.config!;
+    // `RUN --network=default` (or none given) is the build's `--network`.
+    const network = instr.network === undefined || instr.network === "default"
+      ? this.#options.network
+      : instr.network;
+    return runStep(this.#options.containers, {
       image,
+      ...(script !== undefined
+        ? { binds: [`${script}:/dev/pipes/${instr.heredocs[0]!.name}`] }
+        : {}),
       args,
       env: argList,
       user: cc.User ?? "",
       workdir: cc.WorkingDir ?? "",
-      ...(this.#options.network !== undefined
-        ? { network: instr.network ?? this.#options.network }
-        : instr.network !== undefined
-        ? { network: instr.network }
-        : {}),
+      ...(network !== undefined ? { network } : {}),
       output: (data) => this.#emit({ type: "output", id, data }),
     }, (tar) => this.#storeStep(config, state, createdBy, tar, key));
   }
@@ -607,6 +660,10 @@ class Builder {
     instr: CopyInstr,
     parts: string[],
   ): Promise<State> {
+    if (instr.exclude.length > 0) {
+      throw new InvalidError(`${instr.keyword} --exclude is not supported by berth`);
+    }
+    if (instr.parents) throw new InvalidError("COPY --parents is not supported by berth");
     const cc = config.config!;
     const workdir = cc.WorkingDir || "/";
     const view = await layerContext(this.#store, state.layers.map((l) => l.chainId));
@@ -746,6 +803,20 @@ function intermediateImage(state: State): ImageRecord {
     chainIds: state.layers.map((l) => l.chainId),
     size: state.layers.reduce((n, l) => n + l.size, 0),
   };
+}
+
+/** Whether an instruction is a numbered step of the progress (it makes a layer). */
+function isLayerStep(keyword: string): boolean {
+  return ["RUN", "COPY", "ADD", "WORKDIR"].includes(keyword);
+}
+
+/** `busybox` -> `docker.io/library/busybox:latest`, as BuildKit names a base image. */
+function fullName(name: string): string {
+  try {
+    return formatReference(parseReference(name));
+  } catch {
+    return name;
+  }
 }
 
 /** Expands an instruction; an expansion error names its line. */

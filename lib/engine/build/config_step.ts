@@ -86,9 +86,10 @@ export function applyConfigInstr(
       config.ExposedPorts = { ...(config.ExposedPorts ?? {}) };
       const added: string[] = [];
       for (const raw of instr.ports) {
-        const port = normalizePort(raw);
-        config.ExposedPorts[port] = {};
-        added.push(port);
+        for (const port of normalizePorts(raw)) {
+          config.ExposedPorts[port] = {};
+          added.push(port);
+        }
       }
       return `EXPOSE map[${added.sort().map((p) => `${p}:{}`).join(" ")}]`;
     }
@@ -108,7 +109,8 @@ export function applyConfigInstr(
       return `MAINTAINER ${instr.value}`;
     case "SHELL":
       config.Shell = [...instr.shell];
-      return `SHELL ${goQuoteList(instr.shell)}`;
+      // BuildKit prints the list with Go's %v: `SHELL [/bin/bash -c]`.
+      return `SHELL [${instr.shell.join(" ")}]`;
     case "ONBUILD":
       config.OnBuild = [...(config.OnBuild ?? []), instr.expression];
       return `ONBUILD ${instr.expression}`;
@@ -127,10 +129,16 @@ export function applyConfigInstr(
   }
 }
 
-/** `80` -> `80/tcp`; checks the port and protocol as Docker does. */
-function normalizePort(raw: string): string {
+/** `80` -> `80/tcp`, `8000-8002/udp` -> each port; checks them as Docker does. */
+function normalizePorts(raw: string): string[] {
   const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(raw);
-  if (m === null) throw new InvalidError(`invalid containerPort: ${raw.split("/")[0]}`);
+  const first = Number(m?.[1]);
+  const last = m?.[2] === undefined ? first : Number(m[2]);
+  if (m === null || first > 65535 || last > 65535 || last < first) {
+    throw new InvalidError(`invalid containerPort: ${raw.split("/")[0]}`);
+  }
   const proto = (m[3] ?? "tcp").toLowerCase();
-  return m[2] === undefined ? `${m[1]}/${proto}` : `${m[1]}-${m[2]}/${proto}`;
+  const out: string[] = [];
+  for (let port = first; port <= last; port++) out.push(`${port}/${proto}`);
+  return out;
 }

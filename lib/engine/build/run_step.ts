@@ -23,6 +23,8 @@ export interface RunSpec {
   workdir: string;
   /** `--network`, when given. */
   network?: string;
+  /** Host files bind-mounted read-only (`host:container`), e.g. a heredoc script. */
+  binds?: string[];
   output: (bytes: Uint8Array) => void;
 }
 
@@ -47,6 +49,7 @@ export async function runStep<T>(
     ...(spec.workdir !== "" ? { workdir: spec.workdir } : {}),
     ...(spec.network !== undefined ? { network: { network: spec.network } } : {}),
     labels: { "io.berth.build": "run" },
+    ...(spec.binds !== undefined ? { binds: spec.binds.map((b) => `${b}:ro`) } : {}),
   });
   try {
     const result = await containers.runAttached(record.Id, {
