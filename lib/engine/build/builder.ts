@@ -306,6 +306,17 @@ class Builder {
     }
   }
 
+  /** Runs a step that shows no progress line; a failure names its line. */
+  async #atLine<T>(instr: { line: number; endLine: number }, fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof BuildError || error instanceof DockerfileError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BuildError(`failed to solve: ${message}`, this.#where(instr), error);
+    }
+  }
+
   #emit(event: BuildEvent): void {
     this.#options.onEvent?.(event);
   }
@@ -385,13 +396,14 @@ class Builder {
     let n = 1;
     for (const instr of instrs) {
       if (instr.keyword === "ARG") {
-        scope.declare(instr as ArgInstr);
+        await this.#atLine(instr, () => scope.declare(instr as ArgInstr));
         continue;
       }
       const expanded = expandStep(instr, scope.vars, this.#escape, this.#where(instr));
       if (expanded.keyword === "ENV") scope.setEnv(expanded);
       if (isConfigOnly(expanded.keyword)) {
-        state = await this.#configStep(state, expanded, scope);
+        const before = state;
+        state = await this.#atLine(instr, () => this.#configStep(before, expanded, scope));
         continue;
       }
       n++;
@@ -761,7 +773,12 @@ class Builder {
     for (const doc of instr.inline) {
       files.push(plain(doc.name, new TextEncoder().encode(doc.content), 0o644, new Date()));
     }
-    if (intoDir && !files.some((f) => f.path === target) && target !== "/") {
+    // A directory source makes its destination even when it holds nothing.
+    const dirSource = locals.some((src) => {
+      const rel = cleanPath(src).replace(/^\/+/, "");
+      return lookup(source, rel === "." ? "" : rel, true)?.type === "directory";
+    });
+    if ((intoDir || dirSource) && !files.some((f) => f.path === target) && target !== "/") {
       files.push({
         path: target,
         type: "directory",
