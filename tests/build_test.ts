@@ -7,7 +7,7 @@
  * and bad input failing with Docker's message and nothing left behind.
  */
 import assert from "node:assert/strict";
-import { have, listDir, run } from "./_helpers.ts";
+import { berthArgs, have, listDir, run } from "./_helpers.ts";
 import { type Env, withBusybox } from "./_containers.ts";
 
 /** Writes `files` (path -> text) under `dir`. */
@@ -346,5 +346,32 @@ ENTRYPOINT ["/bin/sh", "-c"]
     assert.equal(out.stdout, "awk ran\ntriggered\n");
     const inspected = await b(["image", "inspect", "-f", "{{json .Config.OnBuild}}", "child"]);
     assert.equal(inspected.stdout.trim(), "null");
+  });
+});
+
+Deno.test("build: an interrupted RUN is killed and leaves no container, mount or temp dir", async () => {
+  await withBusybox(async ({ b, dir }) => {
+    await writeFiles(`${dir}/c`, { "Dockerfile": "FROM busybox\nRUN echo started; sleep 60\n" });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: berthArgs(`${dir}/root`, ["--run-root", `${dir}/run`, "build", `${dir}/c`]),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    let stderr = "";
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    while (!stderr.includes(" started\n")) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    child.kill("SIGINT");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    const status = await child.status;
+    assert.equal(status.code, 1, stderr);
+    assert.match(stderr, /Canceled: context canceled/);
+    assert.equal((await b(["ps", "-aq"])).stdout, "");
+    assert.deepEqual(listDir(`${dir}/root/tmp`), []);
   });
 });

@@ -118,6 +118,11 @@ export const build: Command = {
       engine.store.tmpDir,
     );
     const printer = quiet ? undefined : new PlainProgress(ctx);
+    // Ctrl-C or a stop ends the build cleanly: the RUN container is killed and removed.
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    for (const sig of signals) Deno.addSignalListener(sig, stop);
     try {
       const started = performance.now();
       const registry = RegistryConfig.load(undefined, ctx.insecureRegistries);
@@ -138,6 +143,7 @@ export const build: Command = {
           await engine.pullImage(ref, { registry });
         },
         ...(printer !== undefined ? { onEvent: (e: BuildEvent) => printer.event(e) } : {}),
+        signal: abort.signal,
       });
       printer?.exported(image.id, tags, performance.now() - started);
       const iidfile = str(flags, "iidfile");
@@ -159,6 +165,7 @@ export const build: Command = {
       if (error instanceof DockerfileError) throw new EngineError(error.message, { exitCode: 1 });
       throw error;
     } finally {
+      for (const sig of signals) Deno.removeSignalListener(sig, stop);
       await context.close().catch(() => {});
     }
   },

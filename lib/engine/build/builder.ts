@@ -93,6 +93,8 @@ export interface BuildOptions {
   /** Fetches a base image the store lacks (the pull code); undefined: no pull. */
   pull?: (ref: Reference) => Promise<void>;
   onEvent?: (event: BuildEvent) => void;
+  /** Interrupts the build: a running RUN is killed, its container removed. */
+  signal?: AbortSignal;
 }
 
 /** A build failure at a Dockerfile line: Docker's message, and where. */
@@ -291,6 +293,7 @@ class Builder {
     instr: { line: number; endLine: number },
     fn: (id: number) => Promise<T>,
   ): Promise<T> {
+    if (this.#options.signal?.aborted) throw canceled();
     const id = ++this.#step;
     const start = performance.now();
     this.#emit({ type: "step", id, name });
@@ -298,7 +301,8 @@ class Builder {
       const out = await fn(id);
       this.#emit({ type: "done", id, ms: performance.now() - start });
       return out;
-    } catch (error) {
+    } catch (caught) {
+      const error = this.#options.signal?.aborted ? canceled() : caught;
       const message = error instanceof Error ? error.message : String(error);
       this.#emit({ type: "error", id, ms: performance.now() - start, message });
       if (error instanceof BuildError || error instanceof DockerfileError) throw error;
@@ -662,6 +666,7 @@ class Builder {
       workdir: cc.WorkingDir ?? "",
       ...(network !== undefined ? { network } : {}),
       output: (data) => this.#emit({ type: "output", id, data }),
+      ...(this.#options.signal !== undefined ? { signal: this.#options.signal } : {}),
     }, (tar) => this.#storeStep(config, state, createdBy, tar, key));
   }
 
@@ -820,6 +825,11 @@ function intermediateImage(state: State): ImageRecord {
     chainIds: state.layers.map((l) => l.chainId),
     size: state.layers.reduce((n, l) => n + l.size, 0),
   };
+}
+
+/** Docker's error for an interrupted build. */
+function canceled(): EngineError {
+  return new EngineError("Canceled: context canceled", { exitCode: 1 });
 }
 
 /** Whether an instruction is a numbered step of the progress (it makes a layer). */

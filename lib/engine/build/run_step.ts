@@ -26,6 +26,8 @@ export interface RunSpec {
   /** Host files bind-mounted read-only (`host:container`), e.g. a heredoc script. */
   binds?: string[];
   output: (bytes: Uint8Array) => void;
+  /** Aborting kills the step's container (the build was interrupted). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -51,10 +53,14 @@ export async function runStep<T>(
     labels: { "io.berth.build": "run" },
     ...(spec.binds !== undefined ? { binds: spec.binds.map((b) => `${b}:ro`) } : {}),
   });
+  const kill = () => containers.kill(record.Id, "SIGKILL").catch(() => {});
+  spec.signal?.addEventListener("abort", kill);
   try {
+    spec.signal?.throwIfAborted();
     const result = await containers.runAttached(record.Id, {
       output: (_stream, bytes) => spec.output(bytes),
     });
+    spec.signal?.throwIfAborted();
     if (result.exitCode !== 0) {
       throw new EngineError(
         `process "${
@@ -67,6 +73,7 @@ export async function runStep<T>(
     const lowers = spec.image.chainIds.map((c) => containers.store.layers.diffPath(c));
     return await store(packUpper(`${dir}/upper`, { exclude: mountStubs(dir, lowers) }));
   } finally {
+    spec.signal?.removeEventListener("abort", kill);
     await containers.remove(record.Id, true, true).catch(() => {});
   }
 }
