@@ -242,6 +242,28 @@ RUN stat -c '%U:%G %a' /owned/a.txt > /stat.txt
       assert.equal(unreachable.code, 1);
       assert.match(unreachable.stderr, /Get "http:\/\/127\.0\.0\.1:1\/nothing"/);
 
+      // FILE.dockerignore beside the Dockerfile wins over the context's .dockerignore.
+      await writeFiles(`${dir}/ig`, {
+        "x.txt": "x\n",
+        "y.txt": "y\n",
+        ".dockerignore": "x.txt\n",
+        "custom.Dockerfile.dockerignore": "y.txt\n",
+        "custom.Dockerfile": "FROM busybox\nCOPY x.txt /x\n",
+        "other.Dockerfile": "FROM busybox\nCOPY y.txt /y\n",
+      });
+      const kept = await b(["build", "-q", "-f", `${dir}/ig/custom.Dockerfile`, `${dir}/ig`]);
+      assert.equal(kept.code, 0, kept.stderr);
+      const custom = await Deno.readTextFile(`${dir}/ig/custom.Dockerfile`);
+      await Deno.writeTextFile(
+        `${dir}/ig/custom.Dockerfile`,
+        custom.replace("COPY x.txt /x", "COPY y.txt /y"),
+      );
+      const left = await b(["build", "-q", "-f", `${dir}/ig/custom.Dockerfile`, `${dir}/ig`]);
+      assert.equal(left.code, 1);
+      assert.match(left.stderr, /"\/y\.txt": not found/);
+      const plain = await b(["build", "-q", "-f", `${dir}/ig/other.Dockerfile`, `${dir}/ig`]);
+      assert.equal(plain.code, 0, plain.stderr);
+
       // The context as a tar on stdin.
       await writeFiles(`${dir}/t`, { "Dockerfile": "FROM busybox\nCOPY x /x\n", "x": "in tar\n" });
       const tar = await run("tar", ["-cf", `${dir}/ctx.tar`, "-C", `${dir}/t`, "."]);
