@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { lgetxattr } from "../../ffi/fs.ts";
-import { packUpper } from "../archive/mod.ts";
+import { packChanges } from "./container_changes.ts";
 import { applyChanges } from "../build/mod.ts";
 import { type Digest, sha256 } from "../digest.ts";
 import { NotFoundError } from "../errors.ts";
@@ -41,7 +40,6 @@ export interface CommitOptions {
  * them in an init layer, so they are never part of the container's changes).
  * The same list `diff` hides.
  */
-const MOUNT_POINTS = ["etc/hostname", "etc/hosts", "etc/resolv.conf"];
 
 /** The diff ID of an empty layer (a tar of nothing: two zero blocks). */
 const EMPTY_LAYER: Digest = sha256(new Uint8Array(1024));
@@ -64,13 +62,12 @@ export async function commitContainer(
   const config = applyChanges(containerConfig(image.config.config ?? {}, record), [
     ...(options.changes ?? []),
   ]);
-  const upper = `${service.records.path(record.Id)}/upper`;
   const lowers = image.chainIds.slice().reverse().map((c) => store.layers.diffPath(c));
   const pause = (options.pause ?? true) && record.State.Running && !record.State.Paused;
   if (pause) await service.pause(record.Id);
   let layer;
   try {
-    layer = await stageLayer(store, packChanges(upper, lowers), {
+    layer = await stageLayer(store, packChanges(service.records.path(record.Id), lowers), {
       parent: image.chainIds[image.chainIds.length - 1],
     });
   } finally {
@@ -115,17 +112,6 @@ export async function commitContainer(
   );
 }
 
-/**
- * The layer tar of a container's changes: its upper dir without what berth
- * itself put there (the mount points for /etc/hosts, /etc/hostname and
- * /etc/resolv.conf, and /etc when overlayfs copied it up only to hold them).
- * @param upper the container's overlay upper dir
- * @param lowers its image's extracted layer dirs, top first
- */
-export function packChanges(upper: string, lowers: readonly string[]): ReadableStream<Uint8Array> {
-  return packUpper(upper, { exclude: engineMade(upper, lowers) });
-}
-
 /** The image's config with what the container runs as it has it. */
 function containerConfig(imageConfig: ContainerConfig, record: ContainerRecord): ContainerConfig {
   const c = record.Config;
@@ -149,51 +135,4 @@ function containerConfig(imageConfig: ContainerConfig, record: ContainerRecord):
   set("Labels", c.Labels);
   set("StopSignal", c.StopSignal);
   return out;
-}
-
-/**
- * Archive names in `upper` that berth made, not the container: the mount
- * points, and `etc` itself when overlayfs copied it up only to hold them.
- */
-function engineMade(upper: string, lowers: readonly string[]): string[] {
-  const out = [...MOUNT_POINTS];
-  let names: string[];
-  try {
-    names = [...Deno.readDirSync(`${upper}/etc`)].map((e) => e.name);
-  } catch {
-    return out;
-  }
-  if (!names.every((n) => MOUNT_POINTS.includes(`etc/${n}`))) return out;
-  const mine = Deno.lstatSync(`${upper}/etc`);
-  const theirs = lowerEntry(lowers, "etc");
-  if (
-    theirs?.isDirectory && mine.isDirectory && theirs.mode === mine.mode &&
-    theirs.uid === mine.uid && theirs.gid === mine.gid && !isOpaque(`${upper}/etc`)
-  ) {
-    out.push("etc");
-  }
-  return out;
-}
-
-/** What the image's layers (top first) have at `name`, if anything. */
-function lowerEntry(lowers: readonly string[], name: string): Deno.FileInfo | undefined {
-  for (const dir of lowers) {
-    try {
-      const info = Deno.lstatSync(`${dir}/${name}`);
-      return info.isCharDevice && info.rdev === 0 ? undefined : info;
-    } catch {
-      // not in this layer
-    }
-  }
-  return undefined;
-}
-
-/** An opaque dir hides the lower's contents: a change even when empty. */
-function isOpaque(path: string): boolean {
-  try {
-    const value = lgetxattr(path, "trusted.overlay.opaque");
-    return value !== undefined && new TextDecoder().decode(value) === "y";
-  } catch {
-    return false;
-  }
 }

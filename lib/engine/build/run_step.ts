@@ -7,7 +7,7 @@
  * @module
  */
 import { EngineError } from "../../errors.ts";
-import { packUpper } from "../../archive/pack_upper.ts";
+import { packChanges } from "../container_changes.ts";
 import type { ContainerService } from "../containers.ts";
 import type { ImageRecord } from "../image_records.ts";
 
@@ -70,54 +70,12 @@ export async function runStep<T>(
       );
     }
     const dir = containers.records.path(record.Id);
-    const lowers = spec.image.chainIds.map((c) => containers.store.layers.diffPath(c));
-    return await store(packUpper(`${dir}/upper`, { exclude: mountStubs(dir, lowers) }));
+    const lowers = spec.image.chainIds.slice().reverse().map((c) =>
+      containers.store.layers.diffPath(c)
+    );
+    return await store(packChanges(dir, lowers));
   } finally {
     spec.signal?.removeEventListener("abort", kill);
     await containers.remove(record.Id, true, true).catch(() => {});
   }
-}
-
-/** The files berth bind-mounts over and always leaves out of a RUN's layer, as BuildKit. */
-const ENGINE_FILES = ["etc/hosts", "etc/resolv.conf", "etc/hostname"];
-
-/**
- * What the runtime created in the upper dir only to mount on (an empty
- * file or directory no lower layer has, at a mount's destination), and the
- * files the engine provides: left out of the layer, as BuildKit removes its
- * mount stubs.
- */
-function mountStubs(containerDir: string, lowers: readonly string[]): string[] {
-  const out = new Set(ENGINE_FILES);
-  let mounts: { destination?: string }[] = [];
-  try {
-    const spec = JSON.parse(Deno.readTextFileSync(`${containerDir}/bundle/config.json`));
-    mounts = Array.isArray(spec.mounts) ? spec.mounts : [];
-  } catch {
-    // no spec: only the engine's files are left out
-  }
-  for (const { destination } of mounts) {
-    if (typeof destination !== "string") continue;
-    const rel = destination.replace(/^\/+/, "").replace(/\/+$/, "");
-    if (rel === "" || out.has(rel)) continue;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(`${containerDir}/upper/${rel}`);
-    } catch {
-      continue;
-    }
-    const empty = info.isFile
-      ? info.size === 0
-      : info.isDirectory && [...Deno.readDirSync(`${containerDir}/upper/${rel}`)].length === 0;
-    const inLower = lowers.some((l) => {
-      try {
-        Deno.lstatSync(`${l}/${rel}`);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    if (empty && !inLower) out.add(rel);
-  }
-  return [...out];
 }
