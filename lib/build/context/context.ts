@@ -264,7 +264,8 @@ async function walk(
   }
 }
 
-function entryOf(path: string, info: Deno.FileInfo, linkTarget: string): ContextEntry {
+/** The entry for a file on disk at `path` (relative), from its lstat. */
+export function entryOf(path: string, info: Deno.FileInfo, linkTarget: string): ContextEntry {
   return {
     path,
     type: typeOf(info),

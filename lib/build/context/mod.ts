@@ -20,6 +20,7 @@ export {
   BuildContext,
   type ContextEntry,
   type ContextOptions,
+  entryOf,
   type EntryType,
   openDirContext,
   readTarContext,

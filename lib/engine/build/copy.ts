@@ -14,7 +14,7 @@ import { Buffer } from "node:buffer";
 import type { Writable } from "node:stream";
 import { type Digest, Hasher, loadNativeSha256 } from "../../digest.ts";
 import { EngineError, InvalidError } from "../../errors.ts";
-import { decompress } from "../../archive/mod.ts";
+import { decompress, tarStream } from "../../archive/mod.ts";
 import { type BuildContext, type ContextEntry, lookup } from "../../build/context/mod.ts";
 
 /** One entry of a layer tar. */
@@ -312,41 +312,12 @@ export async function fetchUrl(url: string, checksum?: string): Promise<Fetched>
 
 /** Streams a layer tar of `files` (in order), reading each body only when its turn comes. */
 export function packLayer(files: readonly LayerFile[]): ReadableStream<Uint8Array> {
-  const pack = tar.pack();
-  let open = true;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      pack.on("data", (chunk: Uint8Array) => {
-        if (!open) return;
-        controller.enqueue(new Uint8Array(chunk));
-        if ((controller.desiredSize ?? 0) <= 0) pack.pause();
-      });
-      pack.on("end", () => {
-        if (open) controller.close();
-        open = false;
-      });
-      const fail = (error: unknown) => {
-        if (open) controller.error(error);
-        open = false;
-        pack.destroy();
-      };
-      pack.on("error", fail);
-      (async () => {
-        for (const file of files) {
-          if (!open) return;
-          await writeEntry(pack, file);
-        }
-        if (open) pack.finalize();
-      })().catch(fail);
-    },
-    pull() {
-      pack.resume();
-    },
-    cancel() {
-      open = false;
-      pack.destroy();
-    },
-  }, { highWaterMark: 16 });
+  return tarStream(async (pack, isOpen) => {
+    for (const file of files) {
+      if (!isOpen()) return;
+      await writeEntry(pack, file);
+    }
+  });
 }
 
 async function writeEntry(pack: tar.Pack, file: LayerFile): Promise<void> {

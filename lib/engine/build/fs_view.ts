@@ -9,7 +9,7 @@
  */
 import type { Digest } from "../../digest.ts";
 import { lgetxattr } from "../../../ffi/fs.ts";
-import { BuildContext, type ContextEntry, type EntryType } from "../../build/context/mod.ts";
+import { BuildContext, type ContextEntry, entryOf } from "../../build/context/mod.ts";
 import type { Store } from "../../store/mod.ts";
 
 /** Reads the merged tree of `chainIds` (bottom first) as a context. */
@@ -47,16 +47,7 @@ export async function layerContext(
         opaqueHere.push(`${path}/`);
         return false;
       }
-      const entry: ContextEntry = {
-        path,
-        type: typeOf(info),
-        mode: (info.mode ?? 0) & 0o7777,
-        uid: info.uid ?? 0,
-        gid: info.gid ?? 0,
-        size: info.isFile ? info.size : 0,
-        mtime: info.mtime ?? new Date(0),
-        linkTarget: info.isSymlink ? Deno.readLinkSync(full) : "",
-      };
+      const entry = entryOf(path, info, info.isSymlink ? Deno.readLinkSync(full) : "");
       entries.set(path, entry);
       if (entry.type === "file") bodies.set(path, { kind: "disk", path: full });
       if (entry.type !== "directory") {
@@ -93,14 +84,4 @@ async function walk(
     const info = await Deno.lstat(full);
     if (visit(path, full, info) && info.isDirectory) await walk(dir, path, visit);
   }
-}
-
-function typeOf(info: Deno.FileInfo): EntryType {
-  if (info.isFile) return "file";
-  if (info.isDirectory) return "directory";
-  if (info.isSymlink) return "symlink";
-  if (info.isFifo) return "fifo";
-  if (info.isCharDevice) return "char-device";
-  if (info.isBlockDevice) return "block-device";
-  return "socket";
 }
