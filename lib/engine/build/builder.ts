@@ -524,7 +524,7 @@ class Builder {
           view,
           { uid: 0, gid: 0 },
         );
-        return await this.#addLayer(config, state, `WORKDIR ${dir}`, packLayer(files), key);
+        return await this.#storeStep(config, state, `WORKDIR ${dir}`, packLayer(files), key);
       }
       case "RUN":
         return await this.#runInstr(id, state, config, instr, scope, parts);
@@ -551,16 +551,6 @@ class Builder {
   }
 
   /** Stores a layer tar and records the step's new state in the cache, in one locked commit. */
-  async #addLayer(
-    config: ImageConfig,
-    state: State,
-    createdBy: string,
-    tar: ReadableStream<Uint8Array>,
-    key: Digest,
-  ): Promise<State> {
-    return await this.#storeStep(config, state, createdBy, tar, key);
-  }
-
   async #storeStep(
     config: ImageConfig,
     state: State,
@@ -800,7 +790,7 @@ class Builder {
     const createdBy = `${instr.keyword} ${
       instr.from !== undefined ? `--from=${instr.from} ` : ""
     }${srcText} ${instr.dest} # buildkit`;
-    return await this.#addLayer(config, state, createdBy, packLayer(all), key);
+    return await this.#storeStep(config, state, createdBy, packLayer(all), key);
   }
 }
 
