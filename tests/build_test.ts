@@ -397,3 +397,28 @@ Deno.test("build: an interrupted RUN is killed and leaves no container, mount or
     assert.deepEqual(listDir(`${dir}/root/tmp`), []);
   });
 });
+
+Deno.test("build --progress tty: BuildKit's block of steps, CACHED on a rebuild, and a failed step's output under it", async () => {
+  await withBusybox(async (env) => {
+    const ctx = `${env.dir}/ttyctx`;
+    await writeFiles(ctx, {
+      "Dockerfile": 'FROM busybox\nRUN echo made > /made\nCMD ["cat", "/made"]\n',
+      "Dockerfile.bad": "FROM busybox\nRUN echo some output; exit 3\n",
+    });
+    const first = await env.b(["build", "--progress", "tty", "-t", "tty:1", ctx]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /\[\+\] Building \d+\.\ds \(2\/2\) FINISHED/);
+    assert.match(first.stderr, / => \[2\/2\] RUN echo made > \/made +\d+\.\ds/);
+    assert.match(first.stderr, / => => naming to docker\.io\/library\/tty:1/);
+    assert.ok(!first.stderr.includes("#1 "), "no plain-progress lines");
+    const again = await env.b(["build", "--progress", "tty", "-t", "tty:1", ctx]);
+    assert.match(again.stderr, / => CACHED \[2\/2\] RUN echo made/);
+    const bad = await env.b(["build", "--progress", "tty", "-f", `${ctx}/Dockerfile.bad`, ctx]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /\(2\/2\) ERROR/);
+    assert.match(
+      bad.stderr,
+      /------\n > \[2\/2\] RUN echo some output; exit 3:\nsome output\n------/,
+    );
+  });
+});

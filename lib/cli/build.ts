@@ -117,7 +117,8 @@ export const build: Command = {
       str(flags, "file"),
       engine.store.tmpDir,
     );
-    const printer = quiet ? undefined : new PlainProgress(ctx);
+    const tty = progressMode === "tty" || (progressMode === "auto" && ctx.stderrIsTerminal);
+    const printer = quiet ? undefined : tty ? new TtyProgress(ctx) : new PlainProgress(ctx);
     // Ctrl-C or a stop ends the build cleanly: the RUN container is killed and removed.
     const abort = new AbortController();
     const stop = () => abort.abort();
@@ -146,11 +147,13 @@ export const build: Command = {
         signal: abort.signal,
       });
       printer?.exported(image.id, tags, performance.now() - started);
+      printer?.close();
       const iidfile = str(flags, "iidfile");
       if (iidfile !== undefined) await Deno.writeTextFile(iidfile, image.id);
       if (quiet) ctx.print(`${image.id}\n`);
       return 0;
     } catch (error) {
+      printer?.close();
       if (error instanceof BuildError || error instanceof DockerfileError) {
         ctx.printErr(
           snippet(
@@ -165,6 +168,7 @@ export const build: Command = {
       if (error instanceof DockerfileError) throw new EngineError(error.message, { exitCode: 1 });
       throw error;
     } finally {
+      printer?.close();
       for (const sig of signals) Deno.removeSignalListener(sig, stop);
       await context.close().catch(() => {});
     }
@@ -319,6 +323,8 @@ class PlainProgress {
     this.#partial.delete(id);
   }
 
+  close(): void {}
+
   exported(id: Digest, tags: readonly Reference[], _ms: number): void {
     const n = this.#last + 1;
     const err = (t: string) => this.#ctx.printErr(t);
@@ -332,6 +338,151 @@ class PlainProgress {
       );
     }
     err(`#${n} DONE 0.0s\n`);
+  }
+}
+
+/** How many lines of a running step's output the tty display shows, as BuildKit's. */
+const TTY_TAIL = 6;
+
+interface TtyStep {
+  name: string;
+  started: number;
+  ms?: number;
+  state: "running" | "cached" | "done" | "error";
+  /** Its output's last lines (the partial one last). */
+  tail: string[];
+}
+
+/**
+ * BuildKit's `--progress=tty` display on a terminal's stderr: a block of
+ * `=> [stage i/n] STEP  0.3s` lines redrawn in place (every 100 ms while a
+ * step runs) under `[+] Building 1.2s (3/5)`, with the last lines of a
+ * running step's output below it; what stays on screen at the end is the
+ * finished list, and a failed step's output is printed after it.
+ */
+class TtyProgress {
+  readonly #ctx: Context;
+  readonly #started = performance.now();
+  readonly #steps = new Map<number, TtyStep>();
+  #export: string[] = [];
+  #drawn = 0;
+  #done = false;
+  #timer: ReturnType<typeof setInterval>;
+
+  constructor(ctx: Context) {
+    this.#ctx = ctx;
+    this.#timer = setInterval(() => this.#draw(), 100);
+    Deno.unrefTimer(this.#timer as unknown as number); // never what keeps berth running
+  }
+
+  event(e: BuildEvent): void {
+    const step = this.#steps.get(e.id);
+    switch (e.type) {
+      case "step":
+        this.#steps.set(e.id, {
+          name: e.name,
+          started: performance.now(),
+          state: "running",
+          tail: [],
+        });
+        break;
+      case "output": {
+        if (step === undefined) break;
+        const text = (step.tail.pop() ?? "") + new TextDecoder().decode(e.data);
+        step.tail.push(...text.split("\n"));
+        if (step.tail.length > 10 * TTY_TAIL) step.tail.splice(0, step.tail.length - 10 * TTY_TAIL);
+        break;
+      }
+      case "cached":
+        if (step !== undefined) step.state = "cached";
+        break;
+      case "done":
+        if (step !== undefined) {
+          step.ms = e.ms;
+          if (step.state === "running") step.state = "done";
+        }
+        break;
+      case "error":
+        if (step !== undefined) {
+          step.ms = e.ms;
+          step.state = "error";
+        }
+        break;
+    }
+    this.#draw();
+  }
+
+  exported(id: Digest, tags: readonly Reference[], _ms: number): void {
+    this.#export = [
+      "exporting to image",
+      `=> writing image ${id}`,
+      ...tags.map((tag) => {
+        const name = familiarString(tag);
+        return `=> naming to ${name.includes("/") ? "" : "docker.io/library/"}${name}`;
+      }),
+    ];
+  }
+
+  /** The final frame, and a failed step's output under it. */
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearInterval(this.#timer);
+    this.#draw();
+    for (const step of this.#steps.values()) {
+      if (step.state !== "error") continue;
+      const lines = step.tail.filter((l, i) => l !== "" || i < step.tail.length - 1);
+      this.#ctx.printErr(
+        ["------", ` > ${step.name}:`, ...lines.slice(-10).map((l) => l), "------", ""]
+          .join("\n"),
+      );
+    }
+  }
+
+  #draw(): void {
+    const cols = Math.max(40, consoleColumns());
+    const now = performance.now();
+    const steps = [...this.#steps.values()];
+    const finished = steps.filter((s) => s.state !== "running").length;
+    const failed = steps.some((s) => s.state === "error");
+    const status = this.#done ? (failed ? " ERROR" : " FINISHED") : "";
+    const lines = [
+      `[+] Building ${
+        ((now - this.#started) / 1000).toFixed(1)
+      }s (${finished}/${steps.length})${status}`,
+    ];
+    const row = (label: string, seconds: number) => {
+      const time = `${seconds.toFixed(1)}s`;
+      const room = cols - time.length - 2;
+      const text = label.length > room ? label.slice(0, room - 1) + "…" : label;
+      return text + " ".repeat(Math.max(1, cols - text.length - time.length - 1)) + time;
+    };
+    for (const step of steps) {
+      const prefix = step.state === "cached" ? "CACHED " : step.state === "error" ? "ERROR " : "";
+      lines.push(row(` => ${prefix}${step.name}`, (step.ms ?? now - step.started) / 1000));
+      if (step.state === "running") {
+        const tail = step.tail.filter((l, i) => l !== "" || i < step.tail.length - 1);
+        for (const l of tail.slice(-TTY_TAIL)) lines.push(` => => # ${l}`.slice(0, cols - 1));
+      }
+    }
+    for (const line of this.#export) {
+      lines.push(row(` ${line.startsWith("=>") ? "=> " : "=> "}${line}`, 0));
+    }
+    let out = this.#drawn > 0 ? `\x1b[${this.#drawn}A` : "";
+    for (const line of lines) out += `\x1b[2K${line}\n`;
+    // A frame shorter than the last one clears what is left below it.
+    for (let i = lines.length; i < this.#drawn; i++) out += "\x1b[2K\n";
+    if (this.#drawn > lines.length) out += `\x1b[${this.#drawn - lines.length}A`;
+    this.#ctx.printErr(out);
+    this.#drawn = lines.length;
+  }
+}
+
+function consoleColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 80;
   }
 }
 
