@@ -6,7 +6,8 @@
  * @module
  */
 import { EngineError, InvalidError, UsageError } from "../errors.ts";
-import { Engine, RegistryConfig } from "../engine/mod.ts";
+// Not engine/mod.ts, nor the container service: a cached rebuild loads neither.
+import { Engine } from "../engine/engine.ts";
 import { BuildError, type BuildEvent, buildImage } from "../engine/build/builder.ts";
 import { pruneCache } from "../engine/build/cache.ts";
 import { collectGarbage } from "../engine/image_gc.ts";
@@ -25,7 +26,6 @@ import { bool, type Command, type Context, list, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { keyValues } from "./_filters.ts";
 import { humanSize } from "./_units.ts";
-import { containerService } from "./_service.ts";
 
 /** `build [OPTIONS] PATH | -` */
 export const build: Command = {
@@ -111,6 +111,7 @@ export const build: Command = {
       } else buildArgs.set(arg.slice(0, eq), arg.slice(eq + 1));
     }
     const quiet = bool(flags, "quiet") || progressMode === "quiet";
+    await import("./_service.ts");
     const engine = Engine.open(ctx.root);
     const { context, dockerfile, name } = await openContext(
       args[0]!,
@@ -126,7 +127,6 @@ export const build: Command = {
     for (const sig of signals) Deno.addSignalListener(sig, stop);
     try {
       const started = performance.now();
-      const registry = RegistryConfig.load(undefined, ctx.insecureRegistries);
       const network = str(flags, "network");
       const target = str(flags, "target");
       const image = await buildImage(engine.store, {
@@ -139,8 +139,10 @@ export const build: Command = {
         noCache: bool(flags, "no-cache"),
         labels: keyValues(list(flags, "label")),
         ...(network !== undefined ? { network } : {}),
-        containers: containerService(ctx),
+        containers: async () => (await import("./_service.ts")).containerService(ctx),
         pull: async (ref) => {
+          const { RegistryConfig } = await import("../engine/auth_config.ts");
+          const registry = RegistryConfig.load(undefined, ctx.insecureRegistries);
           await engine.pullImage(ref, { registry });
         },
         ...(printer !== undefined ? { onEvent: (e: BuildEvent) => printer.event(e) } : {}),

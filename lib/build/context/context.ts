@@ -5,11 +5,12 @@
  * @module
  */
 // @ts-types="@types/tar-stream"
-import tar from "tar-stream";
+import type tar from "tar-stream";
 import type { Readable } from "node:stream";
 import { EngineError, InvalidError, NotFoundError } from "../../errors.ts";
 import { type Digest, Hasher, loadNativeSha256 } from "../../digest.ts";
-import { cleanName } from "../../archive/mod.ts";
+import { cleanName } from "../../archive/clean_name.ts";
+import { makeTempDir } from "../../store/tmp.ts";
 import { IgnoreMatcher, type MatchState, parseIgnoreFile } from "./ignore.ts";
 
 /** The kind of a context entry. */
@@ -154,7 +155,9 @@ export class BuildContext {
   }
 
   async #hash(path: string): Promise<Digest> {
-    await loadNativeSha256();
+    // node:crypto costs ~20 ms to load: worth it for large files only, not for the
+    // few small sources of a typical COPY (JS hashes those in microseconds).
+    if ((this.get(path)?.size ?? 0) > NATIVE_HASH_FROM) await loadNativeSha256();
     const hasher = new Hasher();
     for await (const chunk of await this.open(path)) hasher.update(chunk);
     return hasher.digest();
@@ -171,6 +174,9 @@ export class BuildContext {
     return body;
   }
 }
+
+/** File size from which a context digest loads the native sha256. */
+const NATIVE_HASH_FROM = 4 << 20;
 
 function parentOf(path: string): string {
   const slash = path.lastIndexOf("/");
@@ -311,7 +317,8 @@ export async function readTarContext(
   stream: ReadableStream<Uint8Array>,
   options: TarContextOptions,
 ): Promise<BuildContext> {
-  const tmpDir = await Deno.makeTempDir({ dir: options.tmpRoot, prefix: "context-" });
+  // Named for this process: another berth's store open clears only what dead ones left.
+  const tmpDir = makeTempDir(options.tmpRoot, "-context");
   try {
     const { entries, bodies } = await readMembers(stream, tmpDir, options);
     let patterns = options.excludes;
@@ -453,7 +460,9 @@ async function extract(
   stream: ReadableStream<Uint8Array>,
   onEntry: (header: tar.Headers, body: Readable) => Promise<void>,
 ): Promise<void> {
-  const extractor = tar.extract();
+  // Loaded here: a directory context (the usual one) never needs tar-stream.
+  const { default: tarStream } = await import("tar-stream");
+  const extractor = tarStream.extract();
   let failure: unknown;
   const done = new Promise<void>((resolve) => extractor.once("close", resolve));
   extractor.on("error", (error: Error) => {

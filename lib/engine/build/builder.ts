@@ -40,6 +40,7 @@ import {
   type Reference,
 } from "../../image/mod.ts";
 import type { Store } from "../../store/mod.ts";
+import { tempPath } from "../../store/tmp.ts";
 import { commitImage, type CommittedImage } from "../image_commit.ts";
 import { type ImageRecord, resolveImage } from "../image_records.ts";
 import type { ContainerService } from "../containers.ts";
@@ -51,20 +52,13 @@ import {
   goQuoteList,
   isConfigOnly,
 } from "./config_step.ts";
-import {
-  fetchUrl,
-  filesFromItems,
-  type LayerFile,
-  type Owner,
-  packLayer,
-  parseChmod,
-  resolveChown,
-  unpackArchive,
-  withParents,
-} from "./copy.ts";
-import { layerContext } from "./fs_view.ts";
-import { runStep } from "./run_step.ts";
-import { storeLayer } from "./layer.ts";
+import type { LayerFile, Owner } from "./copy.ts";
+
+// What only a step that is not cached needs (tar-stream, node's buffer, the runtime,
+// the layer store) is loaded when such a step comes: a cached rebuild never loads it.
+const copyModule = () => import("./copy.ts");
+const layerView = async (store: Store, chains: readonly Digest[]) =>
+  (await import("./fs_view.ts")).layerContext(store, [...chains]);
 
 /** What the builder reports as it goes (the CLI prints it). */
 export type BuildEvent =
@@ -89,7 +83,7 @@ export interface BuildOptions {
   /** `--network` for RUN steps. */
   network?: string;
   /** Runs RUN steps. */
-  containers: ContainerService;
+  containers: () => Promise<ContainerService>;
   /** Fetches a base image the store lacks (the pull code); undefined: no pull. */
   pull?: (ref: Reference) => Promise<void>;
   onEvent?: (event: BuildEvent) => void;
@@ -499,7 +493,7 @@ class Builder {
         const key = cacheKey(parts);
         const hit = this.#cached(key);
         if (hit !== undefined) return this.#cachedStep(id, hit);
-        const view = await layerContext(this.#store, state.layers.map((l) => l.chainId));
+        const view = await layerView(this.#store, state.layers.map((l) => l.chainId));
         const have = lookup(view, dir.slice(1), true);
         if (have !== undefined || dir === "/") {
           if (have !== undefined && have.type !== "directory") {
@@ -510,6 +504,7 @@ class Builder {
           return next.state;
         }
         const owner = await this.#userOwner(cc.User ?? "", view);
+        const { packLayer, withParents } = await copyModule();
         const files = withParents(
           [{
             path: dir,
@@ -544,7 +539,7 @@ class Builder {
   async #userOwner(user: string, view: BuildContext): Promise<Owner> {
     if (user === "") return { uid: 0, gid: 0 };
     try {
-      return await resolveChown(user, view);
+      return await (await copyModule()).resolveChown(user, view);
     } catch {
       return { uid: 0, gid: 0 };
     }
@@ -559,6 +554,7 @@ class Builder {
     key: Digest,
   ): Promise<State> {
     let next: State | undefined;
+    const { storeLayer } = await import("./layer.ts");
     await storeLayer(this.#store, tar, state.layers.at(-1)?.chainId, (layer) => {
       const made = this.#withHistory(config, createdBy, false, [...state.layers, layer]);
       writeCache(this.#store, key, made.entry);
@@ -594,8 +590,9 @@ class Builder {
       // `RUN <<EOF`: as BuildKit, the heredoc becomes an executable file at /dev/pipes/EOF,
       // run by the shell (so a #! line picks its interpreter).
       const doc = instr.heredocs[0]!;
-      script = await Deno.makeTempFile({ dir: this.#store.tmpDir, prefix: "heredoc-" });
-      await Deno.writeTextFile(script, doc.content);
+      // Named for this process: another berth's store open clears only what dead ones left.
+      script = tempPath(this.#store.tmpDir, "-heredoc");
+      await Deno.writeTextFile(script, doc.content, { createNew: true, mode: 0o700 });
       await Deno.chmod(script, 0o755);
       args = [...shell, `/dev/pipes/${doc.name}`];
     } else if (instr.command.form === "shell" && instr.heredocs.length > 0) {
@@ -628,7 +625,7 @@ class Builder {
     }
   }
 
-  #runIn(
+  async #runIn(
     id: number,
     state: State,
     config: ImageConfig,
@@ -645,7 +642,8 @@ class Builder {
     const network = instr.network === undefined || instr.network === "default"
       ? this.#options.network
       : instr.network;
-    return runStep(this.#options.containers, {
+    const { runStep } = await import("./run_step.ts");
+    return await runStep(await this.#options.containers(), {
       image,
       ...(script !== undefined
         ? { binds: [`${script}:/dev/pipes/${instr.heredocs[0]!.name}`] }
@@ -673,57 +671,65 @@ class Builder {
     if (instr.parents) throw new InvalidError("COPY --parents is not supported by berth");
     const cc = config.config!;
     const workdir = cc.WorkingDir || "/";
-    const view = await layerContext(this.#store, state.layers.map((l) => l.chainId));
-    let source: BuildContext = this.#options.context;
-    let keepOwner = false;
-    if (instr.from !== undefined) {
-      const stage = this.#stageNamed(instr.from, Infinity);
-      let chains: Digest[];
-      if (stage !== undefined) {
-        chains = (await this.#stage(stage.index)).layers.map((l) => l.chainId);
-      } else {
-        chains = (await this.#baseImage(instr.from)).chainIds;
-      }
-      source = await layerContext(this.#store, chains);
-      keepOwner = true;
-    }
-    const owner = instr.chown !== undefined ? await resolveChown(instr.chown, view) : undefined;
-    const chmod = instr.chmod !== undefined ? parseChmod(instr.chmod) : undefined;
-    const target = cleanPath(instr.dest.startsWith("/") ? instr.dest : `${workdir}/${instr.dest}`);
-    const isDirectory = (p: string) => lookup(view, p.slice(1), true)?.type === "directory";
     const urls = instr.keyword === "ADD" ? instr.sources.filter((s) => /^https?:\/\//.test(s)) : [];
     const locals = instr.sources.filter((s) => !urls.includes(s));
     if (locals.length === 0 && urls.length === 0 && instr.inline.length === 0) {
       throw new InvalidError(`${instr.keyword} failed: no source files were specified`);
     }
-    const items = locals.length > 0
-      ? resolveCopy(
+    const chmod = instr.chmod !== undefined
+      ? (await copyModule()).parseChmod(instr.chmod)
+      : undefined;
+    const dest = instr.sources.length + instr.inline.length > 1 && !instr.dest.endsWith("/")
+      ? `${instr.dest}/`
+      : instr.dest;
+    // The key needs no walk of the image's layers: what the step makes follows from the
+    // parent state (in `parts`), the instruction and its sources. A source stage is
+    // named by its layers' chain IDs; context sources by their content.
+    let source: BuildContext = this.#options.context;
+    let fromChains: Digest[] | undefined;
+    if (instr.from !== undefined) {
+      const stage = this.#stageNamed(instr.from, Infinity);
+      fromChains = stage !== undefined
+        ? (await this.#stage(stage.index)).layers.map((l) => l.chainId)
+        : (await this.#baseImage(instr.from)).chainIds;
+    }
+    const fetched = await Promise.all(
+      urls.map(async (u) => (await copyModule()).fetchUrl(u, instr.checksum)),
+    );
+    const sourceKey = fromChains !== undefined
+      ? `from ${fromChains.join(",")} ${locals.join(" ")}`
+      : locals.length > 0
+      ? await digestSources(
         source,
-        locals,
-        instr.sources.length + instr.inline.length > 1 && !instr.dest.endsWith("/")
-          ? `${instr.dest}/`
-          : instr.dest,
-        {
+        resolveCopy(source, locals, dest, {
           instruction: instr.keyword,
           workdir,
-          isDirectory,
-        },
+        }),
       )
-      : [];
-    const fetched = await Promise.all(urls.map((u) => fetchUrl(u, instr.checksum)));
-    const intoDir = instr.dest.endsWith("/") || instr.sources.length + instr.inline.length > 1 ||
-      isDirectory(target);
-    const join = (name: string) =>
-      intoDir ? (target === "/" ? `/${name}` : `${target}/${name}`) : target;
-    const digest = await digestSources(source, items, { owner: keepOwner });
+      : "";
     const key = cacheKey([
       ...parts,
-      digest,
+      sourceKey,
       ...fetched.map((f) => `${f.name}:${f.digest}`),
       ...instr.inline.map((d) => JSON.stringify([d.name, d.content])),
     ]);
     const hit = this.#cached(key);
     if (hit !== undefined) return this.#cachedStep(id, hit);
+    const { filesFromItems, packLayer, resolveChown, unpackArchive, withParents } =
+      await copyModule();
+    const view = await layerView(this.#store, state.layers.map((l) => l.chainId));
+    const keepOwner = fromChains !== undefined;
+    if (fromChains !== undefined) source = await layerView(this.#store, fromChains);
+    const owner = instr.chown !== undefined ? await resolveChown(instr.chown, view) : undefined;
+    const target = cleanPath(instr.dest.startsWith("/") ? instr.dest : `${workdir}/${instr.dest}`);
+    const isDirectory = (p: string) => lookup(view, p.slice(1), true)?.type === "directory";
+    const items = locals.length > 0
+      ? resolveCopy(source, locals, dest, { instruction: instr.keyword, workdir, isDirectory })
+      : [];
+    const intoDir = instr.dest.endsWith("/") || instr.sources.length + instr.inline.length > 1 ||
+      isDirectory(target);
+    const join = (name: string) =>
+      intoDir ? (target === "/" ? `/${name}` : `${target}/${name}`) : target;
     let files: LayerFile[] = [];
     if (instr.keyword === "ADD") {
       for (const item of items) {
