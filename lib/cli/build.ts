@@ -111,7 +111,6 @@ export const build: Command = {
       } else buildArgs.set(arg.slice(0, eq), arg.slice(eq + 1));
     }
     const quiet = bool(flags, "quiet") || progressMode === "quiet";
-    await import("./_service.ts");
     const engine = Engine.open(ctx.root);
     const { context, dockerfile, name } = await openContext(
       args[0]!,

@@ -155,9 +155,17 @@ export class BuildContext {
   }
 
   async #hash(path: string): Promise<Digest> {
-    // node:crypto costs ~20 ms to load: worth it for large files only, not for the
-    // few small sources of a typical COPY (JS hashes those in microseconds).
-    if ((this.get(path)?.size ?? 0) > NATIVE_HASH_FROM) await loadNativeSha256();
+    // A file up to NATIVE_HASH_FROM is read whole and hashed by WebCrypto (native,
+    // nothing to load); a larger one is streamed through node:crypto, which costs
+    // ~20 ms to load, so memory stays bounded.
+    if ((this.get(path)?.size ?? 0) <= NATIVE_HASH_FROM) {
+      const bytes = await this.readFile(path);
+      const hash = new Uint8Array(
+        await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+      );
+      return `sha256:${[...hash].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+    }
+    await loadNativeSha256();
     const hasher = new Hasher();
     for await (const chunk of await this.open(path)) hasher.update(chunk);
     return hasher.digest();
@@ -175,7 +183,7 @@ export class BuildContext {
   }
 }
 
-/** File size from which a context digest loads the native sha256. */
+/** File size above which a context digest streams through node:crypto. */
 const NATIVE_HASH_FROM = 4 << 20;
 
 function parentOf(path: string): string {
