@@ -358,7 +358,8 @@ export async function readTarContext(
   }
 }
 
-function implicitDir(path: string): ContextEntry {
+/** A directory entry no file system gave (root-owned, 0755): a tar's missing parent, a view's root. */
+export function implicitDir(path: string): ContextEntry {
   return {
     path,
     type: "directory",

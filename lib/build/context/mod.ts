@@ -22,6 +22,7 @@ export {
   type ContextOptions,
   entryOf,
   type EntryType,
+  implicitDir,
   openDirContext,
   readTarContext,
   type TarContextOptions,

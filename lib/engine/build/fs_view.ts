@@ -9,7 +9,7 @@
  */
 import type { Digest } from "../../digest.ts";
 import { lgetxattr } from "../../../ffi/fs.ts";
-import { BuildContext, type ContextEntry, entryOf } from "../../build/context/mod.ts";
+import { BuildContext, type ContextEntry, entryOf, implicitDir } from "../../build/context/mod.ts";
 import type { Store } from "../../store/mod.ts";
 
 /** Reads the merged tree of `chainIds` (bottom first) as a context. */
@@ -22,16 +22,7 @@ export async function layerContext(
   // Top layer first: the first layer to name a path (or white it out) decides it.
   const decided = new Set<string>();
   const hidden: string[] = []; // whited-out or opaque prefixes, each ending in "/"
-  const root: ContextEntry = {
-    path: "",
-    type: "directory",
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    size: 0,
-    mtime: new Date(0),
-    linkTarget: "",
-  };
+  const root = implicitDir("");
   for (const chain of [...chainIds].reverse()) {
     const dir = store.layers.diffPath(chain);
     const opaqueHere: string[] = [];
