@@ -24,6 +24,7 @@ export {
   uncompressedDigest,
 } from "./compression.ts";
 export { InflateWorkers } from "./_threaded_inflate.ts";
-export { type PackEntry, packFiles } from "./pack_files.ts";
+export { type PackEntry, packFiles, tarStream } from "./pack_files.ts";
 export { type ArchiveEntry, readArchive } from "./read_archive.ts";
 export { packDir, type PackDirOptions } from "./pack_dir.ts";
+export { packUpper, type PackUpperOptions } from "./pack_upper.ts";

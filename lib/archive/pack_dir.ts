@@ -25,8 +25,8 @@ const BLOCK = 512;
 const CHUNK = 64 * 1024;
 const encoder = new TextEncoder();
 
-/** One header's worth of metadata. */
-interface Header {
+/** One header's worth of metadata. @internal for pack_upper.ts */
+export interface Header {
   name: string;
   type: "0" | "1" | "2" | "3" | "4" | "5" | "6";
   mode: number;
@@ -52,28 +52,60 @@ interface Header {
  * @throws {RangeError} through the stream, for `name: ""` on a non-directory
  */
 export function packDir(source: string, options: PackDirOptions = {}): ReadableStream<Uint8Array> {
-  return ReadableStream.from(generate(source, options));
+  return packWith(source, options, {});
 }
 
-async function* generate(source: string, options: PackDirOptions): AsyncGenerator<Uint8Array> {
+/**
+ * How a caller rewrites {@linkcode packDir}'s walk (pack_upper.ts turns an
+ * overlayfs upper dir's whiteouts into OCI ones with these).
+ * @internal
+ */
+export interface PackHooks {
+  /**
+   * Headers written instead of an entry (no body, no hardlink, no children),
+   * or undefined to write it as usual.
+   */
+  replace?(path: string, info: Deno.FileInfo, header: Header): Header[] | undefined;
+  /** Headers written inside a directory, right after it and before its children. */
+  within?(path: string, header: Header): Header[];
+  /** Leaves an entry (and all below it) out; `name` is its archive name. */
+  skip?(name: string): boolean;
+}
+
+/** {@linkcode packDir} with {@linkcode PackHooks}. @internal */
+export function packWith(
+  source: string,
+  options: PackDirOptions,
+  hooks: PackHooks,
+): ReadableStream<Uint8Array> {
+  return ReadableStream.from(generate(source, options, hooks));
+}
+
+interface Walk {
+  options: PackDirOptions;
+  hooks: PackHooks;
+  /** First archive name of each multiply linked inode, by `dev:ino`. */
+  links: Map<string, string>;
+}
+
+async function* generate(
+  source: string,
+  options: PackDirOptions,
+  hooks: PackHooks,
+): AsyncGenerator<Uint8Array> {
   const info = options.followLink ? await Deno.stat(source) : await Deno.lstat(source);
   const name = options.name ?? baseName(source);
-  const links = new Map<string, string>();
+  const walk: Walk = { options, hooks, links: new Map() };
   if (name === "") {
     if (!info.isDirectory) throw new RangeError(`Cannot pack "${source}" without a name`);
-    yield* children(source, "", options, links);
+    yield* children(source, "", walk);
   } else {
-    yield* entry(source, name, info, options, links);
+    yield* entry(source, name, info, walk);
   }
   yield new Uint8Array(BLOCK * 2);
 }
 
-async function* children(
-  dir: string,
-  prefix: string,
-  options: PackDirOptions,
-  links: Map<string, string>,
-): AsyncGenerator<Uint8Array> {
+async function* children(dir: string, prefix: string, walk: Walk): AsyncGenerator<Uint8Array> {
   const names: string[] = [];
   for await (const child of Deno.readDir(dir)) names.push(child.name);
   names.sort();
@@ -86,7 +118,7 @@ async function* children(
       if (error instanceof Deno.errors.NotFound) continue; // removed while we walk
       throw error;
     }
-    yield* entry(path, prefix === "" ? child : `${prefix}/${child}`, info, options, links);
+    yield* entry(path, prefix === "" ? child : `${prefix}/${child}`, info, walk);
   }
 }
 
@@ -94,24 +126,31 @@ async function* entry(
   path: string,
   name: string,
   info: Deno.FileInfo,
-  options: PackDirOptions,
-  links: Map<string, string>,
+  walk: Walk,
 ): AsyncGenerator<Uint8Array> {
-  if (info.isSocket) return;
-  const header = await headerOf(path, name, info, options);
+  if (info.isSocket || walk.hooks.skip?.(name)) return;
+  const header = await headerOf(path, name, info, walk.options);
+  const replaced = walk.hooks.replace?.(path, info, header);
+  if (replaced !== undefined) {
+    for (const h of replaced) yield encodeHeader(h);
+    return;
+  }
   // Later names of a multiply linked inode become hardlinks to the first one.
   if (!info.isDirectory && (info.nlink ?? 1) > 1 && info.ino !== null) {
     const key = `${info.dev}:${info.ino}`;
-    const first = links.get(key);
+    const first = walk.links.get(key);
     if (first !== undefined) {
       yield encodeHeader({ ...header, type: "1", size: 0, linkname: first });
       return;
     }
-    links.set(key, name);
+    walk.links.set(key, name);
   }
   yield encodeHeader(header);
   if (header.type === "0") yield* body(path, header.size);
-  if (info.isDirectory) yield* children(path, name, options, links);
+  if (info.isDirectory) {
+    for (const h of walk.hooks.within?.(path, header) ?? []) yield encodeHeader(h);
+    yield* children(path, name, walk);
+  }
 }
 
 async function headerOf(

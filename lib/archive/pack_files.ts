@@ -31,6 +31,18 @@ const EPOCH = new Date(0);
  * @throws {RangeError} through the stream, when a body's length differs from its size
  */
 export function packFiles(entries: AsyncIterable<PackEntry>): ReadableStream<Uint8Array> {
+  return tarStream((pack, isOpen) => writeEntries(pack, entries, isOpen));
+}
+
+/**
+ * A tar-stream pack as a web stream with back-pressure: `write` adds the
+ * entries (checking `isOpen` between them) and the archive is finalized
+ * when it resolves; an error from it or from the pack errors the stream, and
+ * cancelling the stream stops the pack.
+ */
+export function tarStream(
+  write: (pack: tar.Pack, isOpen: () => boolean) => Promise<void>,
+): ReadableStream<Uint8Array> {
   const pack = tar.pack();
   let open = true;
   return new ReadableStream<Uint8Array>({
@@ -50,7 +62,7 @@ export function packFiles(entries: AsyncIterable<PackEntry>): ReadableStream<Uin
         pack.destroy();
       };
       pack.on("error", fail);
-      writeEntries(pack, entries, () => open).then(() => open && pack.finalize(), fail);
+      write(pack, () => open).then(() => open && pack.finalize(), fail);
     },
     pull() {
       pack.resume();

@@ -16,6 +16,7 @@ export interface CommandEntry {
 
 /** Management command groups and their summaries. */
 export const GROUPS: Record<string, string> = {
+  builder: "Manage builds",
   container: "Manage containers",
   image: "Manage images",
   network: "Manage networks",
@@ -33,6 +34,15 @@ const lazy = (summary: string, load: () => Promise<Command>, hidden = false): Co
 
 /** Every command by its path (`images`, `image ls`, ...). */
 export const COMMANDS: Record<string, CommandEntry> = {
+  "build": lazy("Build an image from a Dockerfile", async () => (await import("./build.ts")).build),
+  "image build": lazy(
+    "Build an image from a Dockerfile",
+    async () => (await import("./build.ts")).build,
+  ),
+  "builder prune": lazy(
+    "Remove build cache",
+    async () => (await import("./build.ts")).builderPrune,
+  ),
   "history": lazy(
     "Show the history of an image",
     async () => (await import("./history.ts")).history,
@@ -241,6 +251,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./rename.ts")).diff,
   ),
   "container rename": lazy("Rename a container", async () => (await import("./rename.ts")).rename),
+  "commit": lazy(
+    "Create a new image from a container's changes",
+    async () => (await import("./commit.ts")).commit,
+  ),
+  "container commit": lazy(
+    "Create a new image from a container's changes",
+    async () => (await import("./commit.ts")).commit,
+  ),
   "container diff": lazy(
     "Inspect changes to files or directories on a container's filesystem",
     async () => (await import("./rename.ts")).diff,

@@ -14,6 +14,7 @@
 import { posix } from "node:path";
 import { MNT_DETACH, mount, MS_RDONLY, umount2 } from "../../ffi/mount.ts";
 import { applyLayer, packDir } from "../archive/mod.ts";
+import { makeTempDir } from "../store/tmp.ts";
 import { loadNativeSha256 } from "../digest.ts";
 import { ConflictError, EngineError, InvalidError, NotFoundError } from "../errors.ts";
 import { OVERLAY_ANNOTATION, pauseContainer, resumeContainer, secureJoin } from "../runtime/mod.ts";
@@ -150,7 +151,7 @@ async function withContainerRoot<T>(
     }
   }
   const data = overlayData(target.dir);
-  const mountPoint = await Deno.makeTempDir({ dir: target.tmpDir, prefix: "cp-" });
+  const mountPoint = makeTempDir(target.tmpDir, "-cp");
   try {
     mount("overlay", mountPoint, "overlay", readOnly ? MS_RDONLY : 0, data);
     try {

@@ -11,6 +11,7 @@
 import { MNT_DETACH, mount, MS_RDONLY, umount2 } from "../../ffi/mount.ts";
 // Not ../archive/mod.ts here: tar-stream boots Node compat (~20 ms); copy-up loads it when it runs.
 import { cleanName } from "../archive/clean_name.ts";
+import { makeTempDir } from "../store/tmp.ts";
 import { loadNativeSha256 } from "../digest.ts";
 import { EngineError, InvalidError } from "../errors.ts";
 import { type Mount, secureJoin } from "../runtime/mod.ts";
@@ -400,7 +401,7 @@ async function withImageRoot<T>(
 ): Promise<T> {
   if (layers.length === 1) return await fn(layers[0]!);
   Deno.mkdirSync(tmpDir, { recursive: true });
-  const mountPoint = Deno.makeTempDirSync({ dir: tmpDir, prefix: "copyup-" });
+  const mountPoint = makeTempDir(tmpDir, "-copyup");
   try {
     mount("overlay", mountPoint, "overlay", MS_RDONLY, `lowerdir=${layers.join(":")}`);
     try {

@@ -34,7 +34,7 @@ import { conmonAttachPath, exitFile } from "./container_conmon.ts";
 import { containerLogPath } from "./container_logs.ts";
 import { type AttachIO, superviseContainer, type SuperviseContext } from "./container_supervise.ts";
 import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.ts";
-import { resolveImage } from "./image_records.ts";
+import { type ImageRecord, resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { pathExists } from "../store/mod.ts";
 import { releaseVolumes, VolumeStore } from "./volumes.ts";
@@ -91,6 +91,14 @@ export class ContainerService {
   /** `create`: a container from an image, not started. */
   create(options: ContainerOptions): Promise<ContainerRecord> {
     const image = resolveImage(this.store, options.imageName);
+    return createContainerRecord(this.store, this.records, image, options);
+  }
+
+  /**
+   * `create` from an image record that need not be in the index (a build's
+   * intermediate state, whose layers are committed): the RUN steps of `build`.
+   */
+  createFrom(image: ImageRecord, options: ContainerOptions): Promise<ContainerRecord> {
     return createContainerRecord(this.store, this.records, image, options);
   }
 

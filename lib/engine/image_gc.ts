@@ -2,7 +2,8 @@
  * Removal of what no image needs any more: blobs not reachable from
  * `index.json` and extracted layers whose chain ID no image has. Runs under
  * the store lock, after the index has been rewritten, so a crash in between
- * only leaves unreferenced files for the next run.
+ * only leaves unreferenced files for the next run. The build cache's entries
+ * are roots too: the layers and blobs they name stay until `builder prune`.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { chainIds, type Digest } from "../digest.ts";
 import { NotFoundError } from "../errors.ts";
 import { parseImageConfig, parseManifestOrIndex } from "../image/mod.ts";
 import type { Store } from "../store/mod.ts";
+import { listCache } from "./build/cache.ts";
 
 /** What a collection removed. */
 export interface GcReport {
@@ -48,6 +50,12 @@ export function collectGarbage(store: Store): GcReport {
     }
   };
   for (const desc of store.index.read()) visit(desc.digest);
+  for (const { entry } of listCache(store)) {
+    for (const layer of entry.layers) {
+      blobs.add(layer.descriptor.digest);
+      chains.add(layer.chainId);
+    }
+  }
   const report: GcReport = { blobs: [], layers: [], reclaimed: 0 };
   for (const chain of store.layers.list()) {
     if (chains.has(chain)) continue;

@@ -20,7 +20,7 @@ import { clearStale, tempPath, writeFileAtomic } from "./tmp.ts";
 export { BlobStore, BlobWriter, type StagedBlob } from "./blob_store.ts";
 export { IndexStore, REF_NAME } from "./index_store.ts";
 export { type LayerInfo, LayerStore, type StagedLayer } from "./layer_store.ts";
-export { clearStale, tempPath, writeFileAtomic } from "./tmp.ts";
+export { clearStale, makeTempDir, tempPath, writeFileAtomic } from "./tmp.ts";
 
 /** An opened store root. */
 export interface Store {

@@ -60,6 +60,28 @@ Deno.test("openStore() clears tmp/ entries of dead processes and keeps live ones
     ]);
   }));
 
+Deno.test("openStore() detaches a dead process's mount in tmp/ and never removes through it", () =>
+  withStore(async (root) => {
+    openStore(root);
+    // A killed `cp` leaves a container's files mounted at a tmp/ entry of its pid.
+    const files = `${root}/container-files`;
+    Deno.mkdirSync(files);
+    Deno.writeTextFileSync(`${files}/keep`, "a container's file");
+    const stale = `${root}/tmp/999999999-x-0-cp`;
+    Deno.mkdirSync(stale);
+    const bind = await new Deno.Command("mount", { args: ["--bind", files, stale] }).output();
+    assert.ok(bind.success, "mount --bind");
+    try {
+      openStore(root);
+      assert.equal(Deno.readTextFileSync(`${files}/keep`), "a container's file");
+      assert.deepEqual([...Deno.readDirSync(`${root}/tmp`)], []);
+      const mounted = Deno.readTextFileSync("/proc/self/mountinfo").includes(` ${stale} `);
+      assert.ok(!mounted, "the mount is detached");
+    } finally {
+      await new Deno.Command("umount", { args: ["-l", stale] }).output();
+    }
+  }));
+
 Deno.test("store.locked() serialises concurrent index updates", () =>
   withStore(async (root) => {
     const a = openStore(root);

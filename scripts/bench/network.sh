@@ -46,7 +46,13 @@ cleanup() {
   fi
   if [ -n "$dockerd_pid" ]; then
     ids=$("${D[@]}" ps -aq 2>/dev/null) && [ -n "$ids" ] && "${D[@]}" rm -f $ids >/dev/null 2>&1
+    # $! is nsenter's subshell; dockerd itself is the pid in its pidfile.
+    local pid
+    pid=$(cat "$work/docker.pid" 2>/dev/null)
     kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null
+    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
   fi
   [ -e "/run/netns/$ns" ] && ip netns delete "$ns"
   remove_tree "$work"

@@ -1,0 +1,11 @@
+# escape=`
+
+FROM mcr.microsoft.com/windows/servercore:ltsc2022 AS base
+SHELL ["powershell", "-Command"]
+RUN New-Item -ItemType Directory C:\app ; `
+    Write-Host done
+WORKDIR C:\app
+COPY app.ps1 C:\app\
+
+FROM base
+ENTRYPOINT ["powershell", "C:\\app\\app.ps1"]
