@@ -54,6 +54,17 @@ export interface ContainerConfigView {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  /** Docker's shape, durations in nanoseconds: the image's HEALTHCHECK merged with the flags. */
+  Healthcheck?: HealthConfig;
+}
+
+/** `Config.Healthcheck`: `Test` is `["NONE"]`, `["CMD", ...]` or `["CMD-SHELL", cmd]`. */
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
 }
 
 /** `HostConfig` of `docker inspect` (how berth runs it). */
@@ -87,6 +98,23 @@ export interface HostConfigView {
   Mounts?: HostMount[];
   /** `--tmpfs PATH` -> its options; absent without any. */
   Tmpfs?: Record<string, string>;
+  /** `run`/`create` flags, in Docker's names; absent on older records (Docker's defaults). */
+  ShmSize?: number;
+  IpcMode?: string;
+  PidMode?: string;
+  UTSMode?: string;
+  CgroupnsMode?: string;
+  CgroupParent?: string;
+  Sysctls?: Record<string, string>;
+  CpusetCpus?: string;
+  CpuQuota?: number;
+  CpuPeriod?: number;
+  MemoryReservation?: number;
+  OomKillDisable?: boolean;
+  OomScoreAdj?: number;
+  Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+  GroupAdd?: string[] | null;
+  LogConfig?: { Type: string; Config: Record<string, string> };
 }
 
 /** One `--mount` as `docker inspect` shows it in HostConfig.Mounts. */
