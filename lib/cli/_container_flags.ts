@@ -390,11 +390,12 @@ function bytesFlag(flags: FlagValues, name: string): number | undefined {
  */
 export function containerOptions(flags: FlagValues, args: string[]): ContainerOptions {
   const [imageName, ...command] = args as [string, ...string[]];
-  const memory = bytesFlag(flags, "memory");
+  // Docker's 0 means no limit, for memory and swap alike.
+  const memory = bytesFlag(flags, "memory") || undefined;
   if (memory !== undefined && memory < 6 * 1024 * 1024) {
     throw new UsageError("Minimum memory limit allowed is 6MB");
   }
-  const memorySwap = bytesFlag(flags, "memory-swap");
+  const memorySwap = bytesFlag(flags, "memory-swap") || undefined;
   if (
     memorySwap !== undefined && memorySwap !== -1 && (memory === undefined || memorySwap < memory)
   ) {
