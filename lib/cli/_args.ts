@@ -70,10 +70,16 @@ export function parseArgs(
   const args: string[] = [];
   let i = 0;
   const take = (spec: FlagSpec, shown: string, inline: string | undefined): void => {
+    // Docker names a flag whose value is bad by both its names.
+    const both = spec.short === undefined ? `--${spec.name}` : `-${spec.short}, --${spec.name}`;
     if (spec.type === "bool") {
-      if (inline === undefined) flags[spec.name] = true;
-      else if (inline === "true" || inline === "false") flags[spec.name] = inline === "true";
-      else throw new UsageError(`invalid argument "${inline}" for "${shown}" flag: invalid syntax`);
+      const value = inline === undefined ? true : parseBool(inline);
+      if (value === undefined) {
+        throw new UsageError(
+          `invalid argument "${inline}" for "${both}" flag: strconv.ParseBool: parsing "${inline}": invalid syntax`,
+        );
+      }
+      flags[spec.name] = value;
       return;
     }
     let value = inline;
@@ -84,7 +90,9 @@ export function parseArgs(
     }
     if (spec.type === "int") {
       if (!/^-?\d+$/.test(value)) {
-        throw new UsageError(`invalid argument "${value}" for "${shown}" flag: invalid syntax`);
+        throw new UsageError(
+          `invalid argument "${value}" for "${both}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`,
+        );
       }
       flags[spec.name] = Number(value);
     } else if (spec.type === "list") {
@@ -113,6 +121,11 @@ export function parseArgs(
           throw new UsageError(`unknown shorthand flag: '${letter}' in ${arg}`);
         }
         if (spec.type === "bool") {
+          // `-a=false`, `-it=false`: a bool's value follows its letter after `=`.
+          if (arg[j + 1] === "=") {
+            take(spec, `-${letter}`, arg.slice(j + 2));
+            break;
+          }
           take(spec, `-${letter}`, undefined);
           continue;
         }
@@ -129,6 +142,13 @@ export function parseArgs(
     }
   }
   return { flags, args };
+}
+
+/** Go's strconv.ParseBool, as docker's flag parser reads `--flag=VALUE` for a boolean. */
+function parseBool(text: string): boolean | undefined {
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(text)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(text)) return false;
+  return undefined;
 }
 
 /** Renders the flag list of `--help`. */
