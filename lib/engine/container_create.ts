@@ -294,7 +294,9 @@ export async function createContainerRecord(
   const net = await planNetwork(containers, id, netRequest);
   const hostname = options.hostname ?? (net.mode === "host" ? Deno.hostname() : id.slice(0, 12));
   const env = mergeEnv(ic.Env ?? [], options.env ?? []);
-  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home}`);
+  // The process gets HOME as runc gives it (the user's home when unset); Config.Env shows
+  // only what the image and the user set, as Docker's does.
+  const processEnv = env.some((e) => e.startsWith("HOME=")) ? env : [...env, `HOME=${user.home}`];
   const dir = containers.path(id);
   const mountFlags = mountFlagsView(options);
   const record: ContainerRecord = {
@@ -385,6 +387,7 @@ export async function createContainerRecord(
     choosePorts(startBindings(portFields), portsTakenBy(containers.list()), portIsFree);
   }
   const spec = buildSpec(record, options, user, layers, dir);
+  spec.process.env = processEnv;
   applyNetworkMode(spec, net.mode);
   const mountInput: MountInput = {
     requests: [
