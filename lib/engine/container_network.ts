@@ -45,6 +45,7 @@ import {
   parseIPv4,
 } from "./networks/mod.ts";
 import { applyNat } from "./networks/nat.ts";
+import { joinSharedNamespaces } from "./container_namespaces.ts";
 import { withLock } from "../store/lock.ts";
 import {
   choosePorts,
@@ -246,6 +247,7 @@ export function joinNetworkNamespace(
   record: ContainerRecord,
   bundle: string,
 ): void {
+  joinSharedNamespaces(containers, record, bundle); // --ipc/--pid container:X, the same way
   const mode = record.HostConfig.NetworkMode;
   if (!mode.startsWith("container:")) return;
   const targetId = mode.slice("container:".length);
