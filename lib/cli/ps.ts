@@ -52,7 +52,8 @@ function matches(
         case "status":
           return c.State.Status === v;
         case "name":
-          return new RegExp(v).test(c.Name.slice(1));
+          // As docker: the name with its leading "/" (`name=^/web$`) or without (`name=^web$`).
+          return new RegExp(v).test(c.Name) || new RegExp(v).test(c.Name.slice(1));
         case "id":
           return c.Id.startsWith(v);
         case "label": {
