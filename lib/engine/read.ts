@@ -69,3 +69,34 @@ export class ContainerReader {
     return new ContainerService(this.store, this.#options);
   }
 }
+
+/** Bytes of the regular files under `dir` (a container's writable layer), as Docker's SizeRw. */
+export function treeSize(dir: string): number {
+  let size = 0;
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) size += treeSize(path);
+      else if (entry.isFile) size += Deno.lstatSync(path).size;
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return size;
+}
+
+/**
+ * A container's sizes as `inspect -s` and `ps -s` show them: `SizeRw`, the
+ * files of its writable layer; `SizeRootFs`, those and its image's layers.
+ */
+export function containerSize(
+  reader: Pick<ContainerReader, "store" | "records">,
+  record: ContainerRecord,
+): { SizeRw: number; SizeRootFs: number } {
+  const rw = treeSize(`${reader.records.path(record.Id)}/upper`);
+  let image = 0;
+  for (const chain of record.Layers) {
+    image += reader.store.layers.info(chain as `sha256:${string}`)?.size ?? 0;
+  }
+  return { SizeRw: rw, SizeRootFs: rw + image };
+}
