@@ -80,11 +80,20 @@ export class LogWriter {
   }
 }
 
-/** RFC 3339 with nanoseconds, as Docker writes log times. */
-export function nanoTime(date = new Date()): string {
-  return `${date.toISOString().slice(0, 19)}.${
-    String(date.getUTCMilliseconds()).padStart(3, "0")
-  }000000Z`;
+/**
+ * RFC 3339 with nanoseconds, as Docker writes log times. Without a date, the
+ * time is the high-resolution clock's (sub-microsecond digits), unless that
+ * has drifted from the wall clock by a millisecond or more.
+ */
+export function nanoTime(date?: Date): string {
+  const wall = date?.getTime() ?? Date.now();
+  const precise = performance.timeOrigin + performance.now();
+  const ms = date === undefined && Math.abs(precise - wall) < 1 ? precise : wall;
+  const whole = Math.floor(ms);
+  const nanos = Math.min(999_999, Math.floor((ms - whole) * 1e6));
+  return `${new Date(whole).toISOString().slice(0, 19)}.${String(whole % 1000).padStart(3, "0")}${
+    String(nanos).padStart(6, "0")
+  }Z`;
 }
 
 const K8S_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
