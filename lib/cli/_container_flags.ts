@@ -468,7 +468,8 @@ export function parseMount(raw: string): MountRequest {
 
 const PROPAGATIONS = ["shared", "slave", "private", "rshared", "rslave", "rprivate"];
 
-function parseEnvFile(path: string): string[] {
+/** `--env-file`: `KEY=v` lines (a bare `KEY` takes the host's value); `#` lines and blanks skipped. */
+export function parseEnvFile(path: string): string[] {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);

@@ -15,6 +15,7 @@ const FLAGS: Command["flags"] = [
     type: "int",
     value: "int",
     description: "Seconds to wait before killing the container",
+    aliases: ["timeout"], // docker's current name; --time is its deprecated one
   },
   {
     name: "signal",

@@ -30,6 +30,8 @@ export interface ExecProcess {
   interactive?: boolean;
   /** Leave it running in the background (`exec -d`); resolves at once with exit code 0. */
   detach?: boolean;
+  /** Every capability, no seccomp filter (`exec --privileged`). */
+  privileged?: boolean;
 }
 
 /** Where an exec's I/O goes. */
@@ -128,6 +130,7 @@ export async function execInRunning(
         ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } }
         : {}),
       terminal: process.tty ?? false,
+      ...(process.privileged ? { privileged: true } : {}),
     });
   } catch (error) {
     await pending.discard();
