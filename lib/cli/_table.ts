@@ -98,6 +98,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./load.ts")).load,
   ),
   "image ls": lazy("List images", async () => (await import("./images.ts")).images),
+  "image list": lazy("List images", async () => (await import("./images.ts")).images),
   "image prune": lazy("Remove unused images", async () => (await import("./prune.ts")).imagePrune),
   "image rm": lazy("Remove one or more images", async () => (await import("./rmi.ts")).rmi),
   "image save": lazy(
@@ -310,6 +311,23 @@ export const COMMANDS: Record<string, CommandEntry> = {
   "container stats": lazy(
     "Display a live stream of container(s) resource usage statistics",
     async () => (await import("./stats.ts")).stats,
+  ),
+  "version": lazy(
+    "Show the berth version information",
+    async () => (await import("./version.ts")).version,
+  ),
+  "info": lazy("Display system-wide information", async () => (await import("./info.ts")).info),
+  "system info": lazy(
+    "Display system-wide information",
+    async () => (await import("./info.ts")).info,
+  ),
+  "events": lazy(
+    "Get real time events from the server",
+    async () => (await import("./events.ts")).events,
+  ),
+  "system events": lazy(
+    "Get real time events from the server",
+    async () => (await import("./events.ts")).events,
   ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
   "network connect": lazy(

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { containerEvent } from "./events.ts";
 import { disconnectNetwork } from "./container_network.ts";
 import { closeFd, pipe, readSync, setCloexec } from "../../ffi/fd.ts";
 import { EngineError } from "../errors.ts";
@@ -287,6 +288,7 @@ export async function recordExit(
   } catch {
     return undefined; // removed meanwhile (`rm -f`)
   }
+  containerEvent(ctx.containers, "die", id, { exitCode: String(exitCode) });
   if (!record.State.Restarting && record.HostConfig.AutoRemove) {
     await removeContainer(id);
     return undefined;

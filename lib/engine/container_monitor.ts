@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { containerEvent } from "./events.ts";
 import { connectNetwork, disconnectNetwork, joinNetworkNamespace } from "./container_network.ts";
 import { describeError, EngineError, exitCodeOf } from "../errors.ts";
 import { deleteContainer, startContainer } from "../runtime/mod.ts";
@@ -83,6 +84,7 @@ export async function startDetached(
       markRunning(r, pid, now);
       r.Monitor = launched!.monitor;
     });
+    containerEvent(ctx.containers, "start", id);
     await startContainer({ stateRoot: ctx.runtimeRoot, id });
     return { pid, ...(client !== undefined ? { client } : {}) };
   } catch (error) {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { containerEvent } from "./events.ts";
 import { connectNetwork, disconnectNetwork, joinNetworkNamespace } from "./container_network.ts";
 import { describeError, EngineError, exitCodeOf } from "../errors.ts";
 import {
@@ -163,6 +164,7 @@ async function runOnce(
     markRunning(r, container.pid, now);
     r.Monitor = { pid: Deno.pid, startTime: startTimeOf(Deno.pid) ?? "" };
   });
+  containerEvent(ctx.containers, "start", id);
   io.onStart?.(container.pid, container.console);
   const pumps: Promise<void>[] = [];
   const emit = (stream: "stdout" | "stderr", bytes: Uint8Array) => {
@@ -202,6 +204,7 @@ async function runOnce(
       delete r.Monitor;
     }
   });
+  containerEvent(ctx.containers, "die", id, { exitCode: String(result.exitCode) });
   return result;
 }
 

@@ -37,6 +37,7 @@ import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.t
 import { type ImageRecord, resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { pathExists } from "../store/mod.ts";
+import { containerEvent } from "./events.ts";
 import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
 /** How the container service reaches berth itself and its state. */
@@ -89,9 +90,11 @@ export class ContainerService {
   }
 
   /** `create`: a container from an image, not started. */
-  create(options: ContainerOptions): Promise<ContainerRecord> {
+  async create(options: ContainerOptions): Promise<ContainerRecord> {
     const image = resolveImage(this.store, options.imageName);
-    return createContainerRecord(this.store, this.records, image, options);
+    const record = await createContainerRecord(this.store, this.records, image, options);
+    containerEvent(this.records, "create", record.Id);
+    return record;
   }
 
   /**
@@ -205,6 +208,7 @@ export class ContainerService {
       this.records.update(record.Id, (r) => (r.StoppedByUser = true));
     }
     killContainer(this.#ctx.runtimeRoot, record.Id, signo);
+    containerEvent(this.records, "kill", record.Id, { signal: String(signo) });
     return record;
   }
 
@@ -213,13 +217,11 @@ export class ContainerService {
     let record = await this.get(given);
     this.records.update(record.Id, (r) => (r.StoppedByUser = true));
     if (!record.State.Running) return record;
+    const stopSignal = signal ?? record.Config.StopSignal ?? "SIGTERM";
+    containerEvent(this.records, "kill", record.Id, { signal: String(parseSignal(stopSignal)) });
     const wait = timeout ?? record.Config.StopTimeout ?? 10;
     try {
-      killContainer(
-        this.#ctx.runtimeRoot,
-        record.Id,
-        signal ?? record.Config.StopSignal ?? "SIGTERM",
-      );
+      killContainer(this.#ctx.runtimeRoot, record.Id, stopSignal);
     } catch {
       // it exited meanwhile
     }
@@ -232,6 +234,7 @@ export class ContainerService {
       }
       record = await this.wait(record.Id, 10_000);
     }
+    containerEvent(this.records, "stop", record.Id);
     return record;
   }
 
@@ -270,6 +273,7 @@ export class ContainerService {
         // none
       }
     }
+    containerEvent(this.records, "destroy", record.Id);
     await this.store.locked(() => {
       try {
         Deno.removeSync(this.records.path(record.Id), { recursive: true });
@@ -285,6 +289,7 @@ export class ContainerService {
   /** `exec`: runs a process in a running container. */
   async exec(given: string, process: ExecProcess, io: ExecIO = {}): Promise<ExitResult> {
     const record = await this.get(given);
+    containerEvent(this.records, `exec_start: ${[...process.args].join(" ")}`, record.Id);
     return execInRunning(
       {
         store: this.store,
@@ -302,6 +307,7 @@ export class ContainerService {
   async pause(given: string): Promise<ContainerRecord> {
     const record = await this.running(given);
     await pauseContainer(this.#ctx.runtimeRoot, record.Id);
+    containerEvent(this.records, "pause", record.Id);
     return this.records.update(record.Id, (r) => {
       r.State.Paused = true;
       r.State.Status = "paused";
@@ -313,6 +319,7 @@ export class ContainerService {
     const record = await this.running(given);
     if (!record.State.Paused) throw new ConflictError(`Container ${record.Id} is not paused`);
     await resumeContainer(this.#ctx.runtimeRoot, record.Id);
+    containerEvent(this.records, "unpause", record.Id);
     return this.records.update(record.Id, (r) => {
       r.State.Paused = false;
       r.State.Status = "running";
@@ -328,6 +335,7 @@ export class ContainerService {
   /** `rename OLD NEW`. @throws {ConflictError} when the new name is taken */
   async rename(given: string, name: string): Promise<void> {
     const wanted = checkName(name);
+    const oldName = this.records.resolve(given).Name;
     await this.store.locked(() => {
       const all = this.records.list();
       const record = this.records.resolve(given, all);
@@ -340,6 +348,7 @@ export class ContainerService {
       this.records.update(record.Id, (r) => (r.Name = `/${wanted}`));
       return record.Id;
     }).then((id) => renamedOnNetworks(this.records, id));
+    containerEvent(this.records, "rename", this.records.resolve(wanted).Id, { oldName });
   }
 
   /** `diff`: what the container changed against its image (its overlay upper dir). */

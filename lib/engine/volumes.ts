@@ -33,6 +33,7 @@ import {
 } from "../../ffi/mount.ts";
 import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
 import { tempPath, writeFileAtomic } from "../store/tmp.ts";
+import { recordEvent } from "./events.ts";
 
 /** A volume as `docker volume inspect` shows it. */
 export interface VolumeRecord {
@@ -216,6 +217,9 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
 type StoredVolume = Omit<VolumeRecord, "Mountpoint">;
 
 /** The volumes of a store root (`<root>/volumes`). */
+/** Docker's attributes of a volume event. */
+const DRIVER = { driver: "local" };
+
 export class VolumeStore {
   readonly dir: string;
   readonly tmpDir: string;
@@ -268,6 +272,7 @@ export class VolumeStore {
       Deno.chmodSync(`${staging}/_data`, 0o755);
       writeFileAtomic(`${staging}/${META}`, `${JSON.stringify(stored, null, 2)}\n`, this.tmpDir);
       Deno.renameSync(staging, this.path(wanted));
+      recordEvent(this.dir.slice(0, -"/volumes".length), "volume", "create", wanted, DRIVER);
     } catch (error) {
       try {
         Deno.removeSync(staging, { recursive: true });
@@ -353,6 +358,7 @@ export class VolumeStore {
       throw error;
     }
     Deno.removeSync(doomed, { recursive: true });
+    recordEvent(this.dir.slice(0, -"/volumes".length), "volume", "destroy", name, DRIVER);
   }
 
   /**
