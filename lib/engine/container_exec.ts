@@ -39,6 +39,8 @@ export interface ExecIO {
   stdin?: ReadableStream<Uint8Array>;
   output?: AttachIO["output"];
   console?: ConsoleEnds;
+  /** Kills the process (SIGKILL) when it aborts: a health check past its timeout. */
+  signal?: AbortSignal;
 }
 
 /** What exec needs to know about berth. */
@@ -179,7 +181,17 @@ async function follow(
     pumps.push(pump(container.child.stdout, "stdout"), pump(container.child.stderr, "stderr"));
     if (io.stdin) io.stdin.pipeTo(container.child.stdin).catch(() => {});
   }
+  const kill = () => {
+    try {
+      container.child.kill("SIGKILL");
+    } catch {
+      // it ended
+    }
+  };
+  if (io.signal?.aborted) kill();
+  io.signal?.addEventListener("abort", kill, { once: true });
   const result = await waitContainer(container);
+  io.signal?.removeEventListener("abort", kill);
   if (open > 0) {
     // Output a process left behind (a background child holding the pipe) is not waited for long.
     let timer: ReturnType<typeof setTimeout> | undefined;
