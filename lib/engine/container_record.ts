@@ -31,6 +31,39 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Its health check's state: only for a container with a check, once started. */
+  Health?: ContainerHealth;
+}
+
+/** Docker's health states (`State.Health.Status`). */
+export type HealthStatus = "starting" | "healthy" | "unhealthy";
+
+/** One run of a health check, as `State.Health.Log` lists it. */
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  /** 0 healthy, else a failure; -1 when it could not run or ran past its timeout. */
+  ExitCode: number;
+  /** Its stdout and stderr together, cut at 4 KiB. */
+  Output: string;
+}
+
+/** `State.Health` of `docker inspect`. */
+export interface ContainerHealth {
+  Status: HealthStatus;
+  /** Failures in a row (not counting those in the start period). */
+  FailingStreak: number;
+  /** The last five runs, oldest first. */
+  Log: HealthLogEntry[];
+}
+
+/**
+ * The health part of Docker's status line (`Up 5 seconds (healthy)`): empty
+ * for a container that is not running (or paused) or has no check.
+ */
+export function healthSuffix(state: ContainerState): string {
+  if (state.Health === undefined || !state.Running || state.Paused || state.Restarting) return "";
+  return state.Health.Status === "starting" ? " (health: starting)" : ` (${state.Health.Status})`;
 }
 
 /** `Config` of `docker inspect` (what the container runs). */
@@ -235,6 +268,11 @@ export function markRunning(record: ContainerRecord, pid: number, now: string): 
     OOMKilled: false,
     ExitCode: 0,
   };
+  // A health check starts over with each run (its log stays), as Docker's does.
+  const health = record.State.Health;
+  if (health !== undefined) {
+    record.State.Health = { Status: "starting", FailingStreak: 0, Log: health.Log };
+  }
 }
 
 /**
