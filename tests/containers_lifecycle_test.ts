@@ -56,7 +56,7 @@ Deno.test("bad -u, bad --memory, a missing image and a taken name fail with one 
       ],
       [["run", "--rm", "--memory", "1k", "busybox", "true"], /Minimum memory limit allowed is 6MB/],
       [["run", "--rm", "--restart", "sometimes", "busybox", "true"], /invalid restart policy/],
-      [["run", "--rm", "nosuchimage"], /Unable to find image "nosuchimage:latest" locally/],
+      [["run", "--rm", "nosuchimage"], /Unable to find image 'nosuchimage:latest' locally/],
       [["run", "--rm", "--cap-add", "FLY", "busybox", "true"], /Unknown capability: "FLY"/],
     ];
     for (const [args, message] of cases) {
