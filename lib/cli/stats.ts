@@ -7,10 +7,15 @@
 import type { ContainerRecord } from "../engine/mod.ts";
 import { bool, type Command, str } from "./_command.ts";
 import { printRows } from "./_format.ts";
-import { bytesSize } from "./_units.ts";
+import { bytesSize, humanSize } from "./_units.ts";
 import { containerService } from "./_service.ts";
 
 const SAMPLE_MS = 500;
+
+/** Whether a container is on a network with interfaces of its own (not none, host or container:). */
+function hasBridge(c: ContainerRecord): boolean {
+  return Object.keys(c.NetworkSettings?.Networks ?? {}).some((n) => n !== "none" && n !== "host");
+}
 
 /** `stats [OPTIONS] [CONTAINER...]` */
 export const stats: Command = {
@@ -71,6 +76,9 @@ export const stats: Command = {
             row.MemUsage = `${bytesSize(s.memoryUsage)} / ${bytesSize(s.memoryLimit)}`;
             row.MemPerc = `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`;
             row.PIDs = String(s.pids);
+            row.BlockIO = `${humanSize(s.blockRead)} / ${humanSize(s.blockWrite)}`;
+            // Only a bridge network has interfaces to count (berth does not read their counters yet).
+            if (!hasBridge(c)) row.NetIO = "0B / 0B";
           } catch {
             // it stopped meanwhile
           }

@@ -17,6 +17,9 @@ export interface Stats {
   /** CPU time used, in nanoseconds. */
   cpuNanos: number;
   pids: number;
+  /** Bytes read from and written to block devices (v1 blkio, v2 io.stat). */
+  blockRead: number;
+  blockWrite: number;
   /** The container's processes (host pids). */
   processes: number[];
 }
@@ -39,6 +42,45 @@ function statField(path: string, key: string): number | undefined {
   }
 }
 
+/** Block I/O bytes of a cgroup v2 directory: `rbytes`/`wbytes` summed over io.stat's devices. */
+function ioStat(dir: string): { blockRead: number; blockWrite: number } {
+  let blockRead = 0;
+  let blockWrite = 0;
+  try {
+    for (const m of Deno.readTextFileSync(`${dir}/io.stat`).matchAll(/\b([rw])bytes=(\d+)/g)) {
+      if (m[1] === "r") blockRead += Number(m[2]);
+      else blockWrite += Number(m[2]);
+    }
+  } catch {
+    // no io controller here: nothing counted
+  }
+  return { blockRead, blockWrite };
+}
+
+/**
+ * Block I/O bytes of a cgroup v1 blkio directory, as Docker sums them: the
+ * `Read` and `Write` lines of blkio.throttle.io_service_bytes(_recursive).
+ */
+function blkioStat(dir: string | undefined): { blockRead: number; blockWrite: number } {
+  let blockRead = 0;
+  let blockWrite = 0;
+  if (dir === undefined) return { blockRead, blockWrite };
+  for (const file of ["io_service_bytes_recursive", "io_service_bytes"]) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(`${dir}/blkio.throttle.${file}`);
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/^\S+ (Read|Write) (\d+)$/gm)) {
+      if (m[1] === "Read") blockRead += Number(m[2]);
+      else blockWrite += Number(m[2]);
+    }
+    break;
+  }
+  return { blockRead, blockWrite };
+}
+
 /** Reads a container's usage. @throws {NotFoundError} when it has no state */
 export function containerStats(stateRoot: string, id: string): Stats {
   const { cgroup } = readState(stateRoot, id);
@@ -53,6 +95,7 @@ export function containerStats(stateRoot: string, id: string): Stats {
       memoryLimit: readNumber(`${dir}/memory.max`) ?? hostMemory,
       cpuNanos: (statField(`${dir}/cpu.stat`, "usage_usec") ?? 0) * 1000,
       pids: readNumber(`${dir}/pids.current`) ?? processes.length,
+      ...ioStat(dir),
       processes,
     };
   }
@@ -70,6 +113,7 @@ export function containerStats(stateRoot: string, id: string): Stats {
     pids: cgroup.dirs.pids === undefined
       ? processes.length
       : readNumber(`${cgroup.dirs.pids}/pids.current`) ?? 0,
+    ...blkioStat(cgroup.dirs.blkio),
     processes,
   };
 }
