@@ -188,3 +188,18 @@ export function filterLogs(entries: LogEntry[], options: ReadLogsOptions): LogEn
   }
   return out;
 }
+
+/**
+ * conmon's `--log-size-max` for `--log-opt max-size` (json-file or local):
+ * when the log would pass it, conmon starts the file afresh. conmon keeps no
+ * rotated files, so `max-file` is recorded but berth keeps one file (Docker's
+ * json-file default, max-file=1); `logs` shows what the current file holds.
+ */
+export function logSizeMax(config: Record<string, string> | undefined): number | undefined {
+  const value = config?.["max-size"];
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(value.trim());
+  if (m === null) return undefined;
+  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()]!;
+  return Math.trunc(Number(m[1]) * unit);
+}
