@@ -29,7 +29,7 @@ const SIZE_FLAG = {
 } as const;
 
 /**
- * HostConfig keys Docker shows (dockerd 20.10, 64 of them), in its order, with
+ * HostConfig keys Docker shows (dockerd 20.10, 65 of them), in its order, with
  * the value each has when nothing asks for it. A record's own value wins; a
  * key berth has no such feature for keeps Docker's zero value.
  */

@@ -197,7 +197,8 @@ export const ps: Command = {
         State: c.State.Status,
         Ports: psPorts((c as unknown as PortFields).NetworkSettings?.Ports),
         Names: c.Name.slice(1),
-        Labels: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(","),
+        // Docker joins them in Go's map order (random); berth in key order.
+        Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(","),
         LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Type === "volume").length),
         Mounts: (c.Mounts ?? []).map((m) => {
           const name = m.Name ?? m.Source;
