@@ -1,0 +1,147 @@
+/**
+ * run/create/exec flags of issue 13: groups, rlimits, namespaces, limits,
+ * cidfile, pull, health, log size, and Docker's errors (exit 125) for bad values.
+ */
+import assert from "node:assert/strict";
+import { withBusybox } from "./_containers.ts";
+
+Deno.test("run: groups, group-add, rlimits, shm, sysctl, uts", async () => {
+  await withBusybox(async ({ b }) => {
+    const id = async (args: string[]) =>
+      (await b(["run", "--rm", ...args, "busybox", "id"])).stdout;
+    assert.match(await id(["-u", "1000:1000"]), /uid=1000 gid=1000 groups=1000\n/);
+    assert.match(await id(["--group-add", "5", "--group-add", "10"]), /groups=0\(root\),5,10\n/);
+    const limits = await b(["run", "--rm", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"]);
+    const [soft, hard] = limits.stdout.trim().split("\n").map(Number);
+    assert.equal(soft, hard, "nofile soft = hard, not the shell's");
+    assert.ok(soft! > 1024 || soft === 1048576);
+    const shm = await b(["run", "--rm", "--shm-size", "1m", "busybox", "df", "/dev/shm"]);
+    assert.match(shm.stdout, /\s1024\s/);
+    const sysctl = await b([
+      "run",
+      "--rm",
+      "--sysctl",
+      "kernel.shmmax=123456",
+      "busybox",
+      "cat",
+      "/proc/sys/kernel/shmmax",
+    ]);
+    assert.equal(sysctl.stdout, "123456\n");
+    const uts = await b(["run", "--rm", "--uts", "host", "busybox", "hostname"]);
+    assert.equal(uts.stdout.trim(), Deno.hostname());
+  });
+});
+
+Deno.test("run/create: bad values exit 125 with Docker's message", async () => {
+  await withBusybox(async ({ b, dir }) => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["--pull", "bogus"],
+        /invalid pull option: 'bogus': must be one of "always", "missing" or "never"/,
+      ],
+      [["--ipc", "bogus"], /--ipc: invalid IPC mode/],
+      [["--pid", "bogus"], /--pid: invalid PID mode/],
+      [["--uts", "bogus"], /--uts: invalid UTS mode/],
+      [["--cgroupns", "bogus"], /--cgroupns: invalid CGROUP mode/],
+      [["--sysctl", "kernel.foo=1"], /sysctl 'kernel.foo=1' is not allowed/],
+      [["--oom-score-adj", "2000"], /range for oom score adj is \[-1000, 1000\]/],
+      [["-a", "bogus"], /valid streams are STDIN, STDOUT and STDERR/],
+      [
+        ["--no-healthcheck", "--health-cmd", "true"],
+        /--no-healthcheck conflicts with --health-\* options/,
+      ],
+      [["--health-interval", "bogus"], /time: invalid duration "bogus"/],
+      [["--platform", "linux/s390x"], /does not match the specified platform/],
+      [["--log-driver", "bogus"], /no log driver named 'bogus'/],
+      [["--shm-size", "x"], /invalid argument "x" for "--shm-size" flag/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await b(["create", ...flags, "busybox"]);
+      assert.equal(r.code, 125, flags.join(" "));
+      assert.match(r.stderr, message);
+    }
+    assert.equal((await b(["ps", "-aq"])).stdout, "", "nothing half-made");
+    const cid = `${dir}/cid`;
+    const made = await b(["create", "--cidfile", cid, "busybox"]);
+    assert.equal(Deno.readTextFileSync(cid), made.stdout.trim());
+    const again = await b(["create", "--cidfile", cid, "busybox"]);
+    assert.equal(again.code, 125);
+    assert.match(again.stderr, /Container ID file found/);
+  });
+});
+
+Deno.test("create: health flags merge into Config.Healthcheck, limits into HostConfig", async () => {
+  await withBusybox(async ({ b }) => {
+    const id = (await b([
+      "create",
+      "--health-cmd",
+      "true",
+      "--health-interval",
+      "2s",
+      "--health-retries",
+      "4",
+      "--memory-reservation",
+      "10m",
+      "--cpuset-cpus",
+      "0",
+      "--ipc",
+      "shareable",
+      "busybox",
+    ])).stdout.trim();
+    const r = await b(["inspect", "--format", "{{json .Config.Healthcheck}}", id]);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      Test: ["CMD-SHELL", "true"],
+      Interval: 2e9,
+      Retries: 4,
+    });
+    const h = await b([
+      "inspect",
+      "--format",
+      "{{.HostConfig.MemoryReservation}} {{.HostConfig.CpusetCpus}} {{.HostConfig.IpcMode}}",
+      id,
+    ]);
+    assert.equal(h.stdout.trim(), "10485760 0 shareable");
+    const none = (await b(["create", "--no-healthcheck", "busybox"])).stdout.trim();
+    const n = await b(["inspect", "--format", "{{json .Config.Healthcheck}}", none]);
+    assert.deepEqual(JSON.parse(n.stdout), { Test: ["NONE"] });
+  });
+});
+
+Deno.test("exec: --env-file, -t sets TERM, --privileged; run -a; stop --timeout", async () => {
+  await withBusybox(async ({ b, dir }) => {
+    assert.equal((await b(["run", "-d", "--name", "ex1", "busybox", "sleep", "100"])).code, 0);
+    Deno.writeTextFileSync(`${dir}/env`, "A=1\n# comment\nB=2\n");
+    const env = await b(["exec", "--env-file", `${dir}/env`, "ex1", "sh", "-c", "echo $A$B"]);
+    assert.equal(env.stdout, "12\n");
+    const term = await b(["exec", "-t", "ex1", "sh", "-c", "echo $TERM"]);
+    assert.match(term.stdout, /^xterm\r?\n$/);
+    const caps = (args: string[]) =>
+      b(["exec", ...args, "ex1", "grep", "CapEff", "/proc/self/status"]).then((r) => r.stdout);
+    assert.notEqual(await caps(["--privileged"]), await caps([]));
+    assert.equal((await b(["stop", "--timeout", "1", "ex1"])).code, 0);
+    const out = await b([
+      "run",
+      "--rm",
+      "-a",
+      "stdout",
+      "busybox",
+      "sh",
+      "-c",
+      "echo o; echo e >&2",
+    ]);
+    assert.equal(out.stdout, "o\n");
+    assert.equal(out.stderr, "");
+  });
+});
+
+Deno.test("--log-opt max-size keeps the log under it", async () => {
+  await withBusybox(async ({ b }) => {
+    const script = "i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); done";
+    const id = (await b(["run", "-d", "--log-opt", "max-size=1k", "busybox", "sh", "-c", script]))
+      .stdout.trim();
+    assert.equal((await b(["wait", id])).stdout.trim(), "0");
+    const logs = (await b(["logs", id])).stdout;
+    assert.ok(logs.length < 1024, `${logs.length} bytes kept`);
+    assert.match(logs, /line299\n$/);
+  });
+});
