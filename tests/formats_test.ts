@@ -169,6 +169,12 @@ Deno.test("format functions print as docker's: Ulimits, Label, Labels, Size, quo
     // The json template function does not escape, as docker's.
     const fn = await b(["ps", "-a", "--format", "{{json .Labels}}"]);
     assert.equal(fn.stdout, '"a=1,com.x-y_z=<b>&"\n');
+    const df = await b(["system", "df", "-v"]);
+    assert.equal(df.code, 0, df.stderr);
+    assert.match(
+      df.stdout,
+      /^Images space usage:\n\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS\nbusybox +latest +[0-9a-f]{12} .* 1\n\nContainers space usage:\n\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES\n[0-9a-f]{12} +busybox +"sh -c 'echo .* +0 +0B .* Created +fmt\n\nLocal Volumes space usage:\n\nVOLUME NAME +LINKS +SIZE\n\nBuild cache usage: 0B\n\nCACHE ID +CACHE TYPE +SIZE +CREATED +LAST USED +USAGE +SHARED\n$/,
+    );
     const images = await b(["images", "--format", "json"]);
     assert.ok(images.stdout.includes('"Digest":"\\u003cnone\\u003e"'));
   });
