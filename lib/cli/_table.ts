@@ -329,6 +329,15 @@ export const COMMANDS: Record<string, CommandEntry> = {
     "Get real time events from the server",
     async () => (await import("./events.ts")).events,
   ),
+  "system prune": lazy("Remove unused data", async () => (await import("./system.ts")).systemPrune),
+  "export": lazy(
+    "Export a container's filesystem as a tar archive",
+    async () => (await import("./export.ts")).exportCmd,
+  ),
+  "container export": lazy(
+    "Export a container's filesystem as a tar archive",
+    async () => (await import("./export.ts")).exportCmd,
+  ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
   "network connect": lazy(
     "Connect a container to a network",

@@ -38,6 +38,7 @@ import { type ImageRecord, resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { pathExists } from "../store/mod.ts";
 import { containerEvent } from "./events.ts";
+import { treeSize } from "./engine.ts";
 import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
 /** How the container service reaches berth itself and its state. */
@@ -394,6 +395,37 @@ export class ContainerService {
     const target = { record, given, dir, tmpDir: this.store.tmpDir, runtimeRoot };
     const { copyToContainer } = await import("./container_cp.ts");
     await copyToContainer(target, src, dest, options);
+  }
+
+  /**
+   * `container prune`: removes the stopped containers that `keep` does not keep.
+   * @returns their IDs and the bytes their writable layers held
+   */
+  async prune(
+    keep: (record: ContainerRecord) => boolean = () => false,
+  ): Promise<{ removed: string[]; reclaimed: number }> {
+    const removed: string[] = [];
+    let reclaimed = 0;
+    for (const c of await this.list()) {
+      if (c.State.Running || c.State.Restarting || keep(c)) continue;
+      const size = treeSize(`${this.records.path(c.Id)}/upper`);
+      try {
+        await this.remove(c.Id);
+      } catch (error) {
+        if (error instanceof NotFoundError) continue; // removed by another process meanwhile
+        throw error;
+      }
+      removed.push(c.Id);
+      reclaimed += size;
+    }
+    return { removed, reclaimed };
+  }
+
+  /** `export`: hands the tar of the container's file system to `sink`. */
+  async export(given: string, sink: TarSink): Promise<void> {
+    const record = await this.get(given);
+    const { exportContainer } = await import("./container_export.ts");
+    await exportContainer(this.records.path(record.Id), this.store.tmpDir, sink);
   }
 
   /** A running container by name or ID. @throws {ConflictError} when it is not running */

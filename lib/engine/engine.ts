@@ -23,7 +23,7 @@ import { familiarName, familiarString, formatReference, type Reference } from ".
 import type { ImportOptions } from "./image_import.ts";
 import type { LoadedImage, LoadOptions } from "./image_load.ts";
 import type { SaveFormat } from "./image_save.ts";
-import type { PruneReport, RemoveEvent, RemoveOptions } from "./image_remove.ts";
+import type { PruneOptions, PruneReport, RemoveEvent, RemoveOptions } from "./image_remove.ts";
 import { type HistoryRow, imageHistory, inspectImage } from "./image_inspect.ts";
 import type { CommittedImage } from "./image_commit.ts";
 import type { PullOptions, PullResult } from "./image_pull.ts";
@@ -44,7 +44,7 @@ export interface UsageRow {
 }
 
 /** Bytes of the regular files under `dir` (a container's writable layer). */
-function treeSize(dir: string): number {
+export function treeSize(dir: string): number {
   let size = 0;
   try {
     for (const entry of Deno.readDirSync(dir)) {
@@ -138,7 +138,7 @@ export class Engine {
     return events;
   }
 
-  async pruneImages(options?: { all?: boolean }): Promise<PruneReport> {
+  async pruneImages(options?: PruneOptions): Promise<PruneReport> {
     const { pruneImages } = await import("./image_remove.ts");
     const report = await pruneImages(this.store, { usedBy: this.#usedBy(), ...options });
     imageEvents(this.store.root, report.events);
