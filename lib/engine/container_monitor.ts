@@ -23,6 +23,7 @@ import {
 } from "./container_conmon.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
 import { prepareVolumes } from "./container_mounts.ts";
+import { ensureHealthd } from "./health.ts";
 import {
   type ContainerRecord,
   markRunning,
@@ -86,6 +87,7 @@ export async function startDetached(
     });
     containerEvent(ctx.containers, "start", id);
     await startContainer({ stateRoot: ctx.runtimeRoot, id });
+    ensureHealthd(ctx, id);
     return { pid, ...(client !== undefined ? { client } : {}) };
   } catch (error) {
     client?.close();
