@@ -338,6 +338,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     "Export a container's filesystem as a tar archive",
     async () => (await import("./export.ts")).exportCmd,
   ),
+  "update": lazy(
+    "Update configuration of one or more containers",
+    async () => (await import("./update.ts")).update,
+  ),
+  "container update": lazy(
+    "Update configuration of one or more containers",
+    async () => (await import("./update.ts")).update,
+  ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
   "network connect": lazy(
     "Connect a container to a network",

@@ -23,6 +23,7 @@ import { upperDiff } from "./container_diff.ts";
 import { AttachClient, attachSocketPath } from "./container_attach.ts";
 // container_cp.ts pulls in the tar code; it is loaded only when a copy runs.
 import type { CopyOptions, TarSink } from "./container_cp.ts";
+import type { UpdateOptions } from "./container_update.ts";
 import {
   type ConmonContext,
   handleExit,
@@ -419,6 +420,15 @@ export class ContainerService {
       reclaimed += size;
     }
     return { removed, reclaimed };
+  }
+
+  /** `update`: new limits and restart policy (live for a running container). */
+  async update(given: string, options: UpdateOptions): Promise<ContainerRecord> {
+    const record = await this.get(given);
+    const { updateContainer } = await import("./container_update.ts");
+    const updated = updateContainer(this.records, this.#ctx.runtimeRoot, record.Id, options);
+    containerEvent(this.records, "update", record.Id);
+    return updated;
   }
 
   /** `export`: hands the tar of the container's file system to `sink`. */
