@@ -8,6 +8,7 @@
  * @module
  */
 import { ContainerService } from "../engine/containers.ts";
+import { containerEvent } from "../engine/events.ts";
 import { runHealthd } from "../engine/health.ts";
 import { openStore, pathExists } from "../store/mod.ts";
 import type { Command } from "./_command.ts";
@@ -29,6 +30,9 @@ export const healthd: Command = {
       containers: service.records,
       runRoot: ctx.runRoot,
       exec: (id, args, io) => service.exec(id, { args }, io),
+      // Docker's `health_status: healthy` (and `unhealthy`) events, at each change of status.
+      onStatus: (record, status) =>
+        containerEvent(service.records, `health_status: ${status}`, record.Id),
     });
     return 0;
   },
