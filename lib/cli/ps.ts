@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { healthSuffix } from "../engine/container_record.ts";
 import { type PortFields, psPorts } from "../engine/container_ports.ts";
 import { UsageError } from "../errors.ts";
 import {
@@ -22,7 +23,7 @@ import { humanDuration, humanSize, sinceTime } from "./_units.ts";
 export function statusText(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;
   const ago = (t: string) => humanDuration(now - Date.parse(t));
-  if (s.Status === "running") return `Up ${ago(s.StartedAt)}`;
+  if (s.Status === "running") return `Up ${ago(s.StartedAt)}${healthSuffix(s)}`;
   if (s.Status === "paused") return `Up ${ago(s.StartedAt)} (Paused)`;
   if (s.Status === "restarting") return `Restarting (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
   if (s.Status === "exited") return `Exited (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
