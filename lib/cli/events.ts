@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { EngineError, UsageError } from "../errors.ts";
 import {
   type EngineEvent,
   type EventFilter,
@@ -16,7 +16,6 @@ import {
   matchesEvent,
 } from "../engine/events.ts";
 import { type Command, list, str } from "./_command.ts";
-import { parseFilters } from "./_filters.ts";
 import { parseDuration } from "./_units.ts";
 
 const FILTER_KEYS = [
@@ -51,7 +50,7 @@ const TYPES = [
 
 /**
  * A `--since`/`--until` value as nanoseconds since the epoch.
- * @throws {UsageError} for a value that is none of Docker's forms
+ * @throws {EngineError} (exit 1) for a value that is none of Docker's forms
  */
 export function parseEventTime(value: string, now = Date.now()): bigint {
   if (/^\d+(\.\d{1,9})?$/.test(value)) {
@@ -65,7 +64,9 @@ export function parseEventTime(value: string, now = Date.now()): bigint {
   }
   const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(ms)) {
-    throw new UsageError(`failed to parse value as time or duration: "${value}"`);
+    throw new EngineError(`failed to parse value as time or duration: "${value}"`, {
+      exitCode: 1,
+    });
   }
   return BigInt(ms) * 1_000_000n;
 }
@@ -142,14 +143,18 @@ export const events: Command = {
     const since = sinceFlag === undefined ? undefined : parseEventTime(sinceFlag, now);
     const until = untilFlag === undefined ? undefined : parseEventTime(untilFlag, now);
     const filters = new Map<string, string[]>();
-    for (
-      const f of parseFilters(list(flags, "filter"), FILTER_KEYS, ({ key, value }) => {
-        if (key === "type" && !TYPES.includes(value)) {
-          throw new UsageError(`Invalid filter value for key type: ${value}`);
-        }
-      })
-    ) {
-      filters.set(f.key, [...(filters.get(f.key) ?? []), f.value]);
+    for (const f of list(flags, "filter")) {
+      const eq = f.indexOf("=");
+      if (eq < 0) throw new UsageError(`bad format of filter (expected name=value)`);
+      const [key, value] = [f.slice(0, eq), f.slice(eq + 1)];
+      // The daemon's checks in Docker: its words, exit status 1.
+      if (!FILTER_KEYS.includes(key)) {
+        throw new EngineError(`invalid filter '${key}'`, { exitCode: 1 });
+      }
+      if (key === "type" && !TYPES.includes(value)) {
+        throw new EngineError(`Invalid event type: ${value}`, { exitCode: 1 });
+      }
+      filters.set(key, [...(filters.get(key) ?? []), value]);
     }
     const filter: EventFilter = { since, until, filters };
     const format = str(flags, "format");
@@ -157,7 +162,8 @@ export const events: Command = {
     if (format !== undefined && format !== "") {
       const { parseFormat, renderTemplate } = await import("./_template.ts");
       const { template } = parseFormat(format);
-      render = (e) => renderTemplate(template, templateEvent(e));
+      // Docker's events are Go structs whose Attributes is a map: a missing key prints `<no value>`.
+      render = (e) => renderTemplate(template, templateEvent(e), { missingKey: "default" });
     }
     const controller = new AbortController();
     const stop = () => controller.abort();
