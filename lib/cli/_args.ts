@@ -7,6 +7,13 @@
  */
 import { UsageError } from "../errors.ts";
 
+/**
+ * A command line docker's flag parser would refuse (unknown flag, missing or
+ * malformed value): exit 125 for every command, where the same command's
+ * other errors exit 1.
+ */
+export class FlagError extends UsageError {}
+
 /** The kinds of value a flag takes. */
 export type FlagType = "bool" | "string" | "list" | "int";
 
@@ -47,7 +54,7 @@ export interface ParseOptions {
 
 /**
  * Parses `argv` against `specs`.
- * @throws {UsageError} on an unknown flag, a missing value or a bad number
+ * @throws {FlagError} on an unknown flag, a missing value or a bad number
  */
 export function parseArgs(
   specs: readonly FlagSpec[],
@@ -75,7 +82,7 @@ export function parseArgs(
     if (spec.type === "bool") {
       const value = inline === undefined ? true : parseBool(inline);
       if (value === undefined) {
-        throw new UsageError(
+        throw new FlagError(
           `invalid argument "${inline}" for "${both}" flag: strconv.ParseBool: parsing "${inline}": invalid syntax`,
         );
       }
@@ -86,11 +93,11 @@ export function parseArgs(
     if (value === undefined) {
       i++;
       value = argv[i];
-      if (value === undefined) throw new UsageError(`flag needs an argument: ${shown}`);
+      if (value === undefined) throw new FlagError(`flag needs an argument: ${shown}`);
     }
     if (spec.type === "int") {
       if (!/^-?\d+$/.test(value)) {
-        throw new UsageError(
+        throw new FlagError(
           `invalid argument "${value}" for "${both}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`,
         );
       }
@@ -111,14 +118,14 @@ export function parseArgs(
       const eq = arg.indexOf("=");
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       const spec = byLong.get(name);
-      if (spec === undefined) throw new UsageError(`unknown flag: --${name}`);
+      if (spec === undefined) throw new FlagError(`unknown flag: --${name}`);
       take(spec, `--${name}`, eq < 0 ? undefined : arg.slice(eq + 1));
     } else if (arg.startsWith("-") && arg.length > 1) {
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j]!;
         const spec = byShort.get(letter);
         if (spec === undefined) {
-          throw new UsageError(`unknown shorthand flag: '${letter}' in ${arg}`);
+          throw new FlagError(`unknown shorthand flag: '${letter}' in ${arg}`);
         }
         if (spec.type === "bool") {
           // `-a=false`, `-it=false`: a bool's value follows its letter after `=`.
