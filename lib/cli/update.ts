@@ -7,7 +7,7 @@
  */
 import { EngineError, UsageError } from "../errors.ts";
 import type { UpdateOptions } from "../engine/container_update.ts";
-import type { FlagValues } from "./_args.ts";
+import { FlagError, type FlagValues } from "./_args.ts";
 import { type Command, int, str } from "./_command.ts";
 import { forEachName } from "./_each.ts";
 import { containerService } from "./_service.ts";
@@ -20,13 +20,13 @@ function bytes(flags: FlagValues, name: string): number | undefined {
   try {
     return parseBytes(value);
   } catch {
-    throw new UsageError(
+    throw new FlagError(
       `invalid argument "${value}" for "--${name}" flag: invalid size: '${value}'`,
     );
   }
 }
 
-/** The options `update`'s flags ask for. @throws {UsageError} for a malformed value */
+/** The options `update`'s flags ask for. @throws {FlagError} for a malformed value (exit 125), {UsageError} a bad restart policy */
 export function updateOptions(flags: FlagValues): UpdateOptions {
   const o: UpdateOptions = {};
   const memory = bytes(flags, "memory");
@@ -37,7 +37,7 @@ export function updateOptions(flags: FlagValues): UpdateOptions {
   if (cpusText !== undefined) {
     const cpus = Number(cpusText);
     if (cpusText.trim() === "" || !Number.isFinite(cpus) || cpus < 0) {
-      throw new UsageError(
+      throw new FlagError(
         `invalid argument "${cpusText}" for "--cpus" flag: failed to parse ${cpusText} as a rational number`,
       );
     }
