@@ -160,8 +160,13 @@ const CASES: Case[] = [
   {
     what: "-a=false",
     setup: [["create", "--name", "idle4", "busybox", "true"]],
-    args: ["ps", "-a=false", "--format", "{{.Names}}"],
+    args: ["ps", "-a=false", "--filter", "name=idle4", "--format", "{{.Names}}"],
     expect: { code: 0, stdout: "" },
+  },
+  {
+    what: "--all=true",
+    args: ["ps", "--all=true", "--filter", "name=idle4", "--format", "{{.Names}}"],
+    expect: { code: 0, stdout: "idle4\n" },
   },
   {
     what: "-d=false and --detach=false",
