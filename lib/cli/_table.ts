@@ -238,6 +238,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./_monitor.ts")).exited,
     true,
   ),
+  "container __healthd": lazy(
+    "Run the health checks of running containers (started by berth)",
+    async () => (await import("./_healthd.ts")).healthd,
+    true,
+  ),
   "rename": lazy("Rename a container", async () => (await import("./rename.ts")).rename),
   "attach": lazy(
     "Attach local standard input, output, and error streams to a running container",
