@@ -231,7 +231,7 @@ Deno.test("network rm: removes, refuses predefined, in-use and unknown networks"
 });
 
 Deno.test("network prune removes unused custom networks, keeps used and filtered ones", async () => {
-  await withRoot(async (b, root) => {
+  await withScratchNet({ tag: "nw", image: false }, async ({ b, root, inNs }) => {
     for (const n of ["a", "b", "c"]) await ok(b, ["network", "create", n]);
     await ok(b, ["network", "create", "--label", "keep=yes", "k"]);
     await new NetworkStore(root, `${root}/tmp`).allocate("b", "d".repeat(64));
@@ -250,5 +250,8 @@ Deno.test("network prune removes unused custom networks, keeps used and filtered
     assert.deepEqual(left, ["b", "bridge", "host", "k", "none"]);
     assert.equal(await ok(b, ["network", "prune", "-f"]), "Deleted Networks:\nk\n\n");
     assert.equal(await ok(b, ["network", "prune", "-f"]), "");
+    // No container ever made a bridge here: the prunes made no nftables table either.
+    const table = await inNs("nft", ["list", "table", "ip", "berth"]);
+    assert.notEqual(table.code, 0, `no berth table: ${table.stdout}`);
   });
 });

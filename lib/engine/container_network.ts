@@ -920,13 +920,27 @@ function natLock(containers: ContainerStore): string {
 
 /** rebuildNat's work, for a caller that holds the lock. */
 async function applyNatOf(containers: ContainerStore): Promise<void> {
-  const nets = await networksOf(containers).list();
+  // Only networks whose bridge exists in this namespace get rules: a `network rm`
+  // or `prune` where no container ever ran on a bridge makes no table (and does
+  // not turn forwarding on) in a namespace berth has no bridge in.
+  const nets = withBridgeHere(await networksOf(containers).list());
   const bridges = new Map(nets.map((n) => [n.Name, n.Berth.bridge]));
   await applyNat(
     nets,
     natForwards(containers.list(), (name) => bridges.get(name) || undefined),
     { path: `${containers.root}/nat.applied`, tmpDir: containers.tmpDir },
   );
+}
+
+/** The networks whose bridge device exists in berth's network namespace. */
+function withBridgeHere(nets: NetworkRecord[]): NetworkRecord[] {
+  const nl = openHostNetlink();
+  if (nl === undefined) return [];
+  try {
+    return nets.filter((n) => n.Berth.bridge !== "" && nl.linkIndex(n.Berth.bridge) !== undefined);
+  } finally {
+    nl.close();
+  }
 }
 
 /**
