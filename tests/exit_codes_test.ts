@@ -154,6 +154,27 @@ Deno.test("--config DIR and DOCKER_CONFIG: config.json's psFormat and imagesForm
   });
 });
 
+Deno.test("config.json's detachKeys is the default of --detach-keys, an empty flag included", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/cfg`);
+    await Deno.writeTextFile(`${dir}/cfg/config.json`, JSON.stringify({ detachKeys: "ctrl-1" }));
+    await withEnv({ BERTH_CONFIG: undefined, DOCKER_CONFIG: undefined }, async () => {
+      // attach reads its keys before it looks for the container.
+      for (const flags of [[], ["--detach-keys="]]) {
+        const out = await inProcess(`${dir}/root`, [
+          ...["--config", `${dir}/cfg`, "attach", ...flags, "nosuch"],
+        ]);
+        assert.equal(out.stderr, "Error: Invalid detach keys (ctrl-1) provided\n");
+      }
+      const given = await inProcess(`${dir}/root`, [
+        ...["--config", `${dir}/cfg`, "attach", "--detach-keys", "ctrl-a", "nosuch"],
+      ]);
+      assert.equal(given.stderr, "Error: No such container: nosuch\n");
+      assert.equal(given.code, 1);
+    });
+  });
+});
+
 Deno.test("a config.json that is not JSON is one clear error", async () => {
   await withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/cfg`);

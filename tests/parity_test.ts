@@ -64,6 +64,18 @@ const CASES: Case[] = [
   { what: "wait on a missing container", args: ["wait", "nosuch"], expect: { code: 1 } },
   { what: "exec in a missing container", args: ["exec", "nosuch", "true"], expect: { code: 1 } },
   { what: "tag of a missing image", args: ["tag", "nosuch", "other"], expect: { code: 1 } },
+  { what: "start of a missing container", args: ["start", "nosuch"], expect: { code: 1 } },
+  { what: "pause of a missing container", args: ["pause", "nosuch"], expect: { code: 1 } },
+  { what: "restart of a missing container", args: ["restart", "nosuch"], expect: { code: 1 } },
+  { what: "rename of a missing container", args: ["rename", "nosuch", "x"], expect: { code: 1 } },
+  { what: "attach to a missing container", args: ["attach", "nosuch"], expect: { code: 1 } },
+  { what: "history of a missing image", args: ["history", "nosuch"], expect: { code: 1 } },
+  {
+    what: "rm -f of a present and a missing container",
+    setup: [["create", "--name", "here1", "busybox", "true"]],
+    args: ["rm", "-f", "nosuch", "here1"],
+    expect: { code: 0, stdout: "here1\n" },
+  },
   {
     what: "rm of a running container",
     setup: [["run", "-d", "--name", "busy1", "busybox", "sleep", "60"]],
@@ -138,6 +150,12 @@ const CASES: Case[] = [
       code: 126,
       stdout: "unable to find user nope: no matching entries in passwd file\r\n",
     },
+  },
+  {
+    what: "exec -d of a missing command: the engine's refusal, 1",
+    setup: [["run", "-d", "--name", "up5", "busybox", "sleep", "60"]],
+    args: ["exec", "-d", "up5", "nosuchcmd"],
+    expect: { code: 1, stdout: "" },
   },
   {
     what: "run -it with stdin that is not a terminal",
