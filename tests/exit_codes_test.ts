@@ -175,6 +175,27 @@ Deno.test("config.json's detachKeys is the default of --detach-keys, an empty fl
   });
 });
 
+Deno.test("--config DIR and DOCKER_CONFIG hold the credentials login and logout use", async () => {
+  await withTempDir(async (dir) => {
+    const auths = { auths: { "registry.example:5000": { auth: btoa("u:p") } } };
+    for (const how of ["flag", "env"]) {
+      const cfg = `${dir}/${how}`;
+      await Deno.mkdir(cfg);
+      await Deno.writeTextFile(`${cfg}/config.json`, JSON.stringify(auths));
+      await withEnv(
+        { BERTH_CONFIG: undefined, DOCKER_CONFIG: how === "env" ? cfg : undefined },
+        async () => {
+          const argv = how === "flag" ? ["--config", cfg] : [];
+          const out = await inProcess(`${dir}/root`, [...argv, "logout", "registry.example:5000"]);
+          assert.equal(out.stdout, "Removing login credentials for registry.example:5000\n");
+          const left = JSON.parse(await Deno.readTextFile(`${cfg}/config.json`));
+          assert.equal(left.auths["registry.example:5000"], undefined, how);
+        },
+      );
+    }
+  });
+});
+
 Deno.test("a config.json that is not JSON is one clear error", async () => {
   await withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/cfg`);
