@@ -458,8 +458,7 @@ export async function createContainerRecord(
     // Docker's check at start, made before anything exists: a host port another holds.
     choosePorts(startBindings(portFields), portsTakenBy(containers.list()), portIsFree);
   }
-  const spec = buildSpec(record, options, user, layers, dir);
-  spec.process.env = processEnv;
+  const spec = buildSpec(record, options, user, layers, dir, processEnv);
   applyNamespaceModes(spec, record, devices);
   applyNetworkMode(spec, net.mode);
   const mountInput: MountInput = {
@@ -627,6 +626,8 @@ function buildSpec(
   user: { uid: number; gid: number; additionalGids: number[] },
   layers: string[],
   dir: string,
+  /** The process's environment: Config.Env and the HOME berth adds. */
+  env: string[],
 ): Spec {
   const bind = (file: string, dest: string): Mount => ({
     destination: dest,
@@ -652,7 +653,7 @@ function buildSpec(
   const init = options.init ? initBinary() : undefined;
   const spec = defaultSpec({
     args: init ? [INIT_PATH, "--", record.Path, ...record.Args] : [record.Path, ...record.Args],
-    env: record.Config.Env,
+    env,
     cwd: record.Config.WorkingDir || "/",
     hostname: record.Config.Hostname,
     user,
