@@ -56,7 +56,6 @@ Deno.test("bad -u, bad --memory, a missing image and a taken name fail with one 
       ],
       [["run", "--rm", "--memory", "1k", "busybox", "true"], /Minimum memory limit allowed is 6MB/],
       [["run", "--rm", "--restart", "sometimes", "busybox", "true"], /invalid restart policy/],
-      [["run", "--rm", "nosuchimage"], /Unable to find image 'nosuchimage:latest' locally/],
       [["run", "--rm", "--cap-add", "FLY", "busybox", "true"], /Unknown capability: "FLY"/],
     ];
     for (const [args, message] of cases) {
@@ -65,6 +64,13 @@ Deno.test("bad -u, bad --memory, a missing image and a taken name fail with one 
       assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
       assert.match(out.stderr, message);
     }
+    // A missing image is pulled first, as docker's run does: its line, then the pull's error.
+    const missing = await b(["run", "--rm", "nosuchimage"]);
+    assert.equal(missing.code, 125, missing.stderr);
+    const lines = missing.stderr.trim().split("\n");
+    assert.equal(lines[0], "Unable to find image 'nosuchimage:latest' locally");
+    assert.equal(lines.length, 2, missing.stderr);
+    assert.match(lines[1]!, /^Error: /);
     assert.deepEqual(
       listDir(`${dir}/root/containers`),
       [],

@@ -57,7 +57,9 @@ async function pullImage(ctx: Context, flags: FlagValues, image: string): Promis
   const quiet = bool(flags, "quiet");
   const toStderr: Context = { ...ctx, print: (text) => quiet ? undefined : ctx.printErr(text) };
   const platform = str(flags, "platform");
-  await pull.run(toStderr, { quiet, ...(platform ? { platform } : {}) }, [image]);
+  // Tagged, so pull says no "Using default tag" line, which docker's run does not print.
+  const tagged = /[:@][^/]*$/.test(image) ? image : `${image}:latest`;
+  await pull.run(toStderr, { quiet, ...(platform ? { platform } : {}) }, [tagged]);
 }
 
 /**
