@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { withBusybox } from "./_containers.ts";
+import { withScratchNet } from "./_netns.ts";
 import { goJsonHtml, goQuote } from "../lib/cli/_format.ts";
 
 const TOP_KEYS = [
@@ -210,3 +211,73 @@ Deno.test("goQuote is strconv.Quote and goJsonHtml is encoding/json's default es
   assert.equal(goQuote("a\tb\nc\x01é…"), '"a\\tb\\nc\\x01é…"');
   assert.equal(goJsonHtml({ a: "<b>&\u2028" }), '{"a":"\\u003cb\\u003e\\u0026\\u2028"}');
 });
+
+/** Bytes of a size as go-units HumanSize prints it (`5.24MB`, `648B`). */
+function sizeBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(B|kB|MB|GB)$/.exec(text);
+  assert.ok(m !== null, `not a size: ${text}`);
+  return Number(m[1]) * 1000 ** ["B", "kB", "MB", "GB"].indexOf(m[2]!);
+}
+
+/** The `RX / TX` (or read / write) pair of a stats column, in bytes. */
+function ioPair(text: string): [number, number] {
+  const parts = text.split(" / ");
+  assert.equal(parts.length, 2, text);
+  return [sizeBytes(parts[0]!), sizeBytes(parts[1]!)];
+}
+
+Deno.test("stats counts a container's block writes; NET I/O is 0B / 0B without a network; rm leaves no cgroup", async () => {
+  await withBusybox(async ({ b }) => {
+    const ran = await b([
+      ...["run", "-d", "--network", "none", "--name", "io", "busybox", "sh", "-c"],
+      "dd if=/dev/zero of=/f bs=1M count=5 oflag=direct 2>/dev/null && touch /done; sleep 60",
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    const id = ran.stdout.trim();
+    for (let i = 0; i < 100 && (await b(["exec", "io", "test", "-e", "/done"])).code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const out = await b(["stats", "--no-stream", "--format", "{{.BlockIO}}|{{.NetIO}}", "io"]);
+    assert.equal(out.code, 0, out.stderr);
+    const [block, net] = out.stdout.trim().split("|") as [string, string];
+    // 5 MiB printed with three digits: 5.24MB.
+    assert.ok(ioPair(block)[1] >= 5_000_000, out.stdout);
+    assert.equal(net, "0B / 0B");
+    assert.equal((await b(["rm", "-f", "io"])).code, 0);
+    for (const ctrl of Deno.readDirSync("/sys/fs/cgroup")) {
+      const dir = `/sys/fs/cgroup/${ctrl.name}/berth/${id}`;
+      assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound, `${dir} left`);
+    }
+  });
+});
+
+Deno.test("stats NET I/O of a container on a bridge network sums its interfaces, as the veth's far end counts them", () =>
+  withScratchNet({ tag: "st" }, async ({ b, ipj }) => {
+    const net = await b(["network", "create", "--subnet", "10.64.0.0/24", "st"]);
+    assert.equal(net.code, 0, net.stderr);
+    const ran = await b([
+      ...["run", "-d", "--network", "st", "--name", "nio", "busybox", "sh", "-c"],
+      "ping -c 3 -s 1000 10.64.0.1 >/dev/null && touch /done; sleep 60",
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    for (let i = 0; i < 100 && (await b(["exec", "nio", "test", "-e", "/done"])).code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const out = await b(["stats", "--no-stream", "--format", "{{.NetIO}}", "nio"]);
+    assert.equal(out.code, 0, out.stderr);
+    const [rx, tx] = ioPair(out.stdout.trim());
+    // Read after stats: the counters only grow. What the container received, its veth's
+    // other end in the scratch namespace sent; HumanSize's three digits may round up 0.5%.
+    const [veth] = await ipj(["-s", "link", "show", "type", "veth"]) as {
+      stats64: { rx: { bytes: number }; tx: { bytes: number } };
+    }[];
+    assert.ok(veth !== undefined, "the container's veth");
+    assert.ok(
+      rx >= 3000 && rx <= veth.stats64.tx.bytes * 1.005,
+      `${out.stdout} ${veth.stats64.tx.bytes}`,
+    );
+    assert.ok(
+      tx >= 3000 && tx <= veth.stats64.rx.bytes * 1.005,
+      `${out.stdout} ${veth.stats64.rx.bytes}`,
+    );
+  }));

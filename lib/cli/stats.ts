@@ -1,6 +1,7 @@
 /**
- * `berth stats`: CPU, memory and pids of running containers from their
- * cgroups; `--no-stream` prints one sample.
+ * `berth stats`: CPU, memory, block I/O and pids of running containers from
+ * their cgroups, network I/O from their interfaces; `--no-stream` prints one
+ * sample.
  *
  * @module
  */
@@ -77,8 +78,11 @@ export const stats: Command = {
             row.MemPerc = `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`;
             row.PIDs = String(s.pids);
             row.BlockIO = `${humanSize(s.blockRead)} / ${humanSize(s.blockWrite)}`;
-            // Only a bridge network has interfaces to count (berth does not read their counters yet).
-            if (!hasBridge(c)) row.NetIO = "0B / 0B";
+            // Only a bridge network has interfaces of the container's own to count:
+            // none, host and container: show nothing, as docker's.
+            row.NetIO = hasBridge(c)
+              ? `${humanSize(s.networkRx)} / ${humanSize(s.networkTx)}`
+              : "0B / 0B";
           } catch {
             // it stopped meanwhile
           }
