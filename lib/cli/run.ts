@@ -25,6 +25,8 @@ export const run: Command = {
     const options = {
       ...containerOptions(flags, args),
       detach: bool(flags, "detach"),
+      // The pty has the terminal's size before the process starts (`stty size` is right at once).
+      ...(bool(flags, "detach") ? {} : ttySize(bool(flags, "tty"))),
       ...(init === undefined ? {} : { id: init.id }),
     };
     const detachKeys = detachKeysOf(flags);

@@ -85,6 +85,8 @@ export interface ContainerOptions {
   workdir?: string;
   hostname?: string;
   tty?: boolean;
+  /** The pty's size from its first moment (`run -t`: the caller's terminal), rows then columns. */
+  consoleSize?: { rows: number; cols: number };
   interactive?: boolean;
   /** Started detached (`run -d`): nothing attaches, and stdin stays open across attaches. */
   detach?: boolean;
@@ -684,6 +686,12 @@ function buildSpec(
       }),
     },
   });
+  if (options.tty && options.consoleSize !== undefined) {
+    spec.process.consoleSize = {
+      height: options.consoleSize.rows,
+      width: options.consoleSize.cols,
+    };
+  }
   spec.process.rlimits = [
     ...defaultRlimits().filter((d) => !rlimits.some((r) => r.type === d.type)),
     ...rlimits,
