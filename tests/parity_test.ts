@@ -30,7 +30,45 @@ interface Case {
   expect: { code: number; stdout?: string };
 }
 
+/** An env file for exec --env-file (a comment, a value with spaces, a bare name). */
+const ENV_FILE = new URL("./testdata/exec.env", import.meta.url).pathname;
+
 const CASES: Case[] = [
+  // First, while the root holds only the busybox image: prunes of nothing, info's counts.
+  {
+    what: "system prune -f on an empty root",
+    args: ["system", "prune", "-f"],
+    expect: { code: 0, stdout: "Total reclaimed space: 0B\n" },
+  },
+  {
+    what: "image prune --filter until=",
+    args: ["image", "prune", "-f", "--filter", "until=1h"],
+    expect: { code: 0, stdout: "Total reclaimed space: 0B\n" },
+  },
+  {
+    what: "version --format '{{.Server.Version}}' is there",
+    args: ["version", "--format", "{{if .Server.Version}}set{{end}}"],
+    expect: { code: 0, stdout: "set\n" },
+  },
+  {
+    // Values that differ by nature (versions, paths, the host's CPUs and memory) only
+    // checked to be there; the counts compared.
+    what: "info --format: the fields scripts read",
+    args: [
+      "info",
+      "--format",
+      "{{if .ServerVersion}}v{{end}} {{if .Driver}}d{{end}} {{if .DockerRootDir}}r{{end}} " +
+      "{{if .CgroupVersion}}g{{end}} {{if .CgroupDriver}}c{{end}} {{if .OperatingSystem}}o{{end}} " +
+      "{{if gt .NCPU 0}}n{{end}} {{if gt .MemTotal 0}}m{{end}} " +
+      "{{.Images}} {{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} {{.ContainersStopped}}",
+    ],
+    expect: { code: 0, stdout: "v d r g c o n m 1 0 0 0 0\n" },
+  },
+  {
+    what: "system info --format",
+    args: ["system", "info", "--format", "{{.Images}}"],
+    expect: { code: 0, stdout: "1\n" },
+  },
   // Exit codes: 1 for what the engine refuses, 125 for flags, 0 for the -f removals of nothing.
   { what: "rm of a missing container", args: ["rm", "nosuch"], expect: { code: 1 } },
   { what: "rm -f of a missing container", args: ["rm", "-f", "nosuch"], expect: { code: 0 } },
@@ -235,6 +273,105 @@ const CASES: Case[] = [
     args: ["wait", "again1"],
     expect: { code: 0, stdout: "3\n" },
   },
+  // Commands and format functions scripts use.
+  {
+    what: "port of a container without ports",
+    setup: [["create", "--name", "noport", "busybox"]],
+    args: ["port", "noport"],
+    expect: { code: 0, stdout: "" },
+  },
+  {
+    what: "export -o of a missing container",
+    args: ["export", "-o", "$CFG/x.tar", "nosuch"],
+    expect: { code: 1, stdout: "" },
+  },
+  {
+    what: "update of a missing container",
+    args: ["update", "--memory", "64m", "nosuch"],
+    expect: { code: 1, stdout: "" },
+  },
+  {
+    what: "container prune --filter label=",
+    setup: [
+      ["create", "--name", "prune1", "--label", "prune=yes", "busybox"],
+      ["create", "--name", "prune2", "busybox"],
+    ],
+    args: ["container", "prune", "-f", "--filter", "label=prune=yes"],
+    expect: { code: 0, stdout: "Deleted Containers:\n<id>\n\nTotal reclaimed space: 0B\n" },
+  },
+  {
+    what: "inspect {{.NetworkSettings.IPAddress}} without a network",
+    setup: [["create", "--name", "ins1", "busybox"]],
+    args: ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "ins1"],
+    expect: { code: 0, stdout: "\n" },
+  },
+  {
+    what: "inspect {{json .ExecIDs}} of a container never exec'd",
+    args: ["inspect", "-f", "{{json .ExecIDs}}", "ins1"],
+    expect: { code: 0, stdout: "null\n" },
+  },
+  {
+    what: "inspect {{.HostConfig.Ulimits}} without --ulimit",
+    args: ["inspect", "-f", "{{.HostConfig.Ulimits}}", "ins1"],
+    expect: { code: 0, stdout: "[]\n" },
+  },
+  {
+    what: "ps --format {{.Label}}",
+    setup: [["create", "--name", "lab1", "--label", "k=v", "busybox"]],
+    args: ["ps", "-a", "--filter", "name=lab1", "--format", '{{.Label "k"}}|{{.Label "no"}}'],
+    expect: { code: 0, stdout: "v|\n" },
+  },
+  {
+    what: "logs -t: an RFC 3339 time, a space, the line",
+    setup: [["run", "--name", "lg1", "busybox", "echo", "hi"]],
+    args: ["logs", "-t", "lg1"],
+    expect: { code: 0, stdout: "<time> hi\n" },
+  },
+  {
+    what: "exec --env-file",
+    env: { C: "from-env" },
+    setup: [["run", "-d", "--name", "envf1", "busybox", "sleep", "60"]],
+    args: ["exec", "--env-file", ENV_FILE, "envf1", "sh", "-c", 'echo "$A|$B|$C"'],
+    expect: { code: 0, stdout: "1|two words|from-env\n" },
+  },
+  {
+    what: "stop --timeout",
+    setup: [["run", "-d", "--name", "stop1", "busybox", "sleep", "60"]],
+    args: ["stop", "--timeout", "1", "stop1"],
+    expect: { code: 0, stdout: "stop1\n" },
+  },
+  {
+    what: "cp -q",
+    setup: [["create", "--name", "cp1", "busybox"]],
+    args: ["cp", "-q", "cp1:/etc/passwd", "$CFG/passwd"],
+    expect: { code: 0, stdout: "" },
+  },
+  {
+    what: "image list",
+    args: ["image", "list", "--format", "{{.Repository}}:{{.Tag}}"],
+    expect: { code: 0, stdout: "busybox:latest\n" },
+  },
+  {
+    what: "--health-cmd: (health: starting) in ps after start",
+    setup: [
+      [
+        ...["run", "-d", "--name", "health1", "--health-cmd", "true"],
+        ...["--health-interval", "30s", "busybox", "sleep", "60"],
+      ],
+    ],
+    // What follows "Up N seconds ": range, since docker's CLI also runs a ps template on an
+    // empty row (its Status "": index 1 of the split would fail).
+    args: [
+      ...["ps", "--filter", "name=health1", "--format"],
+      '{{range $i, $p := split .Status " ("}}{{if $i}}{{$p}}{{end}}{{end}}',
+    ],
+    expect: { code: 0, stdout: "health: starting)\n" },
+  },
+  {
+    what: "run -u UID:GID --group-add",
+    args: ["run", "--rm", "-u", "1000:1000", "--group-add", "10", "busybox", "id"],
+    expect: { code: 0, stdout: "uid=1000 gid=1000 groups=10,1000\n" },
+  },
   // Global options.
   {
     what: "--config DIR's psFormat",
@@ -338,7 +475,7 @@ async function withDockerd(dir: string, fn: (docker: Engine) => Promise<void>): 
   }
 }
 
-Deno.test("docker parity: exit codes, errors, flag syntax, wait, global --config and -H", async () => {
+Deno.test("docker parity: exit codes, errors, flag syntax, wait, global --config and -H, the commands and formats scripts use", async () => {
   await withTempDir(async (dir) => {
     const tarball = await makeRootfs(`${dir}/rootfs.tar.gz`);
     const root = `${dir}/root`;
