@@ -1,6 +1,7 @@
 /**
  * run/create/exec flags of issue 13: groups, rlimits, namespaces, limits,
- * cidfile, pull, health, log size, and Docker's errors (exit 125) for bad values.
+ * cidfile, pull, health, log size, and Docker's errors for bad values: 125 for
+ * a flag the CLI refuses, 1 from create (125 from run) for one the daemon refuses.
  */
 import assert from "node:assert/strict";
 import { withBusybox } from "./_containers.ts";
@@ -32,8 +33,8 @@ Deno.test("run: groups, group-add, rlimits, shm, sysctl, uts", async () => {
   });
 });
 
-Deno.test("run/create: bad values exit 125 with Docker's message", async () => {
-  await withBusybox(async ({ b, dir }) => {
+Deno.test("run/create: a flag the CLI refuses exits 125, with Docker's message", async () => {
+  await withBusybox(async ({ b }) => {
     const cases: [string[], RegExp][] = [
       [
         ["--pull", "bogus"],
@@ -44,29 +45,97 @@ Deno.test("run/create: bad values exit 125 with Docker's message", async () => {
       [["--uts", "bogus"], /--uts: invalid UTS mode/],
       [["--cgroupns", "bogus"], /--cgroupns: invalid CGROUP mode/],
       [["--sysctl", "kernel.foo=1"], /sysctl 'kernel.foo=1' is not allowed/],
-      [["--oom-score-adj", "2000"], /range for oom score adj is \[-1000, 1000\]/],
       [["-a", "bogus"], /valid streams are STDIN, STDOUT and STDERR/],
       [
         ["--no-healthcheck", "--health-cmd", "true"],
         /--no-healthcheck conflicts with --health-\* options/,
       ],
       [["--health-interval", "bogus"], /time: invalid duration "bogus"/],
-      [["--platform", "linux/s390x"], /does not match the specified platform/],
-      [["--log-driver", "bogus"], /no log driver named 'bogus'/],
       [["--shm-size", "x"], /invalid argument "x" for "--shm-size" flag/],
+      [
+        ["--log-driver", "none", "--log-opt", "max-size=1k"],
+        /invalid logging opts for driver none/,
+      ],
+      [
+        ["--restart", "always", "--rm"],
+        /conflicting options: cannot specify both --restart and --rm/,
+      ],
+      // A flag error comes before any value the daemon would refuse.
+      [["--memory", "1k", "--shm-size", "x"], /invalid argument "x" for "--shm-size" flag/],
     ];
     for (const [flags, message] of cases) {
-      const r = await b(["create", ...flags, "busybox"]);
-      assert.equal(r.code, 125, flags.join(" "));
-      assert.match(r.stderr, message);
+      for (const command of ["create", "run"]) {
+        const r = await b([command, ...flags, "busybox", "true"]);
+        assert.equal(r.code, 125, `${command} ${flags.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+      }
+    }
+    assert.equal((await b(["ps", "-aq"])).stdout, "", "nothing half-made");
+  });
+});
+
+Deno.test("create: a value the daemon refuses exits 1 (run: 125), with Docker's message", async () => {
+  await withBusybox(async ({ b, dir }) => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["--oom-score-adj", "2000"],
+        /Invalid value 2000, range for oom score adj is \[-1000, 1000\]/,
+      ],
+      [
+        ["--log-driver", "bogus"],
+        /error looking up logging plugin bogus: plugin "bogus" not found/,
+      ],
+      [["--log-opt", "bogus=1"], /unknown log opt 'bogus' for json-file log driver/],
+      [["--log-opt", "foo"], /unknown log opt 'foo' for json-file log driver/],
+      [
+        ["--pull", "never", "--platform", "linux/s390x"],
+        /image with reference busybox was found but does not match the specified platform: wanted linux\/s390x, actual: linux\//,
+      ],
+      [["--memory", "1k"], /Minimum memory limit allowed is 6MB/],
+      [["--memory-reservation", "1k"], /Minimum memory reservation allowed is 6MB/],
+      [["--cpu-period", "10"], /CPU cfs period can not be less than 1ms/],
+      [["--cpu-quota", "10"], /CPU cfs quota can not be less than 1ms/],
+      [["--cpus", "1", "--cpu-period", "100000"], /Nano CPUs and CPU Period cannot both be set/],
+      [["--cpuset-cpus", "4096"], /Requested CPUs are not available - requested 4096, available: /],
+    ];
+    for (const [flags, message] of cases) {
+      for (const [command, code] of [["create", 1], ["run", 125]] as const) {
+        const r = await b([command, ...flags, "busybox", "true"]);
+        assert.equal(r.code, code, `${command} ${flags.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+      }
     }
     assert.equal((await b(["ps", "-aq"])).stdout, "", "nothing half-made");
     const cid = `${dir}/cid`;
     const made = await b(["create", "--cidfile", cid, "busybox"]);
     assert.equal(Deno.readTextFileSync(cid), made.stdout.trim());
-    const again = await b(["create", "--cidfile", cid, "busybox"]);
-    assert.equal(again.code, 125);
-    assert.match(again.stderr, /Container ID file found/);
+    for (const [command, code] of [["create", 1], ["run", 125]] as const) {
+      const again = await b([command, "--cidfile", cid, "busybox", "true"]);
+      assert.equal(again.code, code, command);
+      assert.match(
+        again.stderr,
+        /container ID file found, make sure the other container isn't running or delete /,
+      );
+    }
+    assert.equal((await b(["ps", "-aq"])).stdout.trim().split("\n").length, 1, "one created");
+  });
+});
+
+Deno.test("--platform: an image here for another platform counts as missing and is pulled", async () => {
+  await withBusybox(async ({ b }) => {
+    // Nothing listens on port 1: the pull fails at once, and nothing is made.
+    assert.equal((await b(["tag", "busybox", "127.0.0.1:1/bb"])).code, 0);
+    for (const [command, code] of [["create", 1], ["run", 125]] as const) {
+      const r = await b([command, "--platform", "linux/s390x", "127.0.0.1:1/bb", "true"]);
+      assert.equal(r.code, code, r.stderr);
+      assert.match(r.stderr, /^Unable to find image '127\.0\.0\.1:1\/bb:latest' locally\n/);
+      assert.match(r.stderr, /127\.0\.0\.1:1/);
+    }
+    assert.equal((await b(["ps", "-aq"])).stdout, "", "nothing half-made");
+    // The host's own platform is the image's: no pull.
+    const host = await b(["run", "--rm", "--platform", "linux", "127.0.0.1:1/bb", "echo", "ok"]);
+    assert.equal(host.stdout, "ok\n", host.stderr);
+    assert.equal(host.stderr, "");
   });
 });
 

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { EngineError, UsageError } from "../errors.ts";
+import { parsePlatform } from "../image/mod.ts";
 import type { ContainerOptions } from "../engine/mod.ts";
 import type { FlagSpec, FlagValues } from "./_args.ts";
 import { bool, int, list, str } from "./_command.ts";
@@ -527,16 +528,20 @@ function bytesFlag(flags: FlagValues, name: string): number | undefined {
  */
 export function containerOptions(flags: FlagValues, args: string[]): ContainerOptions {
   const [imageName, ...command] = args as [string, ...string[]];
+  // Values Docker's CLI passes on and its daemon refuses: reported after every flag error,
+  // as the engine's refusal (create exits 1, run 125).
+  let refusal: EngineError | undefined;
+  const refuse = (message: string) => void (refusal ??= new EngineError(message));
   // Docker's 0 means no limit, for memory and swap alike.
   const memory = bytesFlag(flags, "memory") || undefined;
   if (memory !== undefined && memory < 6 * 1024 * 1024) {
-    throw new UsageError("Minimum memory limit allowed is 6MB");
+    refuse("Minimum memory limit allowed is 6MB");
   }
   const memorySwap = bytesFlag(flags, "memory-swap") || undefined;
   if (
     memorySwap !== undefined && memorySwap !== -1 && (memory === undefined || memorySwap < memory)
   ) {
-    throw new UsageError("Minimum memoryswap limit should be larger than memory limit, see usage");
+    refuse("Minimum memoryswap limit should be larger than memory limit, see usage");
   }
   const cpusText = str(flags, "cpus");
   const cpus = cpusText === undefined ? undefined : Number(cpusText);
@@ -558,11 +563,13 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
     value === undefined ? {} : { [key]: value };
   const restart = parseRestart(str(flags, "restart") ?? "no");
   if (bool(flags, "rm") && restart.name !== "no") {
-    throw new UsageError("Conflicting options: --restart and --rm");
+    throw new UsageError("conflicting options: cannot specify both --restart and --rm");
   }
-  const more = moreOptions(flags, memory);
-  return {
+  const more = moreOptions(flags, memory, refuse);
+  const platform = str(flags, "platform");
+  const options: ContainerOptions = {
     ...more,
+    ...(platform ? { platform: parsePlatform(platform) } : {}),
     imageName,
     command,
     env,
@@ -609,6 +616,8 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
       expose: list(flags, "expose"),
     },
   };
+  if (refusal !== undefined) throw refusal;
+  return options;
 }
 
 /** `invalid argument "V" for "--NAME" flag: WHY`, pflag's wording. */
@@ -766,27 +775,30 @@ function healthcheck(flags: FlagValues): Health | undefined {
 }
 
 /** `--log-driver`/`--log-opt`: json-file, local or none, with max-size and max-file. */
-function logConfig(flags: FlagValues): ContainerOptions["log"] {
+function logConfig(
+  flags: FlagValues,
+  refuse: (message: string) => void,
+): ContainerOptions["log"] {
   const driver = str(flags, "log-driver");
   const opts = list(flags, "log-opt");
   if (driver === undefined && opts.length === 0) return undefined;
   const type = driver ?? "json-file";
+  if (type === "none" && opts.length > 0) {
+    throw new UsageError("invalid logging opts for driver none");
+  }
   if (!["json-file", "local", "none", "k8s-file"].includes(type)) {
-    throw new UsageError(
-      `Error response from daemon: logger: no log driver named '${type}' is registered`,
-    );
+    // Docker's daemon looks for a logging plugin of that name (berth has none).
+    refuse(`error looking up logging plugin ${type}: plugin "${type}" not found`);
   }
   const config: Record<string, string> = {};
   for (const o of opts) {
+    // KEY=VALUE; a bare KEY has an empty value, as Docker's CLI reads it.
     const eq = o.indexOf("=");
-    if (eq < 1) throw badFlag("log-opt", o, `invalid key value pair format: ${o}`);
-    config[o.slice(0, eq)] = o.slice(eq + 1);
+    config[eq < 0 ? o : o.slice(0, eq)] = eq < 0 ? "" : o.slice(eq + 1);
   }
   for (const key of Object.keys(config)) {
-    if (
-      type === "none" || !["max-size", "max-file", "compress", "labels", "env", "tag"].includes(key)
-    ) {
-      throw new UsageError(`unknown log opt '${key}' for ${type} log driver`);
+    if (!["max-size", "max-file", "compress", "labels", "env", "tag"].includes(key)) {
+      refuse(`unknown log opt '${key}' for ${type} log driver`);
     }
   }
   let maxSize: number | undefined;
@@ -794,18 +806,18 @@ function logConfig(flags: FlagValues): ContainerOptions["log"] {
     try {
       maxSize = parseBytes(config["max-size"]);
     } catch {
-      throw new UsageError(`invalid size: '${config["max-size"]}'`);
+      refuse(`invalid size: '${config["max-size"]}'`);
     }
   }
   let maxFile: number | undefined;
   if (config["max-file"] !== undefined) {
     maxFile = Number(config["max-file"]);
     if (!/^-?\d+$/.test(config["max-file"])) {
-      throw new UsageError(`strconv.Atoi: parsing "${config["max-file"]}": invalid syntax`);
+      refuse(`strconv.Atoi: parsing "${config["max-file"]}": invalid syntax`);
     }
-    if (maxFile < 1) throw new UsageError("max-file cannot be less than 1");
+    if (maxFile < 1) refuse("max-file cannot be less than 1");
     if (maxFile > 1 && maxSize === undefined && type === "json-file") {
-      throw new UsageError("max-file can only be set when max-size is set");
+      refuse("max-file can only be set when max-size is set");
     }
   }
   return {
@@ -821,7 +833,11 @@ function logConfig(flags: FlagValues): ContainerOptions["log"] {
  * (namespaces, cgroup limits, sysctls, devices, groups, logging, health).
  * @throws {UsageError} Docker's message for a bad value
  */
-function moreOptions(flags: FlagValues, memory: number | undefined): Partial<ContainerOptions> {
+function moreOptions(
+  flags: FlagValues,
+  memory: number | undefined,
+  refuse: (message: string) => void,
+): Partial<ContainerOptions> {
   const out: Partial<ContainerOptions> = {};
   const shm = bytesFlag(flags, "shm-size");
   if (shm !== undefined) {
@@ -839,27 +855,25 @@ function moreOptions(flags: FlagValues, memory: number | undefined): Partial<Con
   const cpuset = str(flags, "cpuset-cpus");
   if (cpuset !== undefined && cpuset !== "") {
     if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpuset)) {
-      throw new UsageError(`Error response from daemon: Invalid value ${cpuset} for cpuset cpus`);
+      refuse(`Invalid value ${cpuset} for cpuset cpus`);
     }
     out.cpusetCpus = cpuset;
   }
   const quota = int(flags, "cpu-quota");
   const period = int(flags, "cpu-period");
   if (period !== undefined && period !== 0 && (period < 1000 || period > 1_000_000)) {
-    throw new UsageError(
-      "Error response from daemon: CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+    refuse(
+      "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
     );
   }
   if (quota !== undefined && quota !== 0 && quota !== -1 && quota < 1000) {
-    throw new UsageError(
-      "Error response from daemon: CPU cfs quota can not be less than 1ms (i.e. 1000)",
-    );
+    refuse("CPU cfs quota can not be less than 1ms (i.e. 1000)");
   }
-  if ((quota || period) && str(flags, "cpus") !== undefined) {
-    throw new UsageError(
-      `Error response from daemon: Conflicting options: ${
+  if (((period ?? 0) > 0 || (quota ?? 0) > 0) && str(flags, "cpus") !== undefined) {
+    refuse(
+      `Conflicting options: Nano CPUs and ${
         period ? "CPU Period" : "CPU Quota"
-      } cannot be updated as NanoCPUs has already been set`,
+      } cannot both be set`,
     );
   }
   if (quota) out.cpuQuota = quota;
@@ -867,12 +881,10 @@ function moreOptions(flags: FlagValues, memory: number | undefined): Partial<Con
   const reservation = bytesFlag(flags, "memory-reservation");
   if (reservation !== undefined && reservation !== 0) {
     if (reservation < 6 * 1024 * 1024) {
-      throw new UsageError("Error response from daemon: Minimum memory reservation allowed is 6MB");
+      refuse("Minimum memory reservation allowed is 6MB");
     }
     if (memory !== undefined && memory > 0 && memory < reservation) {
-      throw new UsageError(
-        "Error response from daemon: Minimum memory limit can not be less than memory reservation limit, see usage",
-      );
+      refuse("Minimum memory limit can not be less than memory reservation limit, see usage");
     }
     out.memoryReservation = reservation;
   }
@@ -880,7 +892,7 @@ function moreOptions(flags: FlagValues, memory: number | undefined): Partial<Con
   const oom = int(flags, "oom-score-adj");
   if (oom !== undefined) {
     if (oom < -1000 || oom > 1000) {
-      throw new UsageError(`invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
+      refuse(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
     }
     out.oomScoreAdj = oom;
   }
@@ -888,7 +900,7 @@ function moreOptions(flags: FlagValues, memory: number | undefined): Partial<Con
   if (devices.length > 0) out.devices = devices;
   const groups = list(flags, "group-add");
   if (groups.length > 0) out.groupAdd = groups;
-  const log = logConfig(flags);
+  const log = logConfig(flags, refuse);
   if (log !== undefined) out.log = log;
   const health = healthcheck(flags);
   if (health !== undefined) out.healthcheck = health;

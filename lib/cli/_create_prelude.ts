@@ -1,38 +1,21 @@
 /**
- * What `run` and `create` do around the engine's create: `--pull`,
- * `--platform` (the host's only: berth runs no emulator), `--cidfile`, and
+ * What `run` and `create` do around the engine's create: `--pull` (also of
+ * `--platform`'s image when the local one is for another), `--cidfile`, and
  * `-a` with `-d`, each with Docker's wording.
  *
  * @module
  */
-import { NotFoundError, UsageError } from "../errors.ts";
+import { EngineError, NotFoundError, UsageError } from "../errors.ts";
 import type { ContainerOptions, ContainerRecord } from "../engine/mod.ts";
-import { currentPlatform, parsePlatform } from "../image/mod.ts";
 import { bool, type Context, str } from "./_command.ts";
 import type { FlagValues } from "./_args.ts";
 import { attachStreams, pullPolicy } from "./_container_flags.ts";
 
 /** Checks the flags `create` would act on, before anything is made. */
-export function checkCreateFlags(flags: FlagValues, image: string): void {
+export function checkCreateFlags(flags: FlagValues): void {
   pullPolicy(flags);
   if (bool(flags, "detach") && attachStreams(flags).length > 0) {
     throw new UsageError("Conflicting options: -a and -d");
-  }
-  const platform = str(flags, "platform");
-  if (platform !== undefined && platform !== "") {
-    const wanted = parsePlatform(platform);
-    const host = currentPlatform();
-    if (
-      wanted.os !== host.os ||
-      (wanted.architecture !== undefined && wanted.architecture !== host.architecture)
-    ) {
-      const show = (p: typeof host) => [p.os, p.architecture].filter(Boolean).join("/");
-      throw new UsageError(
-        `image with reference ${image} was found but does not match the specified platform: wanted ${
-          show(wanted)
-        }, actual: ${show(host)}`,
-      );
-    }
   }
   const cidfile = str(flags, "cidfile");
   if (cidfile !== undefined && cidfile !== "") {
@@ -44,8 +27,9 @@ export function checkCreateFlags(flags: FlagValues, image: string): void {
       // free
     }
     if (exists) {
-      throw new UsageError(
-        `Container ID file found, make sure the other container isn't running or delete ${cidfile}`,
+      // Docker's CLI refuses it before asking the daemon, with a plain error (create exits 1).
+      throw new EngineError(
+        `container ID file found, make sure the other container isn't running or delete ${cidfile}`,
       );
     }
   }
@@ -58,8 +42,12 @@ async function pullImage(ctx: Context, flags: FlagValues, image: string): Promis
   const toStderr: Context = { ...ctx, print: (text) => quiet ? undefined : ctx.printErr(text) };
   const platform = str(flags, "platform");
   // Tagged, so pull says no "Using default tag" line, which docker's run does not print.
-  const tagged = /[:@][^/]*$/.test(image) ? image : `${image}:latest`;
-  await pull.run(toStderr, { quiet, ...(platform ? { platform } : {}) }, [tagged]);
+  await pull.run(toStderr, { quiet, ...(platform ? { platform } : {}) }, [tagged(image)]);
+}
+
+/** An image name with `:latest` when it has no tag or digest. */
+function tagged(image: string): string {
+  return /[:@][^/]*$/.test(image) ? image : `${image}:latest`;
 }
 
 /**
@@ -79,9 +67,13 @@ export async function createWithPull(
   try {
     record = await create(options);
   } catch (error) {
-    const missing = error instanceof NotFoundError && /^No such image/.test(error.message);
+    // An image here for another platform than --platform's counts as missing, as in Docker.
+    const missing = error instanceof NotFoundError &&
+      /^No such image|does not match the specified platform/.test(error.message);
     if (!missing || policy !== "missing") throw error;
-    const name = error.message.replace(/^No such image: /, "");
+    const name = /^No such image: /.test(error.message)
+      ? error.message.replace(/^No such image: /, "")
+      : tagged(options.imageName);
     ctx.printErr(`Unable to find image '${name}' locally\n`);
     await pullImage(ctx, flags, options.imageName);
     record = await create(options);

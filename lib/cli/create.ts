@@ -17,7 +17,7 @@ export const create: Command = {
   flags: CONTAINER_FLAGS,
   async run(ctx, flags, args) {
     const options = containerOptions(flags, args);
-    checkCreateFlags(flags, options.imageName);
+    checkCreateFlags(flags);
     attachStreams(flags);
     const service = containerService(ctx);
     const record = await createWithPull(ctx, flags, options, (o) => service.create(o));

@@ -30,7 +30,7 @@ export const run: Command = {
       ...(init === undefined ? {} : { id: init.id }),
     };
     const detachKeys = detachKeysOf(flags);
-    checkCreateFlags(flags, options.imageName);
+    checkCreateFlags(flags);
     const streams = attachStreams(flags);
     const service = containerService(ctx);
     const record = await createWithPull(ctx, flags, options, (o) => service.create(o));

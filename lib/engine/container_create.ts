@@ -85,6 +85,8 @@ export interface ContainerOptions {
   workdir?: string;
   hostname?: string;
   tty?: boolean;
+  /** `--platform`: the image must be for it (berth runs no emulator to make it so). */
+  platform?: { os: string; architecture?: string };
   /** The pty's size from its first moment (`run -t`: the caller's terminal), rows then columns. */
   consoleSize?: { rows: number; cols: number };
   interactive?: boolean;
@@ -295,6 +297,67 @@ function hostResolvConf(): string {
   }
 }
 
+/** The CPUs of a list such as `0-2,5`. */
+function cpuList(text: string): Set<number> {
+  const cpus = new Set<number>();
+  for (const part of text.trim().split(",").filter((p) => p !== "")) {
+    const [from, to] = part.split("-").map(Number) as [number, number?];
+    for (let c = from; c <= (to ?? from); c++) cpus.add(c);
+  }
+  return cpus;
+}
+
+/**
+ * `--cpuset-cpus` names only CPUs containers may use here (the root cpuset's), as Docker's daemon checks.
+ * @throws {EngineError} `Requested CPUs are not available - requested 99, available: 0-1`
+ */
+function checkCpuset(requested: string): void {
+  let available: string | undefined;
+  for (
+    const path of [
+      "/sys/fs/cgroup/cpuset/cpuset.effective_cpus",
+      "/sys/fs/cgroup/cpuset.cpus.effective",
+      "/sys/devices/system/cpu/online",
+    ]
+  ) {
+    try {
+      available = Deno.readTextFileSync(path).trim();
+      if (available !== "") break;
+    } catch {
+      // not this cgroup layout
+    }
+  }
+  if (available === undefined || available === "") return;
+  const have = cpuList(available);
+  if ([...cpuList(requested)].some((c) => !have.has(c))) {
+    throw new EngineError(
+      `Requested CPUs are not available - requested ${requested}, available: ${available}`,
+    );
+  }
+}
+
+/**
+ * The image is for `--platform`'s OS and CPU, or it counts as missing (so
+ * `run` pulls that platform's), as Docker's daemon says.
+ * @throws {NotFoundError} `image with reference … was found but does not match the specified platform`
+ */
+function checkPlatform(image: ImageRecord, options: ContainerOptions): void {
+  const wanted = options.platform;
+  if (wanted === undefined) return;
+  const actual = { os: image.config.os ?? "", architecture: image.config.architecture ?? "" };
+  if (
+    wanted.os === actual.os &&
+    (wanted.architecture === undefined || wanted.architecture === actual.architecture)
+  ) return;
+  const show = (p: { os: string; architecture?: string }) =>
+    [p.os, p.architecture].filter(Boolean).join("/");
+  throw new NotFoundError(
+    `image with reference ${options.imageName} was found but does not match the specified platform: wanted ${
+      show(wanted)
+    }, actual: ${show(actual)}`,
+  );
+}
+
 /**
  * Creates a container from an image.
  * @throws {ConflictError} when the name is in use (Docker's words)
@@ -306,6 +369,8 @@ export async function createContainerRecord(
   image: ImageRecord,
   options: ContainerOptions,
 ): Promise<ContainerRecord> {
+  checkPlatform(image, options);
+  if (options.cpusetCpus !== undefined) checkCpuset(options.cpusetCpus);
   const ic = image.config.config ?? {};
   const entrypoint = options.entrypoint === undefined
     ? ic.Entrypoint ?? []
