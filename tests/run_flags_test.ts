@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { withBusybox } from "./_containers.ts";
+import { startRegistry } from "./registry_client/_helpers.ts";
 
 Deno.test("run: groups, group-add, rlimits, shm, sysctl, uts", async () => {
   await withBusybox(async ({ b }) => {
@@ -212,5 +213,126 @@ Deno.test("--log-opt max-size keeps the log under it", async () => {
     const logs = (await b(["logs", id])).stdout;
     assert.ok(logs.length < 1024, `${logs.length} bytes kept`);
     assert.match(logs, /line299\n$/);
+  });
+});
+
+Deno.test("run --pull: always fetches the registry's image of a tag here, missing and never do not", async () => {
+  await withBusybox(async ({ b, dir }) => {
+    const reg = startRegistry(`${dir}/registry`);
+    const env = { BERTH_CONFIG: `${dir}/config` };
+    try {
+      const name = `${reg.host}/bb:latest`;
+      // The registry's image says "remote"; the one here under the same name is plain busybox.
+      const imported = await b(
+        ["import", "--change", 'CMD ["echo", "remote"]', `${dir}/rootfs.tar.gz`, name],
+        { env },
+      );
+      assert.equal(imported.code, 0, imported.stderr);
+      const pushed = await b(["push", name], { env });
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.equal((await b(["tag", "busybox", name])).code, 0);
+      const cmd = ["sh", "-c", "echo here"];
+      for (const policy of [[], ["--pull", "missing"], ["--pull", "never"]]) {
+        const seen = reg.requests.length;
+        const local = await b(["run", "--rm", ...policy, name, ...cmd], { env });
+        assert.equal(local.stdout, "here\n", local.stderr);
+        assert.equal(reg.requests.length, seen, `${policy.join(" ")}: no request to the registry`);
+      }
+      const always = await b(["run", "--rm", "--pull", "always", name], { env });
+      assert.equal(always.code, 0, always.stderr);
+      assert.equal(always.stdout, "remote\n");
+      assert.match(always.stderr, new RegExp(`Status: Downloaded newer image for ${name}\n`));
+      assert.ok(
+        reg.requests.some((r) => r.method === "GET" && r.path === "/v2/bb/manifests/latest"),
+      );
+      const again = await b(["run", "--rm", "--pull", "always", "-q", name], { env });
+      assert.equal(again.stdout, "remote\n", again.stderr);
+      assert.equal(again.stderr, "", "-q: no pull output");
+      const never = await b(["run", "--rm", "--pull", "never", `${reg.host}/nosuch`], { env });
+      assert.equal(never.code, 125);
+      assert.match(never.stderr, /No such image: /);
+    } finally {
+      await reg.close();
+    }
+  });
+});
+
+Deno.test("--ipc and --pid container:X join the first container's namespaces", async () => {
+  await withBusybox(async ({ b }) => {
+    const first = await b([
+      "run",
+      "-d",
+      "--name",
+      "ns1",
+      "--ipc",
+      "shareable",
+      "busybox",
+      "sleep",
+      "1000",
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    const links = "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid";
+    const own = (await b(["exec", "ns1", "sh", "-c", links])).stdout;
+    assert.match(own, /^ipc:\[\d+\]\npid:\[\d+\]\n$/);
+    const joined = await b([
+      "run",
+      "--rm",
+      "--ipc",
+      "container:ns1",
+      "--pid",
+      "container:ns1",
+      "busybox",
+      "sh",
+      "-c",
+      `${links}; ps -o args`,
+    ]);
+    assert.equal(joined.code, 0, joined.stderr);
+    assert.ok(joined.stdout.startsWith(own), joined.stdout);
+    assert.match(joined.stdout, /^sleep 1000$/m, "the first container's process is seen");
+    const apart = await b(["run", "--rm", "busybox", "sh", "-c", `${links}; ps -o args`]);
+    assert.equal(apart.stdout.split("\n").filter((l) => own.includes(l) && l !== "").length, 0);
+    assert.doesNotMatch(apart.stdout, /sleep 1000/);
+  });
+});
+
+Deno.test("--cgroup-parent, --device and --oom-score-adj reach the container", async () => {
+  await withBusybox(async ({ b }) => {
+    const parent = `berth-test-parent-${Deno.pid}`;
+    const id = (await b(["run", "-d", "--cgroup-parent", `/${parent}`, "busybox", "sleep", "1000"]))
+      .stdout.trim();
+    try {
+      const pid = (await b(["inspect", "--format", "{{.State.Pid}}", id])).stdout.trim();
+      const cgroups = Deno.readTextFileSync(`/proc/${pid}/cgroup`);
+      assert.match(cgroups, new RegExp(`:memory:/${parent}/${id}$|^0::/${parent}/${id}$`, "m"));
+      assert.equal(
+        (await b(["inspect", "--format", "{{.HostConfig.CgroupParent}}", id])).stdout.trim(),
+        `/${parent}`,
+      );
+    } finally {
+      await b(["rm", "-f", id]);
+    }
+    const device = await b([
+      "run",
+      "--rm",
+      "--device",
+      "/dev/null:/dev/xnull",
+      "busybox",
+      "sh",
+      "-c",
+      "echo gone >/dev/xnull && stat -c '%F %t,%T' /dev/xnull && cat /dev/xnull",
+    ]);
+    assert.equal(device.stdout, "character special file 1,3\n", device.stderr);
+    const oom = await b([
+      "run",
+      "--rm",
+      "--oom-score-adj",
+      "500",
+      "busybox",
+      "cat",
+      "/proc/1/oom_score_adj",
+    ]);
+    assert.equal(oom.stdout, "500\n", oom.stderr);
+    const none = await b(["run", "--rm", "busybox", "cat", "/proc/1/oom_score_adj"]);
+    assert.notEqual(none.stdout, "500\n");
   });
 });
