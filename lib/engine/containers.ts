@@ -37,9 +37,8 @@ import { type AttachIO, superviseContainer, type SuperviseContext } from "./cont
 import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.ts";
 import { type ImageRecord, resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
-import { pathExists } from "../store/mod.ts";
+import { pathExists, treeSize } from "../store/mod.ts";
 import { containerEvent } from "./events.ts";
-import { treeSize } from "./engine.ts";
 import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
 /** How the container service reaches berth itself and its state. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { type Digest, loadNativeSha256 } from "../digest.ts";
-import { type OpenOptions, openStore, type Store } from "../store/mod.ts";
+import { type OpenOptions, openStore, type Store, treeSize } from "../store/mod.ts";
 import { ContainerStore } from "./container_record.ts";
 import { imageEvents, recordEvent } from "./events.ts";
 import {
@@ -41,21 +41,6 @@ export interface UsageRow {
   active: number;
   size: number;
   reclaimable: number;
-}
-
-/** Bytes of the regular files under `dir` (a container's writable layer). */
-export function treeSize(dir: string): number {
-  let size = 0;
-  try {
-    for (const entry of Deno.readDirSync(dir)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) size += treeSize(path);
-      else if (entry.isFile) size += Deno.lstatSync(path).size;
-    }
-  } catch {
-    // gone meanwhile
-  }
-  return size;
 }
 
 /** The engine over one store root. */

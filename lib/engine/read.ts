@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import type { Store } from "../store/mod.ts";
+import { type Store, treeSize } from "../store/mod.ts";
 import type { ContainerService, ContainerServiceOptions } from "./containers.ts";
 import { type ContainerRecord, ContainerStore, needsReconcile } from "./container_record.ts";
 
@@ -68,21 +68,6 @@ export class ContainerReader {
     const { ContainerService } = await import("./containers.ts");
     return new ContainerService(this.store, this.#options);
   }
-}
-
-/** Bytes of the regular files under `dir` (a container's writable layer), as Docker's SizeRw. */
-export function treeSize(dir: string): number {
-  let size = 0;
-  try {
-    for (const entry of Deno.readDirSync(dir)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) size += treeSize(path);
-      else if (entry.isFile) size += Deno.lstatSync(path).size;
-    }
-  } catch {
-    // gone meanwhile
-  }
-  return size;
 }
 
 /**

@@ -33,6 +33,7 @@ import {
 } from "../../ffi/mount.ts";
 import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
 import { tempPath, writeFileAtomic } from "../store/tmp.ts";
+import { treeSize } from "../store/mod.ts";
 import { recordEvent } from "./events.ts";
 
 /** A volume as `docker volume inspect` shows it. */
@@ -464,29 +465,6 @@ export class VolumeStore {
       Scope: "local",
     };
   }
-}
-
-/** Sum of the sizes of the regular files under `dir` (symlinks not followed). */
-function treeSize(dir: string): number {
-  let total = 0;
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(dir)];
-  } catch {
-    return 0;
-  }
-  for (const entry of entries) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) total += treeSize(path);
-    else if (entry.isFile) {
-      try {
-        total += Deno.lstatSync(path).size;
-      } catch {
-        // removed meanwhile
-      }
-    }
-  }
-  return total;
 }
 
 /** The part of a container record that says which volumes it mounts. */
