@@ -1,5 +1,6 @@
 /**
- * `--ipc container:X` and `--pid container:X`: before each start, the spec
+ * `--network container:X`, `--ipc container:X` and `--pid container:X`:
+ * before each start, the spec
  * names the other container's namespace by its init's pid (which changes
  * at every start of that container). The SysV IPC objects and POSIX
  * message queues are shared; /dev/shm is the container's own tmpfs (Docker
@@ -13,6 +14,7 @@ import { writeFileAtomic } from "../store/mod.ts";
 import type { ContainerRecord, ContainerStore } from "./container_record.ts";
 
 const KINDS = [
+  { mode: "NetworkMode", type: "network", ns: "net", what: "network" },
   { mode: "IpcMode", type: "ipc", ns: "ipc", what: "IPC" },
   { mode: "PidMode", type: "pid", ns: "pid", what: "PID" },
 ] as const;
