@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { FlagError } from "./_args.ts";
 import { EngineError, UsageError } from "../errors.ts";
 import { parsePlatform } from "../image/mod.ts";
 import type { ContainerOptions } from "../engine/mod.ts";
@@ -509,14 +510,18 @@ function parseUlimit(value: string): { name: string; soft: number; hard: number 
   return { name: m[1]!, soft, hard };
 }
 
-function bytesFlag(flags: FlagValues, name: string): number | undefined {
+/**
+ * A size flag (`--memory 512m`), as docker's flag parser reads it: a bad
+ * value is a flag error (exit 125 for every command).
+ */
+export function bytesFlag(flags: FlagValues, name: string): number | undefined {
   const value = str(flags, name);
   if (value === undefined) return undefined;
   if (value === "-1" && name === "memory-swap") return -1;
   try {
     return parseBytes(value);
   } catch {
-    throw new UsageError(
+    throw new FlagError(
       `invalid argument "${value}" for "--${name}" flag: invalid size: '${value}'`,
     );
   }

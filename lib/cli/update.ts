@@ -11,27 +11,14 @@ import { FlagError, type FlagValues } from "./_args.ts";
 import { type Command, int, str } from "./_command.ts";
 import { forEachName } from "./_each.ts";
 import { containerService } from "./_service.ts";
-import { parseBytes } from "./_units.ts";
-
-function bytes(flags: FlagValues, name: string): number | undefined {
-  const value = str(flags, name);
-  if (value === undefined) return undefined;
-  if (value === "-1" && name === "memory-swap") return -1;
-  try {
-    return parseBytes(value);
-  } catch {
-    throw new FlagError(
-      `invalid argument "${value}" for "--${name}" flag: invalid size: '${value}'`,
-    );
-  }
-}
+import { bytesFlag } from "./_container_flags.ts";
 
 /** The options `update`'s flags ask for. @throws {FlagError} for a malformed value (exit 125), {UsageError} a bad restart policy */
 export function updateOptions(flags: FlagValues): UpdateOptions {
   const o: UpdateOptions = {};
-  const memory = bytes(flags, "memory");
+  const memory = bytesFlag(flags, "memory");
   if (memory !== undefined) o.memory = memory;
-  const swap = bytes(flags, "memory-swap");
+  const swap = bytesFlag(flags, "memory-swap");
   if (swap !== undefined) o.memorySwap = swap;
   const cpusText = str(flags, "cpus");
   if (cpusText !== undefined) {
