@@ -70,13 +70,10 @@ export function openTty(path: string): number {
 }
 
 const TCSANOW = 0;
-const TCSAFLUSH = 2;
 
 /**
  * Puts a terminal in raw mode as cfmakeraw(3) does (output processing off
  * too, unlike Deno's setRaw), and returns the function that restores it.
- * Input still queued in line mode is discarded: the kernel keeps a pending
- * end-of-file (^D) there as a NUL byte, which raw mode would hand on as data.
  * @returns undefined when `fd` is not a terminal
  */
 export function makeRaw(fd: number): (() => void) | undefined {
@@ -84,6 +81,6 @@ export function makeRaw(fd: number): (() => void) | undefined {
   if (libc().tcgetattr(fd, saved) !== 0) return undefined;
   const raw = saved.slice();
   libc().cfmakeraw(raw);
-  libc().tcsetattr(fd, TCSAFLUSH, raw);
+  libc().tcsetattr(fd, TCSANOW, raw);
   return () => void libc().tcsetattr(fd, TCSANOW, saved);
 }

@@ -5,18 +5,27 @@
  * of berth's own.
  */
 import assert from "node:assert/strict";
-import { REPO, run } from "./_helpers.ts";
+import { REPO } from "./_helpers.ts";
 import { withBusybox } from "./_containers.ts";
 
 /**
- * Runs berth's `args` in a new pty of 30 rows and 100 columns. script's own
- * stdin is empty: it sends the terminal's end-of-file character at once,
- * while berth may not yet have put the terminal in raw mode.
+ * Runs berth's `args` in a new pty of 30 rows and 100 columns. script's
+ * stdin stays open (and empty) until berth ends, as a user's terminal does:
+ * a closed one makes script send the terminal's end-of-file character,
+ * which is input for the container, not something berth wrote.
  */
-function inTerminal(dir: string, args: string): Promise<{ code: number; stdout: string }> {
+async function inTerminal(dir: string, args: string): Promise<{ code: number; stdout: string }> {
   const berth =
     `${Deno.execPath()} run -A --quiet ${REPO}main.ts --root ${dir}/root --run-root ${dir}/run`;
-  return run("script", ["-qefc", `stty cols 100 rows 30; ${berth} ${args}`, "/dev/null"]);
+  const child = new Deno.Command("script", {
+    args: ["-qefc", `stty cols 100 rows 30; ${berth} ${args}`, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = await child.output();
+  await child.stdin.close().catch(() => {});
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
 }
 
 for (const flags of ["-it", "-t"]) {
