@@ -258,7 +258,7 @@ Deno.test("an image's VOLUME and symlinks never mount outside the rootfs", () =>
     await ok(b, ["rm", "-v", "vc"]);
   }));
 
-Deno.test("bad mount input: one line, exit 125, nothing made", () =>
+Deno.test("bad mount input: one line, docker's exit code, nothing made", () =>
   withBusybox(async ({ dir, b }) => {
     const root = `${dir}/root`;
     Deno.writeTextFileSync(`${dir}/file`, "f\n");
@@ -304,7 +304,9 @@ Deno.test("bad mount input: one line, exit 125, nothing made", () =>
     for (const [flags, message] of cases) {
       for (const command of ["run", "create"]) {
         const out = await b([command, ...flags, "busybox", "true"]);
-        assert.equal(out.code, 125, `${flags.join(" ")}: ${out.stderr}`);
+        // docker's create: 125 for a flag it cannot parse, 1 for what the engine refuses.
+        const code = command === "run" || message.startsWith("invalid argument") ? 125 : 1;
+        assert.equal(out.code, code, `${command} ${flags.join(" ")}: ${out.stderr}`);
         assert.equal(out.stderr, `Error: ${message}\n`);
         assert.deepEqual(volumeNames(root), [], `${flags.join(" ")} leaves no volume`);
         assert.equal((await ok(b, ["ps", "-aq"])).trim(), "", "and no container");

@@ -16,9 +16,9 @@ function withRoot(fn: (b: Berth, root: string) => Promise<void>): Promise<void> 
   return withScratchNet({ tag: "nw", image: false }, ({ b, root }) => fn(b, root));
 }
 
-/** One error line on stderr, exit 125, nothing on stdout, and the text Docker prints. */
+/** One error line on stderr, exit 1, nothing on stdout, and the text Docker prints. */
 function assertRefused(out: Run, text: string): void {
-  assert.equal(out.code, 125, out.stderr);
+  assert.equal(out.code, 1, out.stderr);
   assert.equal(out.stdout, "");
   assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
   assert.equal(out.stderr, `Error: ${text}\n`);
@@ -220,7 +220,7 @@ Deno.test("network rm: removes, refuses predefined, in-use and unknown networks"
     }
     assertRefused(await b(["network", "rm", "ghost"]), "No such network: ghost");
     const inspect = await b(["network", "inspect", "ghost"]);
-    assert.equal(inspect.code, 125);
+    assert.equal(inspect.code, 1);
     assert.equal(inspect.stderr, "Error: No such network: ghost\n");
     assert.deepEqual(recordFiles(root), before);
     assert.equal(await ok(b, ["network", "rm", "-f", "ghost", "idle"]), "idle\n");

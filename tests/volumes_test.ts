@@ -18,9 +18,9 @@ async function withRoot(fn: (b: B, root: string) => Promise<void>): Promise<void
   });
 }
 
-/** One error line on stderr, exit 125, and the text Docker prints. */
+/** One error line on stderr, exit 1, and the text Docker prints. */
 function assertRefused(out: { code: number; stdout: string; stderr: string }, text: string) {
-  assert.equal(out.code, 125, out.stderr);
+  assert.equal(out.code, 1, out.stderr);
   assert.equal(out.stdout, "");
   assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
   assert.ok(out.stderr.startsWith("Error: "), out.stderr);
@@ -76,7 +76,7 @@ Deno.test("volume create -d local NAME, volume ls, volume inspect NAME (the seed
     ]);
     assert.equal(fmt.stdout, `my-vol local ${v.Mountpoint}\n`);
     const missing = await b(["volume", "inspect", "my-vol", "nope"]);
-    assert.equal(missing.code, 125);
+    assert.equal(missing.code, 1);
     assert.equal(JSON.parse(missing.stdout).length, 1);
     assert.equal(missing.stderr, "Error: No such volume: nope\n");
   });
@@ -172,7 +172,7 @@ Deno.test("bad names, options and drivers are refused with Docker's messages, no
     assert.deepEqual(listDir(`${root}/tmp`), []);
     // inspect/rm of a bad name is simply not found, never a path outside volumes/.
     const outside = await b(["volume", "inspect", "../tmp"]);
-    assert.equal(outside.code, 125);
+    assert.equal(outside.code, 1);
     assert.equal(outside.stderr, "Error: No such volume: ../tmp\n");
   });
 });
@@ -271,15 +271,16 @@ Deno.test("volume rm: removes data; a missing one fails, or with -f passes silen
     assert.deepEqual(listDir(`${root}/volumes`), []);
     assert.deepEqual(listDir(`${root}/tmp`), []);
     const missing = await b(["volume", "rm", "gone"]);
-    assert.equal(missing.code, 125);
+    assert.equal(missing.code, 1);
     assert.equal(missing.stderr, "Error: No such volume: gone\n");
+    // As docker: -f passes over it, printing its name as if removed.
     const forced = await b(["volume", "rm", "-f", "gone"]);
     assert.equal(forced.code, 0, forced.stderr);
-    assert.equal(forced.stdout + forced.stderr, "");
+    assert.equal(forced.stdout + forced.stderr, "gone\n");
     // Several names: each one's error on its own line, the others still removed.
     assert.equal((await b(["volume", "create", "v2"])).code, 0);
     const several = await b(["volume", "rm", "nope", "v2"]);
-    assert.equal(several.code, 125);
+    assert.equal(several.code, 1);
     assert.equal(several.stdout, "v2\n");
     assert.equal(several.stderr, "Error: No such volume: nope\n");
   });

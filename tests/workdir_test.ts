@@ -105,7 +105,8 @@ Deno.test("a relative -w is refused at create, as Docker does, and no container 
   await withBusybox(async ({ b }) => {
     for (const cmd of [["create"], ["run"], ["run", "--rm"]]) {
       const out = await b([...cmd, "-w", "rel/dir", "busybox", "pwd"]);
-      assert.equal(out.code, 125, out.stderr);
+      // docker's create exits 1 for what its engine refuses, its run 125.
+      assert.equal(out.code, cmd[0] === "create" ? 1 : 125, out.stderr);
       assert.equal(out.stdout, "");
       assert.equal(
         out.stderr,

@@ -7,6 +7,13 @@
  */
 import { UsageError } from "../errors.ts";
 
+/**
+ * A command line docker's flag parser would refuse (unknown flag, missing or
+ * malformed value): exit 125 for every command, where the same command's
+ * other errors exit 1.
+ */
+export class FlagError extends UsageError {}
+
 /** The kinds of value a flag takes. */
 export type FlagType = "bool" | "string" | "list" | "int";
 
@@ -47,7 +54,7 @@ export interface ParseOptions {
 
 /**
  * Parses `argv` against `specs`.
- * @throws {UsageError} on an unknown flag, a missing value or a bad number
+ * @throws {FlagError} on an unknown flag, a missing value or a bad number
  */
 export function parseArgs(
   specs: readonly FlagSpec[],
@@ -70,21 +77,29 @@ export function parseArgs(
   const args: string[] = [];
   let i = 0;
   const take = (spec: FlagSpec, shown: string, inline: string | undefined): void => {
+    // Docker names a flag whose value is bad by both its names.
+    const both = spec.short === undefined ? `--${spec.name}` : `-${spec.short}, --${spec.name}`;
     if (spec.type === "bool") {
-      if (inline === undefined) flags[spec.name] = true;
-      else if (inline === "true" || inline === "false") flags[spec.name] = inline === "true";
-      else throw new UsageError(`invalid argument "${inline}" for "${shown}" flag: invalid syntax`);
+      const value = inline === undefined ? true : parseBool(inline);
+      if (value === undefined) {
+        throw new FlagError(
+          `invalid argument "${inline}" for "${both}" flag: strconv.ParseBool: parsing "${inline}": invalid syntax`,
+        );
+      }
+      flags[spec.name] = value;
       return;
     }
     let value = inline;
     if (value === undefined) {
       i++;
       value = argv[i];
-      if (value === undefined) throw new UsageError(`flag needs an argument: ${shown}`);
+      if (value === undefined) throw new FlagError(`flag needs an argument: ${shown}`);
     }
     if (spec.type === "int") {
       if (!/^-?\d+$/.test(value)) {
-        throw new UsageError(`invalid argument "${value}" for "${shown}" flag: invalid syntax`);
+        throw new FlagError(
+          `invalid argument "${value}" for "${both}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`,
+        );
       }
       flags[spec.name] = Number(value);
     } else if (spec.type === "list") {
@@ -103,16 +118,21 @@ export function parseArgs(
       const eq = arg.indexOf("=");
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       const spec = byLong.get(name);
-      if (spec === undefined) throw new UsageError(`unknown flag: --${name}`);
+      if (spec === undefined) throw new FlagError(`unknown flag: --${name}`);
       take(spec, `--${name}`, eq < 0 ? undefined : arg.slice(eq + 1));
     } else if (arg.startsWith("-") && arg.length > 1) {
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j]!;
         const spec = byShort.get(letter);
         if (spec === undefined) {
-          throw new UsageError(`unknown shorthand flag: '${letter}' in ${arg}`);
+          throw new FlagError(`unknown shorthand flag: '${letter}' in ${arg}`);
         }
         if (spec.type === "bool") {
+          // `-a=false`, `-it=false`: a bool's value follows its letter after `=`.
+          if (arg[j + 1] === "=") {
+            take(spec, `-${letter}`, arg.slice(j + 2));
+            break;
+          }
           take(spec, `-${letter}`, undefined);
           continue;
         }
@@ -129,6 +149,13 @@ export function parseArgs(
     }
   }
   return { flags, args };
+}
+
+/** Go's strconv.ParseBool, as docker's flag parser reads `--flag=VALUE` for a boolean. */
+function parseBool(text: string): boolean | undefined {
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(text)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(text)) return false;
+  return undefined;
 }
 
 /** Renders the flag list of `--help`. */

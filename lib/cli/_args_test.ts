@@ -58,3 +58,20 @@ Deno.test("parseArgs() rejects unknown flags, missing values and bad numbers wit
   );
   assert.equal(parseArgs(SPECS, ["--human=false"]).flags.human, false);
 });
+
+Deno.test("parseArgs() takes a boolean's value as docker's parser does: -a=false, -it=false, --flag=0", () => {
+  assert.equal(parseArgs(SPECS, ["-i=false"]).flags.interactive, false);
+  const combined = parseArgs(SPECS, ["-it=false", "img"]).flags;
+  assert.equal(combined.interactive, true);
+  assert.equal(combined.tty, false);
+  assert.equal(parseArgs(SPECS, ["--tty=1"]).flags.tty, true);
+  assert.equal(parseArgs(SPECS, ["--human=F"]).flags.human, false);
+  assert.equal(parseArgs(SPECS, ["--name="]).flags.name, "");
+  assert.throws(
+    () => parseArgs(SPECS, ["-i=no"]),
+    (e) =>
+      e instanceof UsageError &&
+      e.message ===
+        'invalid argument "no" for "-i, --interactive" flag: strconv.ParseBool: parsing "no": invalid syntax',
+  );
+});

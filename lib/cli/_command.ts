@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { FlagSpec, FlagValues } from "./_args.ts";
+import { EngineError, EXIT_ENGINE, UsageError } from "../errors.ts";
+import { FlagError, type FlagSpec, type FlagValues } from "./_args.ts";
 
 /** Global options and I/O handed to each command. */
 export interface Context {
@@ -24,6 +25,8 @@ export interface Context {
   stdoutIsTerminal: boolean;
   stderrIsTerminal: boolean;
   stdinIsTerminal: boolean;
+  /** The command running (`rm`, `image ls`), set once it is known: its errors' exit code depends on it. */
+  command?: string;
 }
 
 /** One command or subcommand. */
@@ -39,6 +42,31 @@ export interface Command {
   stopAtPositional?: boolean;
   /** Runs the command; returns the exit status. */
   run(ctx: Context, flags: FlagValues, args: string[]): Promise<number>;
+}
+
+/**
+ * Commands whose every failure exits 125, as docker's `run`: its own code,
+ * apart from the container's. berth's own groups (`runtime`, like runc, and
+ * `registry`) keep the 125 they always had.
+ */
+function keeps125(command: string): boolean {
+  return command === "run" || command === "container run" || command.startsWith("runtime ") ||
+    command.startsWith("registry ");
+}
+
+/**
+ * The exit status docker's CLI gives `error` in `command`: an error's own
+ * code when it has one (126/127 of a process that cannot start, 1 of a
+ * build); 125 for a flag its parser refuses, for any failure of `run`, and
+ * for `create`'s checks of its flags' values (a UsageError) before it asks
+ * the engine; 1 for everything else (no such container, a conflict, an
+ * invalid filter, an unreachable registry).
+ */
+export function exitCodeFor(command: string | undefined, error: unknown): number {
+  if (error instanceof EngineError && error.exitCode !== EXIT_ENGINE) return error.exitCode;
+  if (command === undefined || error instanceof FlagError || keeps125(command)) return EXIT_ENGINE;
+  const create = command === "create" || command === "container create";
+  return create && error instanceof UsageError ? EXIT_ENGINE : 1;
 }
 
 /** Writes all of `bytes` to a file descriptor-backed writer synchronously. */

@@ -4,11 +4,13 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { FlagError } from "./_args.ts";
+import { EngineError, UsageError } from "../errors.ts";
+import { parsePlatform } from "../image/mod.ts";
 import type { ContainerOptions } from "../engine/mod.ts";
 import type { FlagSpec, FlagValues } from "./_args.ts";
 import { bool, int, list, str } from "./_command.ts";
-import { parseBytes } from "./_units.ts";
+import { parseBytes, parseDuration } from "./_units.ts";
 
 /** Flags of `create` (and `run`, which adds its own). */
 export const CONTAINER_FLAGS: FlagSpec[] = [
@@ -194,6 +196,142 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
     value: "list",
     description: "Mount volumes from the specified container(s)",
   },
+  {
+    name: "attach",
+    short: "a",
+    type: "list",
+    value: "list",
+    description: "Attach to STDIN, STDOUT or STDERR",
+  },
+  {
+    name: "cidfile",
+    type: "string",
+    value: "string",
+    description: "Write the container ID to the file",
+  },
+  {
+    name: "pull",
+    type: "string",
+    value: "string",
+    description: 'Pull image before running ("always", "missing", "never")',
+    default: "missing",
+  },
+  {
+    name: "platform",
+    type: "string",
+    value: "string",
+    description: "Set platform if server is multi-platform capable",
+  },
+  {
+    name: "quiet",
+    short: "q",
+    type: "bool",
+    description: "Suppress the pull output",
+  },
+  { name: "shm-size", type: "string", value: "bytes", description: "Size of /dev/shm" },
+  { name: "ipc", type: "string", value: "string", description: "IPC mode to use" },
+  { name: "pid", type: "string", value: "string", description: "PID namespace to use" },
+  { name: "uts", type: "string", value: "string", description: "UTS namespace to use" },
+  {
+    name: "cgroupns",
+    type: "string",
+    value: "string",
+    description: "Cgroup namespace to use (host|private)",
+  },
+  {
+    name: "cgroup-parent",
+    type: "string",
+    value: "string",
+    description: "Optional parent cgroup for the container",
+  },
+  { name: "sysctl", type: "list", value: "map", description: "Sysctl options" },
+  {
+    name: "label-file",
+    type: "list",
+    value: "list",
+    description: "Read in a line delimited file of labels",
+  },
+  {
+    name: "cpuset-cpus",
+    type: "string",
+    value: "string",
+    description: "CPUs in which to allow execution (0-3, 0,1)",
+  },
+  {
+    name: "cpu-quota",
+    type: "int",
+    value: "int",
+    description: "Limit CPU CFS (Completely Fair Scheduler) quota",
+  },
+  {
+    name: "cpu-period",
+    type: "int",
+    value: "int",
+    description: "Limit CPU CFS (Completely Fair Scheduler) period",
+  },
+  {
+    name: "memory-reservation",
+    type: "string",
+    value: "bytes",
+    description: "Memory soft limit",
+  },
+  { name: "oom-kill-disable", type: "bool", description: "Disable OOM Killer" },
+  {
+    name: "oom-score-adj",
+    type: "int",
+    value: "int",
+    description: "Tune host's OOM preferences (-1000 to 1000)",
+  },
+  {
+    name: "device",
+    type: "list",
+    value: "list",
+    description: "Add a host device to the container",
+  },
+  { name: "group-add", type: "list", value: "list", description: "Add additional groups to join" },
+  {
+    name: "log-driver",
+    type: "string",
+    value: "string",
+    description: "Logging driver for the container",
+  },
+  { name: "log-opt", type: "list", value: "list", description: "Log driver options" },
+  {
+    name: "health-cmd",
+    type: "string",
+    value: "string",
+    description: "Command to run to check health",
+  },
+  {
+    name: "health-interval",
+    type: "string",
+    value: "duration",
+    description: "Time between running the check (ms|s|m|h) (default 0s)",
+  },
+  {
+    name: "health-timeout",
+    type: "string",
+    value: "duration",
+    description: "Maximum time to allow one check to run (ms|s|m|h) (default 0s)",
+  },
+  {
+    name: "health-start-period",
+    type: "string",
+    value: "duration",
+    description:
+      "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)",
+  },
+  {
+    name: "health-retries",
+    type: "int",
+    value: "int",
+    description: "Consecutive failures needed to report unhealthy",
+  },
+  {
+    name: "no-healthcheck",
+    type: "bool",
+    description: "Disable any container-specified HEALTHCHECK",
+  },
 ];
 
 type MountRequest = NonNullable<ContainerOptions["mounts"]>[number];
@@ -332,7 +470,8 @@ export function parseMount(raw: string): MountRequest {
 
 const PROPAGATIONS = ["shared", "slave", "private", "rshared", "rslave", "rprivate"];
 
-function parseEnvFile(path: string): string[] {
+/** `--env-file`: `KEY=v` lines (a bare `KEY` takes the host's value); `#` lines and blanks skipped. */
+export function parseEnvFile(path: string): string[] {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
@@ -371,14 +510,18 @@ function parseUlimit(value: string): { name: string; soft: number; hard: number 
   return { name: m[1]!, soft, hard };
 }
 
-function bytesFlag(flags: FlagValues, name: string): number | undefined {
+/**
+ * A size flag (`--memory 512m`), as docker's flag parser reads it: a bad
+ * value is a flag error (exit 125 for every command).
+ */
+export function bytesFlag(flags: FlagValues, name: string): number | undefined {
   const value = str(flags, name);
   if (value === undefined) return undefined;
   if (value === "-1" && name === "memory-swap") return -1;
   try {
     return parseBytes(value);
   } catch {
-    throw new UsageError(
+    throw new FlagError(
       `invalid argument "${value}" for "--${name}" flag: invalid size: '${value}'`,
     );
   }
@@ -390,15 +533,20 @@ function bytesFlag(flags: FlagValues, name: string): number | undefined {
  */
 export function containerOptions(flags: FlagValues, args: string[]): ContainerOptions {
   const [imageName, ...command] = args as [string, ...string[]];
-  const memory = bytesFlag(flags, "memory");
+  // Values Docker's CLI passes on and its daemon refuses: reported after every flag error,
+  // as the engine's refusal (create exits 1, run 125).
+  let refusal: EngineError | undefined;
+  const refuse = (message: string) => void (refusal ??= new EngineError(message));
+  // Docker's 0 means no limit, for memory and swap alike.
+  const memory = bytesFlag(flags, "memory") || undefined;
   if (memory !== undefined && memory < 6 * 1024 * 1024) {
-    throw new UsageError("Minimum memory limit allowed is 6MB");
+    refuse("Minimum memory limit allowed is 6MB");
   }
-  const memorySwap = bytesFlag(flags, "memory-swap");
+  const memorySwap = bytesFlag(flags, "memory-swap") || undefined;
   if (
     memorySwap !== undefined && memorySwap !== -1 && (memory === undefined || memorySwap < memory)
   ) {
-    throw new UsageError("Minimum memoryswap limit should be larger than memory limit, see usage");
+    refuse("Minimum memoryswap limit should be larger than memory limit, see usage");
   }
   const cpusText = str(flags, "cpus");
   const cpus = cpusText === undefined ? undefined : Number(cpusText);
@@ -406,7 +554,7 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
     throw new UsageError(`invalid argument "${cpusText}" for "--cpus" flag`);
   }
   const labels: Record<string, string> = {};
-  for (const l of list(flags, "label")) {
+  for (const l of [...list(flags, "label-file").flatMap(labelFile), ...list(flags, "label")]) {
     const eq = l.indexOf("=");
     labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? "" : l.slice(eq + 1);
   }
@@ -420,9 +568,13 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
     value === undefined ? {} : { [key]: value };
   const restart = parseRestart(str(flags, "restart") ?? "no");
   if (bool(flags, "rm") && restart.name !== "no") {
-    throw new UsageError("Conflicting options: --restart and --rm");
+    throw new UsageError("conflicting options: cannot specify both --restart and --rm");
   }
-  return {
+  const more = moreOptions(flags, memory, refuse);
+  const platform = str(flags, "platform");
+  const options: ContainerOptions = {
+    ...more,
+    ...(platform ? { platform: parsePlatform(platform) } : {}),
     imageName,
     command,
     env,
@@ -469,4 +621,293 @@ export function containerOptions(flags: FlagValues, args: string[]): ContainerOp
       expose: list(flags, "expose"),
     },
   };
+  if (refusal !== undefined) throw refusal;
+  return options;
+}
+
+/** `invalid argument "V" for "--NAME" flag: WHY`, pflag's wording. */
+function badFlag(name: string, value: string, why: string): UsageError {
+  return new UsageError(`invalid argument "${value}" for "--${name}" flag: ${why}`);
+}
+
+/** The streams `-a` names, upper-cased; Docker's error for any other. */
+export function attachStreams(flags: FlagValues): ("STDIN" | "STDOUT" | "STDERR")[] {
+  return list(flags, "attach").map((s) => {
+    const upper = s.toUpperCase();
+    if (upper !== "STDIN" && upper !== "STDOUT" && upper !== "STDERR") {
+      throw new UsageError(
+        `invalid argument "${s}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`,
+      );
+    }
+    return upper;
+  });
+}
+
+/** `--pull`: `missing` unless given; Docker's error for anything else. */
+export function pullPolicy(flags: FlagValues): "always" | "missing" | "never" {
+  const value = str(flags, "pull") ?? "missing";
+  if (value !== "always" && value !== "missing" && value !== "never") {
+    throw new UsageError(
+      `invalid pull option: '${value}': must be one of "always", "missing" or "never"`,
+    );
+  }
+  return value;
+}
+
+/** Docker's namespaced sysctls (moby `opts.ValidateSysctl`). */
+const SYSCTLS = [
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+];
+
+function parseSysctls(values: string[]): Record<string, string> | undefined {
+  if (values.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    const key = eq < 0 ? v : v.slice(0, eq);
+    const ok = eq > 0 &&
+      (SYSCTLS.includes(key) || key.startsWith("net.") || key.startsWith("fs.mqueue."));
+    if (!ok) throw badFlag("sysctl", v, `sysctl '${v}' is not allowed`);
+    out[key] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+/** `--ipc`, `--pid`, `--uts`, `--cgroupns`: Docker's values, its error for others. */
+function namespaceMode(
+  flags: FlagValues,
+  name: "ipc" | "pid" | "uts" | "cgroupns",
+): string | undefined {
+  const value = str(flags, name);
+  if (value === undefined || value === "") return undefined;
+  const allowed: Record<typeof name, string[]> = {
+    ipc: ["private", "shareable", "host", "none"],
+    pid: ["host"],
+    uts: ["host"],
+    cgroupns: ["host", "private"],
+  };
+  const joins = name === "ipc" || name === "pid";
+  const ok = allowed[name].includes(value) ||
+    (joins && value.startsWith("container:") && value.length > "container:".length);
+  if (!ok) {
+    const what = { ipc: "IPC", pid: "PID", uts: "UTS", cgroupns: "CGROUP" }[name];
+    throw new UsageError(`--${name}: invalid ${what} mode`);
+  }
+  return value;
+}
+
+/** `--device SRC[:DST][:PERMS]`, as Docker's CLI splits it. */
+function parseDevice(raw: string): { host: string; container: string; permissions: string } {
+  const parts = raw.split(":");
+  const validMode = (m: string) => /^[rwm]{1,3}$/.test(m) && new Set(m).size === m.length;
+  let host = parts[0]!;
+  let container = host;
+  let permissions = "rwm";
+  if (parts.length === 2) {
+    if (validMode(parts[1]!)) permissions = parts[1]!;
+    else container = parts[1]!;
+  } else if (parts.length === 3) {
+    container = parts[1]!;
+    if (!validMode(parts[2]!)) throw badFlag("device", raw, `invalid device mode: ${parts[2]}`);
+    permissions = parts[2]!;
+  } else if (parts.length > 3 || host === "") {
+    throw badFlag("device", raw, `bad format for path: ${raw}`);
+  }
+  if (!container.startsWith("/")) {
+    throw badFlag("device", raw, `bad format for path: ${container}`);
+  }
+  host = host.replace(/\/+$/, "") || "/";
+  return { host, container, permissions };
+}
+
+function labelFile(path: string): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    throw new UsageError(`open ${path}: no such file or directory`);
+  }
+  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/** A Go duration flag in nanoseconds; pflag's error for a bad one, Docker's for a negative one. */
+function durationFlag(flags: FlagValues, name: string): number | undefined {
+  const value = str(flags, name);
+  if (value === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    throw badFlag(name, value, `time: invalid duration "${value}"`);
+  }
+  if (ms < 0) throw new UsageError(`--${name} cannot be negative`);
+  return Math.round(ms * 1e6);
+}
+
+type Health = NonNullable<ContainerOptions["healthcheck"]>;
+
+/** The health flags as Docker's Config.Healthcheck, or undefined when none is given. */
+function healthcheck(flags: FlagValues): Health | undefined {
+  const cmd = str(flags, "health-cmd");
+  const interval = durationFlag(flags, "health-interval");
+  const timeout = durationFlag(flags, "health-timeout");
+  const startPeriod = durationFlag(flags, "health-start-period");
+  const retries = int(flags, "health-retries");
+  const any = cmd !== undefined || interval !== undefined || timeout !== undefined ||
+    startPeriod !== undefined || retries !== undefined;
+  if (bool(flags, "no-healthcheck")) {
+    if (any) throw new UsageError("--no-healthcheck conflicts with --health-* options");
+    return { Test: ["NONE"] };
+  }
+  if (!any) return undefined;
+  if (retries !== undefined && retries < 0) {
+    throw new UsageError("--health-retries cannot be negative");
+  }
+  return {
+    ...(cmd !== undefined && cmd !== "" ? { Test: ["CMD-SHELL", cmd] } : {}),
+    ...(interval !== undefined ? { Interval: interval } : {}),
+    ...(timeout !== undefined ? { Timeout: timeout } : {}),
+    ...(startPeriod !== undefined ? { StartPeriod: startPeriod } : {}),
+    ...(retries !== undefined ? { Retries: retries } : {}),
+  };
+}
+
+/** `--log-driver`/`--log-opt`: json-file, local or none, with max-size and max-file. */
+function logConfig(
+  flags: FlagValues,
+  refuse: (message: string) => void,
+): ContainerOptions["log"] {
+  const driver = str(flags, "log-driver");
+  const opts = list(flags, "log-opt");
+  if (driver === undefined && opts.length === 0) return undefined;
+  const type = driver ?? "json-file";
+  if (type === "none" && opts.length > 0) {
+    throw new UsageError("invalid logging opts for driver none");
+  }
+  if (!["json-file", "local", "none", "k8s-file"].includes(type)) {
+    // Docker's daemon looks for a logging plugin of that name (berth has none).
+    refuse(`error looking up logging plugin ${type}: plugin "${type}" not found`);
+  }
+  const config: Record<string, string> = {};
+  for (const o of opts) {
+    // KEY=VALUE; a bare KEY has an empty value, as Docker's CLI reads it.
+    const eq = o.indexOf("=");
+    config[eq < 0 ? o : o.slice(0, eq)] = eq < 0 ? "" : o.slice(eq + 1);
+  }
+  for (const key of Object.keys(config)) {
+    if (!["max-size", "max-file", "compress", "labels", "env", "tag"].includes(key)) {
+      refuse(`unknown log opt '${key}' for ${type} log driver`);
+    }
+  }
+  let maxSize: number | undefined;
+  if (config["max-size"] !== undefined) {
+    try {
+      maxSize = parseBytes(config["max-size"]);
+    } catch {
+      refuse(`invalid size: '${config["max-size"]}'`);
+    }
+  }
+  let maxFile: number | undefined;
+  if (config["max-file"] !== undefined) {
+    maxFile = Number(config["max-file"]);
+    if (!/^-?\d+$/.test(config["max-file"])) {
+      refuse(`strconv.Atoi: parsing "${config["max-file"]}": invalid syntax`);
+    }
+    if (maxFile < 1) refuse("max-file cannot be less than 1");
+    if (maxFile > 1 && maxSize === undefined && type === "json-file") {
+      refuse("max-file can only be set when max-size is set");
+    }
+  }
+  return {
+    type,
+    config,
+    ...(maxSize !== undefined ? { maxSize } : {}),
+    ...(maxFile !== undefined ? { maxFile } : {}),
+  };
+}
+
+/**
+ * The flags of issue 13 that `run` and `create` turn into engine options
+ * (namespaces, cgroup limits, sysctls, devices, groups, logging, health).
+ * @throws {UsageError} Docker's message for a bad value
+ */
+function moreOptions(
+  flags: FlagValues,
+  memory: number | undefined,
+  refuse: (message: string) => void,
+): Partial<ContainerOptions> {
+  const out: Partial<ContainerOptions> = {};
+  const shm = bytesFlag(flags, "shm-size");
+  if (shm !== undefined) {
+    if (shm <= 0) throw new UsageError("SHM size can not be less than 0");
+    out.shmSize = shm;
+  }
+  for (const name of ["ipc", "pid", "uts", "cgroupns"] as const) {
+    const mode = namespaceMode(flags, name);
+    if (mode !== undefined) out[name] = mode;
+  }
+  const parent = str(flags, "cgroup-parent");
+  if (parent !== undefined && parent !== "") out.cgroupParent = parent;
+  const sysctls = parseSysctls(list(flags, "sysctl"));
+  if (sysctls !== undefined) out.sysctls = sysctls;
+  const cpuset = str(flags, "cpuset-cpus");
+  if (cpuset !== undefined && cpuset !== "") {
+    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpuset)) {
+      refuse(`Invalid value ${cpuset} for cpuset cpus`);
+    }
+    out.cpusetCpus = cpuset;
+  }
+  const quota = int(flags, "cpu-quota");
+  const period = int(flags, "cpu-period");
+  if (period !== undefined && period !== 0 && (period < 1000 || period > 1_000_000)) {
+    refuse(
+      "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+    );
+  }
+  if (quota !== undefined && quota !== 0 && quota !== -1 && quota < 1000) {
+    refuse("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+  }
+  if (((period ?? 0) > 0 || (quota ?? 0) > 0) && str(flags, "cpus") !== undefined) {
+    refuse(
+      `Conflicting options: Nano CPUs and ${
+        period ? "CPU Period" : "CPU Quota"
+      } cannot both be set`,
+    );
+  }
+  if (quota) out.cpuQuota = quota;
+  if (period) out.cpuPeriod = period;
+  const reservation = bytesFlag(flags, "memory-reservation");
+  if (reservation !== undefined && reservation !== 0) {
+    if (reservation < 6 * 1024 * 1024) {
+      refuse("Minimum memory reservation allowed is 6MB");
+    }
+    if (memory !== undefined && memory > 0 && memory < reservation) {
+      refuse("Minimum memory limit can not be less than memory reservation limit, see usage");
+    }
+    out.memoryReservation = reservation;
+  }
+  if (bool(flags, "oom-kill-disable")) out.oomKillDisable = true;
+  const oom = int(flags, "oom-score-adj");
+  if (oom !== undefined) {
+    if (oom < -1000 || oom > 1000) {
+      refuse(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
+    }
+    out.oomScoreAdj = oom;
+  }
+  const devices = list(flags, "device").map(parseDevice);
+  if (devices.length > 0) out.devices = devices;
+  const groups = list(flags, "group-add");
+  if (groups.length > 0) out.groupAdd = groups;
+  const log = logConfig(flags, refuse);
+  if (log !== undefined) out.log = log;
+  const health = healthcheck(flags);
+  if (health !== undefined) out.healthcheck = health;
+  return out;
 }

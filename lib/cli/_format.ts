@@ -10,6 +10,13 @@ import type { FlagSpec } from "./_args.ts";
 import type { Context } from "./_command.ts";
 import { formatTable } from "./_tabwriter.ts";
 
+/**
+ * The key of a view's Go `String()` method: where Docker prints a value
+ * through its type's Stringer (a ulimit's `nofile=1024:1024`), berth's view
+ * carries this method, and the template engine's printing calls it.
+ */
+export const GO_STRING: unique symbol = Symbol("berth.goString") as never;
+
 /** A column of a default table: its header and the row field it shows. */
 export interface Column {
   header: string;
@@ -27,7 +34,8 @@ export async function printRows(
   options: {
     format?: string | undefined;
     columns: readonly Column[];
-    headers?: Record<string, string>;
+    /** Header per field; a function for a method's header (`.Label "k"`). */
+    headers?: Record<string, unknown>;
   },
 ): Promise<void> {
   const format = options.format ?? "";
@@ -40,12 +48,16 @@ export async function printRows(
     return;
   }
   if (format === "json") {
-    for (const row of rows) ctx.print(`${JSON.stringify(row)}\n`);
+    // Docker marshals each row from a map: keys in sorted order.
+    for (const row of rows) {
+      const sorted = Object.fromEntries(Object.entries(row).sort(([a], [b]) => a < b ? -1 : 1));
+      ctx.print(`${goJsonHtml(sorted)}\n`);
+    }
     return;
   }
   const { parseFormat, renderTemplate } = await import("./_template.ts");
   const parsed = parseFormat(format);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, unknown> = {};
   for (const c of options.columns) headers[c.field] = c.header;
   Object.assign(headers, options.headers ?? {});
   const lines = rows.map((row) => renderTemplate(parsed.template, row));
@@ -86,4 +98,59 @@ export function goTime(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return `${d.toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  "<": "\\u003c",
+  ">": "\\u003e",
+  "&": "\\u0026",
+  "\u2028": "\\u2028",
+  "\u2029": "\\u2029",
+};
+
+/**
+ * JSON as Go's encoding/json writes it by default (Docker's `--format json`
+ * rows): `<`, `>` and `&` as `\u003c`, `\u003e`, `\u0026`, and U+2028/U+2029
+ * escaped, keys in the object's order.
+ */
+export function goJsonHtml(value: unknown, indent?: string): string {
+  return (JSON.stringify(value, null, indent) ?? "null").replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => HTML_ESCAPES[c]!,
+  );
+}
+
+/**
+ * A string as Go's `strconv.Quote` writes it: in double quotes, with `"` and
+ * `\\` escaped, control characters as `\n`, `\t`, `\x07`..., printable
+ * Unicode kept.
+ */
+export function goQuote(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (code < 0x20 || code === 0x7f) {
+      const named: Record<number, string> = {
+        7: "a",
+        8: "b",
+        9: "t",
+        10: "n",
+        11: "v",
+        12: "f",
+        13: "r",
+      };
+      out += named[code] !== undefined
+        ? `\\${named[code]}`
+        : `\\x${code.toString(16).padStart(2, "0")}`;
+    } else if (code >= 0x80 && code < 0xa0) {
+      out += `\\u${code.toString(16).padStart(4, "0")}`;
+    } else out += ch;
+  }
+  return `${out}"`;
+}
+
+/** The header Docker's formatters give `.Label "KEY"`: its last dotted part, `-` and `_` as spaces. */
+export function labelHeader(key: unknown): string {
+  return String(key).split(".").at(-1)!.replaceAll(/[-_]/g, " ");
 }

@@ -98,6 +98,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./load.ts")).load,
   ),
   "image ls": lazy("List images", async () => (await import("./images.ts")).images),
+  "image list": lazy("List images", async () => (await import("./images.ts")).images),
   "image prune": lazy("Remove unused images", async () => (await import("./prune.ts")).imagePrune),
   "image rm": lazy("Remove one or more images", async () => (await import("./rmi.ts")).rmi),
   "image save": lazy(
@@ -237,6 +238,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
     async () => (await import("./_monitor.ts")).exited,
     true,
   ),
+  "container __healthd": lazy(
+    "Run the health checks of running containers (started by berth)",
+    async () => (await import("./_healthd.ts")).healthd,
+    true,
+  ),
   "rename": lazy("Rename a container", async () => (await import("./rename.ts")).rename),
   "attach": lazy(
     "Attach local standard input, output, and error streams to a running container",
@@ -310,6 +316,40 @@ export const COMMANDS: Record<string, CommandEntry> = {
   "container stats": lazy(
     "Display a live stream of container(s) resource usage statistics",
     async () => (await import("./stats.ts")).stats,
+  ),
+  "version": lazy(
+    "Show the berth version information",
+    async () => (await import("./version.ts")).version,
+  ),
+  "info": lazy("Display system-wide information", async () => (await import("./info.ts")).info),
+  "system info": lazy(
+    "Display system-wide information",
+    async () => (await import("./info.ts")).info,
+  ),
+  "events": lazy(
+    "Get real time events from the server",
+    async () => (await import("./events.ts")).events,
+  ),
+  "system events": lazy(
+    "Get real time events from the server",
+    async () => (await import("./events.ts")).events,
+  ),
+  "system prune": lazy("Remove unused data", async () => (await import("./system.ts")).systemPrune),
+  "export": lazy(
+    "Export a container's filesystem as a tar archive",
+    async () => (await import("./export.ts")).exportCmd,
+  ),
+  "container export": lazy(
+    "Export a container's filesystem as a tar archive",
+    async () => (await import("./export.ts")).exportCmd,
+  ),
+  "update": lazy(
+    "Update configuration of one or more containers",
+    async () => (await import("./update.ts")).update,
+  ),
+  "container update": lazy(
+    "Update configuration of one or more containers",
+    async () => (await import("./update.ts")).update,
   ),
   "system df": lazy("Show berth disk usage", async () => (await import("./df.ts")).df),
   "network connect": lazy(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { GO_STRING } from "./_format.ts";
 import { formatG } from "./_units.ts";
 import { GoError } from "./_template_lex.ts";
 
@@ -18,6 +19,10 @@ export function goType(v: unknown): string {
 /** Prints a value as Go's fmt `%v` does with decoded JSON: `[a b]`, `map[k:v]`, `<nil>`. */
 export function printValue(v: unknown): string {
   if (v === undefined) return "<no value>";
+  const goString = typeof v === "object" && v !== null
+    ? (v as Record<symbol, unknown>)[GO_STRING]
+    : undefined;
+  if (typeof goString === "function") return String(goString.call(v));
   if (v === null) return "<nil>";
   if (typeof v === "number") {
     return Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v) : formatG(v);

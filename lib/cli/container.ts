@@ -5,34 +5,36 @@
  *
  * @module
  */
-import { bool, type Command } from "./_command.ts";
+import { bool, type Command, list } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { containerService } from "./_service.ts";
+import { humanSize } from "./_units.ts";
+import { FILTER_FLAG, parsePruneFilter, prunable } from "./prune.ts";
 
 /** `container prune [OPTIONS]` */
 export const containerPrune: Command = {
   usage: "[OPTIONS]",
   summary: "Remove all stopped containers",
   args: { max: 0 },
-  flags: [{
+  flags: [FILTER_FLAG, {
     name: "force",
     short: "f",
     type: "bool",
     description: "Do not prompt for confirmation",
   }],
   async run(ctx, flags) {
+    const filter = parsePruneFilter(list(flags, "filter"));
     if (
       !bool(flags, "force") &&
       !(await confirm(ctx, "WARNING! This will remove all stopped containers."))
     ) return 0;
-    const service = containerService(ctx);
-    const stopped = (await service.list()).filter((c) => !c.State.Running && !c.State.Restarting);
-    if (stopped.length > 0) ctx.print("Deleted Containers:\n");
-    for (const c of stopped) {
-      await service.remove(c.Id);
-      ctx.print(`${c.Id}\n`);
+    const { removed, reclaimed } = await containerService(ctx).prune((c) =>
+      !prunable(filter, c.Created, c.Config.Labels)
+    );
+    if (removed.length > 0) {
+      ctx.print(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join("")}\n`);
     }
-    ctx.print(`${stopped.length > 0 ? "\n" : ""}Total reclaimed space: 0B\n`);
+    ctx.print(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
     return 0;
   },
 };

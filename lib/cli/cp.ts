@@ -37,6 +37,12 @@ export const cp: Command = {
       type: "bool",
       description: "Always follow symbol link in SRC_PATH",
     },
+    {
+      name: "quiet",
+      short: "q",
+      type: "bool",
+      description: "Suppress progress output during copy (berth prints none)",
+    },
   ],
   async run(ctx, flags, args) {
     const src = splitArg(args[0]!);

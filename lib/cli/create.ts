@@ -4,7 +4,8 @@
  * @module
  */
 import type { Command } from "./_command.ts";
-import { CONTAINER_FLAGS, containerOptions } from "./_container_flags.ts";
+import { attachStreams, CONTAINER_FLAGS, containerOptions } from "./_container_flags.ts";
+import { checkCreateFlags, createWithPull } from "./_create_prelude.ts";
 import { containerService } from "./_service.ts";
 
 /** `create [OPTIONS] IMAGE [COMMAND] [ARG...]` */
@@ -15,7 +16,11 @@ export const create: Command = {
   stopAtPositional: true,
   flags: CONTAINER_FLAGS,
   async run(ctx, flags, args) {
-    const record = await containerService(ctx).create(containerOptions(flags, args));
+    const options = containerOptions(flags, args);
+    checkCreateFlags(flags);
+    attachStreams(flags);
+    const service = containerService(ctx);
+    const record = await createWithPull(ctx, flags, options, (o) => service.create(o));
     ctx.print(`${record.Id}\n`);
     return 0;
   },

@@ -6,7 +6,9 @@
  * @module
  */
 import { bool, type Command, list, str, writeAllSync } from "./_command.ts";
-import { CONTAINER_FLAGS } from "./_container_flags.ts";
+import { CONTAINER_FLAGS, parseEnvFile } from "./_container_flags.ts";
+import { detachKeysOf } from "./_detach_keys.ts";
+import { DETACH_KEYS_FLAG } from "./_run_flags.ts";
 
 /** `exec [OPTIONS] CONTAINER COMMAND [ARG...]` */
 export const exec: Command = {
@@ -22,8 +24,9 @@ export const exec: Command = {
       description: "Detached mode: run command in the background",
     },
     ...CONTAINER_FLAGS.filter((f) =>
-      ["interactive", "tty", "user", "workdir", "env"].includes(f.name)
+      ["interactive", "tty", "user", "workdir", "env", "env-file", "privileged"].includes(f.name)
     ),
+    DETACH_KEYS_FLAG,
   ],
   async run(ctx, flags, args) {
     const [name, ...command] = args as [string, ...string[]];
@@ -31,6 +34,10 @@ export const exec: Command = {
     const interactive = bool(flags, "interactive");
     const user = str(flags, "user");
     const workdir = str(flags, "workdir");
+    detachKeysOf(flags); // Docker's error for a bad sequence, before anything runs
+    const env = [...list(flags, "env-file").flatMap(parseEnvFile), ...list(flags, "env")];
+    // Docker's exec -t: TERM=xterm unless the user gives one.
+    if (tty && !env.some((e) => e.startsWith("TERM=") || e === "TERM")) env.push("TERM=xterm");
     const { execByName } = await import("../engine/container_exec.ts");
     // Plain output needs nothing of the terminal code.
     const { io, release } = tty || interactive
@@ -45,8 +52,9 @@ export const exec: Command = {
     try {
       const result = await execByName(ctx, name, {
         args: command,
-        env: list(flags, "env"),
+        env,
         tty,
+        ...(bool(flags, "privileged") ? { privileged: true } : {}),
         interactive,
         detach: bool(flags, "detach"),
         ...(user !== undefined ? { user } : {}),

@@ -7,7 +7,7 @@ import { UsageError } from "../errors.ts";
 import { Engine, type ImageSummary } from "../engine/read.ts";
 import { familiarName, parseReference } from "../image/mod.ts";
 import { bool, type Command, list, str } from "./_command.ts";
-import { goTime, printRows } from "./_format.ts";
+import { goTime, labelHeader, printRows } from "./_format.ts";
 import { globMatch } from "./_glob.ts";
 import { humanSize, sinceTime } from "./_units.ts";
 
@@ -47,10 +47,19 @@ export const images: Command = {
     if (args[0] !== undefined) filters.reference.push(args[0]);
     const noTrunc = bool(flags, "no-trunc");
     const now = Date.now();
+    const labels = new Map<string, Record<string, string>>();
+    const labelsOf = (id: string) => {
+      let found = labels.get(id);
+      if (found === undefined) {
+        found = engine.image(id).config.config?.Labels ?? {};
+        labels.set(id, found);
+      }
+      return found;
+    };
     const rows = engine.listImageSummaries()
       .filter((image) => keep(image, filters))
       .sort((a, b) => newestFirst(a.created ?? "", b.created ?? ""))
-      .flatMap((image) => imageRows(image, filters.reference, noTrunc, now));
+      .flatMap((image) => imageRows(image, filters.reference, noTrunc, now, labelsOf));
     if (bool(flags, "quiet")) {
       const seen = new Set<string>();
       for (const row of rows) {
@@ -75,6 +84,9 @@ export const images: Command = {
         CreatedAt: "CREATED AT",
         Containers: "CONTAINERS",
         VirtualSize: "SIZE",
+        SharedSize: "SHARED SIZE",
+        UniqueSize: "UNIQUE SIZE",
+        Label: labelHeader,
       },
     });
     return 0;
@@ -125,7 +137,13 @@ function matchesReference(fullName: string, pattern: string): boolean {
   return globMatch(pattern, name) || globMatch(pattern, withTag);
 }
 
-function imageRows(image: ImageSummary, references: string[], noTrunc: boolean, now: number) {
+function imageRows(
+  image: ImageSummary,
+  references: string[],
+  noTrunc: boolean,
+  now: number,
+  labelsOf: (id: string) => Record<string, string>,
+) {
   const id = noTrunc ? image.id : image.id.slice(7, 19);
   const created = image.created ?? "";
   const names = image.names.filter((n) =>
@@ -138,7 +156,7 @@ function imageRows(image: ImageSummary, references: string[], noTrunc: boolean, 
     const digest = image.repoDigests.find((rd) =>
       repo !== undefined && rd.startsWith(`${full!.slice(0, full!.lastIndexOf(":"))}@`)
     );
-    return {
+    const row = {
       Containers: "N/A",
       CreatedAt: created === "" ? "" : goTime(created),
       CreatedSince: created === "" ? "N/A" : sinceTime(created, now),
@@ -149,7 +167,13 @@ function imageRows(image: ImageSummary, references: string[], noTrunc: boolean, 
       Size: humanSize(image.size),
       Tag: ref?.tag ?? "<none>",
       UniqueSize: "N/A",
-      VirtualSize: humanSize(image.size),
+      // go-units HumanSize (4 significant digits), where Size has 3.
+      VirtualSize: humanSize(image.size, 4),
     };
+    // A method, callable from a template (`{{.Label "k"}}`), absent from `json`.
+    // The labels are read from the image's config only when a template asks.
+    return Object.defineProperty(row, "Label", {
+      value: (key: unknown) => labelsOf(image.id)[String(key)] ?? "",
+    });
   });
 }

@@ -4,24 +4,26 @@
  *
  * @module
  */
+import { healthSuffix } from "../engine/container_record.ts";
 import { type PortFields, psPorts } from "../engine/container_ports.ts";
 import { UsageError } from "../errors.ts";
 import {
   ContainerReader,
   type ContainerRecord,
+  containerSize,
   Engine,
   familiarTags,
   type ImageRecord,
 } from "../engine/read.ts";
 import { bool, type Command, int, list, str } from "./_command.ts";
-import { goTime, printRows } from "./_format.ts";
-import { humanDuration, sinceTime } from "./_units.ts";
+import { goQuote, goTime, labelHeader, printRows } from "./_format.ts";
+import { humanDuration, humanSize, sinceTime } from "./_units.ts";
 
 /** Docker's STATUS column. */
 export function statusText(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;
   const ago = (t: string) => humanDuration(now - Date.parse(t));
-  if (s.Status === "running") return `Up ${ago(s.StartedAt)}`;
+  if (s.Status === "running") return `Up ${ago(s.StartedAt)}${healthSuffix(s)}`;
   if (s.Status === "paused") return `Up ${ago(s.StartedAt)} (Paused)`;
   if (s.Status === "restarting") return `Restarting (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
   if (s.Status === "exited") return `Exited (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
@@ -29,9 +31,32 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   return "Created";
 }
 
-function commandText(c: ContainerRecord, noTrunc: boolean): string {
-  const cmd = [c.Path, ...c.Args].join(" ");
-  return `"${noTrunc || cmd.length <= 20 ? cmd : `${cmd.slice(0, 19)}…`}"`;
+/**
+ * Docker's COMMAND: the daemon joins the path and the arguments, each argument
+ * with a space in single quotes; the CLI cuts it to 20 characters (unless
+ * `--no-trunc`) and prints it as Go's `strconv.Quote`.
+ */
+export function commandText(c: ContainerRecord, noTrunc: boolean): string {
+  const args = c.Args.map((a) => a.includes(" ") ? `'${a}'` : a);
+  const cmd = [c.Path, ...args].join(" ");
+  return goQuote(noTrunc ? cmd : ellipsis(cmd, 20));
+}
+
+/** Docker's `Ellipsis`: at most `width` characters, the last one `…` when cut. */
+function ellipsis(text: string, width: number): string {
+  const chars = [...text];
+  return chars.length <= width ? text : `${chars.slice(0, width - 1).join("")}…`;
+}
+
+/** A row's `.Label "KEY"`: the label's value, empty when it has none (Docker's formatter). */
+function labelMethod(labels: Record<string, string>): (key: unknown) => string {
+  return (key) => labels[String(key)] ?? "";
+}
+
+/** Docker's SIZE: `SizeRw`, and `(virtual SizeRootFs)` when that is known. */
+export function sizeText(size: { SizeRw: number; SizeRootFs: number }): string {
+  const rw = humanSize(size.SizeRw);
+  return size.SizeRootFs > 0 ? `${rw} (virtual ${humanSize(size.SizeRootFs)})` : rw;
 }
 
 interface Filter {
@@ -52,7 +77,8 @@ function matches(
         case "status":
           return c.State.Status === v;
         case "name":
-          return new RegExp(v).test(c.Name.slice(1));
+          // As docker: the name with its leading "/" (`name=^/web$`) or without (`name=^web$`).
+          return new RegExp(v).test(c.Name) || new RegExp(v).test(c.Name.slice(1));
         case "id":
           return c.Id.startsWith(v);
         case "label": {
@@ -115,6 +141,7 @@ export const ps: Command = {
     },
     { name: "no-trunc", type: "bool", description: "Don't truncate output" },
     { name: "quiet", short: "q", type: "bool", description: "Only display container IDs" },
+    { name: "size", short: "s", type: "bool", description: "Display total file sizes" },
   ],
   async run(ctx, flags) {
     const filters = list(flags, "filter").map((f) => {
@@ -156,8 +183,12 @@ export const ps: Command = {
       const image = images.find((i) => i.id === c.Image);
       return (image ? familiarTags(image)[0] : undefined) || c.Image.slice(7, 19);
     };
+    const format = str(flags, "format");
+    // Docker computes sizes for -s, or a template that shows them.
+    const sized = bool(flags, "size") || (format ?? "").includes(".Size");
     const rows = containers.map((c) => {
-      return {
+      const labels = c.Config.Labels ?? {};
+      const row = {
         ID: noTrunc ? c.Id : c.Id.slice(0, 12),
         Image: imageName(c),
         Command: commandText(c, noTrunc),
@@ -167,14 +198,22 @@ export const ps: Command = {
         State: c.State.Status,
         Ports: psPorts((c as unknown as PortFields).NetworkSettings?.Ports),
         Names: c.Name.slice(1),
-        Labels: Object.entries(c.Config.Labels).map(([k, v]) => `${k}=${v}`).join(","),
-        Mounts: "",
-        Networks: c.HostConfig.NetworkMode,
-        Size: "",
+        // Docker joins them in Go's map order (random); berth in key order.
+        Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(","),
+        LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Type === "volume").length),
+        Mounts: (c.Mounts ?? []).map((m) => {
+          const name = m.Name ?? m.Source;
+          return noTrunc ? name : ellipsis(name, 15);
+        }).join(","),
+        Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(",") ||
+          c.HostConfig.NetworkMode,
+        Size: sized ? sizeText(containerSize(reader, c)) : "0B",
       };
+      // A method, as Docker's formatter has: callable from a template, absent from `json`.
+      return Object.defineProperty(row, "Label", { value: labelMethod(labels) });
     });
     await printRows(ctx, rows, {
-      format: str(flags, "format"),
+      format,
       columns: [
         { header: "CONTAINER ID", field: "ID" },
         { header: "IMAGE", field: "Image" },
@@ -183,8 +222,18 @@ export const ps: Command = {
         { header: "STATUS", field: "Status" },
         { header: "PORTS", field: "Ports" },
         { header: "NAMES", field: "Names" },
+        ...(bool(flags, "size") ? [{ header: "SIZE", field: "Size" }] : []),
       ],
-      headers: { CreatedAt: "CREATED AT", State: "STATE", Labels: "LABELS", Networks: "NETWORKS" },
+      headers: {
+        CreatedAt: "CREATED AT",
+        State: "STATE",
+        Labels: "LABELS",
+        Label: labelHeader,
+        LocalVolumes: "LOCAL VOLUMES",
+        Mounts: "MOUNTS",
+        Networks: "NETWORKS",
+        Size: "SIZE",
+      },
     });
     return 0;
   },

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { describeError, EngineError, NotFoundError } from "../errors.ts";
+import { describeError, NotFoundError } from "../errors.ts";
 import { Engine } from "../engine/mod.ts";
-import { bool, type Command } from "./_command.ts";
+import { bool, type Command, exitCodeFor } from "./_command.ts";
 
 /** `rmi [OPTIONS] IMAGE [IMAGE...]` */
 export const rmi: Command = {
@@ -31,7 +31,7 @@ export const rmi: Command = {
         const missing = force && error instanceof NotFoundError;
         if (args.length === 1 && !missing) throw error;
         ctx.printErr(`Error: ${describeError(error)}\n`);
-        if (!missing) status = error instanceof EngineError ? error.exitCode : 125;
+        if (!missing) status = exitCodeFor(ctx.command, error);
       }
     }
     return status;

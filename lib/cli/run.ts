@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { NotFoundError } from "../errors.ts";
 import { attachSession, attachToTerminal, sessionStatus, signalPid, ttySize } from "./_attach.ts";
 import { bool, type Command } from "./_command.ts";
-import { containerOptions } from "./_container_flags.ts";
+import { attachStreams, containerOptions } from "./_container_flags.ts";
+import { checkCreateFlags, createWithPull } from "./_create_prelude.ts";
 import { detachKeysOf } from "./_detach_keys.ts";
 import type { RunContext } from "./_early_run.ts";
 import { RUN_FLAGS } from "./_run_flags.ts";
@@ -25,21 +25,15 @@ export const run: Command = {
     const options = {
       ...containerOptions(flags, args),
       detach: bool(flags, "detach"),
+      // The pty has the terminal's size before the process starts (`stty size` is right at once).
+      ...(bool(flags, "detach") ? {} : ttySize(bool(flags, "tty"))),
       ...(init === undefined ? {} : { id: init.id }),
     };
     const detachKeys = detachKeysOf(flags);
+    checkCreateFlags(flags);
+    const streams = attachStreams(flags);
     const service = containerService(ctx);
-    let record;
-    try {
-      record = await service.create(options);
-    } catch (error) {
-      if (error instanceof NotFoundError && /^No such image/.test(error.message)) {
-        throw new NotFoundError(
-          `Unable to find image "${error.message.replace(/^No such image: /, "")}" locally`,
-        );
-      }
-      throw error;
-    }
+    const record = await createWithPull(ctx, flags, options, (o) => service.create(o));
     if (bool(flags, "detach")) {
       try {
         await service.startDetached(record.Id);
@@ -72,6 +66,13 @@ export const run: Command = {
       tty: options.tty ?? false,
       interactive: options.interactive ?? false,
     });
+    if (streams.length > 0 && !options.tty) {
+      // -a: only the streams named reach the terminal (the log has all).
+      const output = io.output;
+      io.output = (stream, bytes) => {
+        if (streams.includes(stream === "stdout" ? "STDOUT" : "STDERR")) output?.(stream, bytes);
+      };
+    }
     try {
       const early = init === undefined ? {} : { init };
       const result = await service.runAttached(record.Id, { ...io, ...early });

@@ -1,16 +1,22 @@
 /**
- * `berth stats`: CPU, memory and pids of running containers from their
- * cgroups; `--no-stream` prints one sample.
+ * `berth stats`: CPU, memory, block I/O and pids of running containers from
+ * their cgroups, network I/O from their interfaces; `--no-stream` prints one
+ * sample.
  *
  * @module
  */
 import type { ContainerRecord } from "../engine/mod.ts";
 import { bool, type Command, str } from "./_command.ts";
 import { printRows } from "./_format.ts";
-import { bytesSize } from "./_units.ts";
+import { bytesSize, humanSize } from "./_units.ts";
 import { containerService } from "./_service.ts";
 
 const SAMPLE_MS = 500;
+
+/** Whether a container is on a network with interfaces of its own (not none, host or container:). */
+function hasBridge(c: ContainerRecord): boolean {
+  return Object.keys(c.NetworkSettings?.Networks ?? {}).some((n) => n !== "none" && n !== "host");
+}
 
 /** `stats [OPTIONS] [CONTAINER...]` */
 export const stats: Command = {
@@ -71,6 +77,12 @@ export const stats: Command = {
             row.MemUsage = `${bytesSize(s.memoryUsage)} / ${bytesSize(s.memoryLimit)}`;
             row.MemPerc = `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`;
             row.PIDs = String(s.pids);
+            row.BlockIO = `${humanSize(s.blockRead)} / ${humanSize(s.blockWrite)}`;
+            // Only a bridge network has interfaces of the container's own to count:
+            // none, host and container: show nothing, as docker's.
+            row.NetIO = hasBridge(c)
+              ? `${humanSize(s.networkRx)} / ${humanSize(s.networkTx)}`
+              : "0B / 0B";
           } catch {
             // it stopped meanwhile
           }

@@ -15,6 +15,7 @@ const FLAGS: Command["flags"] = [
     type: "int",
     value: "int",
     description: "Seconds to wait before killing the container",
+    aliases: ["timeout"], // docker's current name; --time is its deprecated one
   },
   {
     name: "signal",
@@ -97,12 +98,12 @@ export const rm: Command = {
   run(ctx, flags, args) {
     const service = containerService(ctx);
     const force = flags.force === true;
-    // Docker's `rm -f` passes over a container that does not exist, silently.
+    // Docker's `rm -f` passes over a container that does not exist: it says so, and exits 0.
     return forEachName(
       ctx,
       args,
       (name) => service.remove(name, force, flags.volumes === true),
-      (error) => force && error instanceof NotFoundError,
+      (error) => force && error instanceof NotFoundError && "reported",
     );
   },
 };

@@ -211,12 +211,12 @@ export const volumeRm: Command = {
     // container can take a volume between the check and the removal.
     return engine.store.locked(async () => {
       const users = await usersOf(ctx, engine);
-      // As Docker: `-f` passes over a missing volume, never over one in use.
+      // As Docker: `-f` passes over a missing volume (printing its name), never over one in use.
       return forEachName(
         ctx,
         args,
         (name) => Promise.resolve(removeUnused(store, name, users)),
-        (error) => force && error instanceof NotFoundError,
+        (error) => force && error instanceof NotFoundError && "listed",
       );
     });
   },

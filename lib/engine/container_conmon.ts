@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { containerEvent } from "./events.ts";
 import { disconnectNetwork } from "./container_network.ts";
 import { closeFd, pipe, readSync, setCloexec } from "../../ffi/fd.ts";
 import { EngineError } from "../errors.ts";
@@ -25,7 +26,7 @@ import {
   markEnded,
   startTimeOf,
 } from "./container_record.ts";
-import { logFile } from "./container_logs.ts";
+import { logFile, logSizeMax } from "./container_logs.ts";
 
 /** Where conmon and the runtime keep a root's run-time files. */
 export interface ConmonContext {
@@ -136,6 +137,7 @@ export async function launchConmon(
     `--container-pidfile=${files}/pid`,
     `--conmon-pidfile=${files}/conmon.pid`,
     `--log-path=k8s-file:${logFile(dir, id)}`,
+    ...logSizeArgs(record),
     `--exit-dir=${ctx.runRoot}/exits`,
     `--socket-dir-path=${socketDir(ctx.runRoot)}`,
     `--exit-command=${self}`,
@@ -287,9 +289,16 @@ export async function recordExit(
   } catch {
     return undefined; // removed meanwhile (`rm -f`)
   }
+  containerEvent(ctx.containers, "die", id, { exitCode: String(exitCode) });
   if (!record.State.Restarting && record.HostConfig.AutoRemove) {
     await removeContainer(id);
     return undefined;
   }
   return record;
+}
+
+/** `--log-opt max-size` as conmon's `--log-size-max` (see {@linkcode logSizeMax}). */
+function logSizeArgs(record: ContainerRecord): string[] {
+  const max = logSizeMax(record.HostConfig.LogConfig?.Config);
+  return max === undefined ? [] : [`--log-size-max=${max}`];
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { CAPABILITIES } from "../../ffi/caps.ts";
-import { ConflictError, EngineError } from "../errors.ts";
+import { ConflictError, EngineError, NotFoundError } from "../errors.ts";
 import type { ImageRecord } from "./image_records.ts";
 import {
   DEFAULT_CAPABILITIES,
@@ -26,6 +26,7 @@ import {
   checkName,
   type ContainerRecord,
   type ContainerStore,
+  type HealthConfig,
   newContainerId,
   randomName,
   seccompOption,
@@ -84,6 +85,10 @@ export interface ContainerOptions {
   workdir?: string;
   hostname?: string;
   tty?: boolean;
+  /** `--platform`: the image must be for it (berth runs no emulator to make it so). */
+  platform?: { os: string; architecture?: string };
+  /** The pty's size from its first moment (`run -t`: the caller's terminal), rows then columns. */
+  consoleSize?: { rows: number; cols: number };
   interactive?: boolean;
   /** Started detached (`run -d`): nothing attaches, and stdin stays open across attaches. */
   detach?: boolean;
@@ -118,6 +123,33 @@ export interface ContainerOptions {
   network?: NetworkRequest;
   /** `-p`, `-P`, `--expose`. */
   ports?: PortsRequest;
+  /** `--shm-size` in bytes. @default 64 MiB */
+  shmSize?: number;
+  /** `--ipc private|shareable|host|none|container:X`. @default "private" */
+  ipc?: string;
+  /** `--pid host|container:X`. */
+  pid?: string;
+  /** `--uts host`. */
+  uts?: string;
+  /** `--cgroupns host|private`. @default "private" */
+  cgroupns?: string;
+  /** `--cgroup-parent`: the container's cgroup goes under it instead of `berth/`. */
+  cgroupParent?: string;
+  sysctls?: Record<string, string>;
+  cpusetCpus?: string;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  memoryReservation?: number;
+  oomKillDisable?: boolean;
+  oomScoreAdj?: number;
+  /** `--device`: host path, path in the container, cgroup permissions. */
+  devices?: { host: string; container: string; permissions: string }[];
+  /** `--group-add`: group names (from the image's /etc/group) or IDs. */
+  groupAdd?: string[];
+  /** `--log-driver`, `--log-opt`; max-size in bytes. */
+  log?: { type: string; config: Record<string, string>; maxSize?: number; maxFile?: number };
+  /** `--health-*` / `--no-healthcheck`, Docker's shape (ns); merged over the image's. */
+  healthcheck?: HealthConfig;
 }
 
 const ALL_CAPS = [
@@ -215,10 +247,23 @@ function resources(o: ContainerOptions): Resources | undefined {
       ...(o.memorySwap !== undefined ? { swap: o.memorySwap } : {}),
     };
   }
-  if (o.cpus !== undefined || o.cpuShares !== undefined) {
+  if (o.memoryReservation !== undefined || o.oomKillDisable) {
+    r.memory = {
+      ...r.memory,
+      ...(o.memoryReservation !== undefined ? { reservation: o.memoryReservation } : {}),
+      ...(o.oomKillDisable ? { disableOOMKiller: true } : {}),
+    };
+  }
+  if (
+    o.cpus !== undefined || o.cpuShares !== undefined || o.cpusetCpus !== undefined ||
+    o.cpuQuota !== undefined || o.cpuPeriod !== undefined
+  ) {
     r.cpu = {
       ...(o.cpuShares !== undefined ? { shares: o.cpuShares } : {}),
       ...(o.cpus !== undefined ? { quota: Math.round(o.cpus * 100_000), period: 100_000 } : {}),
+      ...(o.cpuQuota !== undefined ? { quota: o.cpuQuota } : {}),
+      ...(o.cpuPeriod !== undefined ? { period: o.cpuPeriod } : {}),
+      ...(o.cpusetCpus !== undefined ? { cpus: o.cpusetCpus } : {}),
     };
   }
   if (o.pidsLimit !== undefined && o.pidsLimit > 0) r.pids = { limit: o.pidsLimit };
@@ -252,6 +297,67 @@ function hostResolvConf(): string {
   }
 }
 
+/** The CPUs of a list such as `0-2,5`. */
+function cpuList(text: string): Set<number> {
+  const cpus = new Set<number>();
+  for (const part of text.trim().split(",").filter((p) => p !== "")) {
+    const [from, to] = part.split("-").map(Number) as [number, number?];
+    for (let c = from; c <= (to ?? from); c++) cpus.add(c);
+  }
+  return cpus;
+}
+
+/**
+ * `--cpuset-cpus` names only CPUs containers may use here (the root cpuset's), as Docker's daemon checks.
+ * @throws {EngineError} `Requested CPUs are not available - requested 99, available: 0-1`
+ */
+function checkCpuset(requested: string): void {
+  let available: string | undefined;
+  for (
+    const path of [
+      "/sys/fs/cgroup/cpuset/cpuset.effective_cpus",
+      "/sys/fs/cgroup/cpuset.cpus.effective",
+      "/sys/devices/system/cpu/online",
+    ]
+  ) {
+    try {
+      available = Deno.readTextFileSync(path).trim();
+      if (available !== "") break;
+    } catch {
+      // not this cgroup layout
+    }
+  }
+  if (available === undefined || available === "") return;
+  const have = cpuList(available);
+  if ([...cpuList(requested)].some((c) => !have.has(c))) {
+    throw new EngineError(
+      `Requested CPUs are not available - requested ${requested}, available: ${available}`,
+    );
+  }
+}
+
+/**
+ * The image is for `--platform`'s OS and CPU, or it counts as missing (so
+ * `run` pulls that platform's), as Docker's daemon says.
+ * @throws {NotFoundError} `image with reference … was found but does not match the specified platform`
+ */
+function checkPlatform(image: ImageRecord, options: ContainerOptions): void {
+  const wanted = options.platform;
+  if (wanted === undefined) return;
+  const actual = { os: image.config.os ?? "", architecture: image.config.architecture ?? "" };
+  if (
+    wanted.os === actual.os &&
+    (wanted.architecture === undefined || wanted.architecture === actual.architecture)
+  ) return;
+  const show = (p: { os: string; architecture?: string }) =>
+    [p.os, p.architecture].filter(Boolean).join("/");
+  throw new NotFoundError(
+    `image with reference ${options.imageName} was found but does not match the specified platform: wanted ${
+      show(wanted)
+    }, actual: ${show(actual)}`,
+  );
+}
+
 /**
  * Creates a container from an image.
  * @throws {ConflictError} when the name is in use (Docker's words)
@@ -263,6 +369,8 @@ export async function createContainerRecord(
   image: ImageRecord,
   options: ContainerOptions,
 ): Promise<ContainerRecord> {
+  checkPlatform(image, options);
+  if (options.cpusetCpus !== undefined) checkCpuset(options.cpusetCpus);
   const ic = image.config.config ?? {};
   const entrypoint = options.entrypoint === undefined
     ? ic.Entrypoint ?? []
@@ -284,7 +392,8 @@ export async function createContainerRecord(
   }
   const layers = image.chainIds.slice().reverse().map((c) => store.layers.diffPath(c));
   const userSpec = options.user ?? ic.User ?? "";
-  const user = resolveUser(userSpec, layers);
+  const user = resolveUser(userSpec, layers, options.groupAdd);
+  const devices = containerDevices(options.devices ?? []);
   if (options.id !== undefined && !/^[0-9a-f]{64}$/.test(options.id)) {
     throw new TypeError(`Invalid container ID "${options.id}": want 64 lowercase hex digits`);
   }
@@ -292,9 +401,17 @@ export async function createContainerRecord(
   const netRequest = options.network ?? {};
   const ports = planPorts(options.ports ?? {}, ic.ExposedPorts);
   const net = await planNetwork(containers, id, netRequest);
-  const hostname = options.hostname ?? (net.mode === "host" ? Deno.hostname() : id.slice(0, 12));
+  const hostname = options.hostname ??
+    (net.mode === "host" || options.uts === "host" ? Deno.hostname() : id.slice(0, 12));
+  if (options.uts === "host" && options.hostname !== undefined) {
+    throw new EngineError("Conflicting options: hostname and the UTS mode");
+  }
+  const ipc = await sharedNamespaceMode(containers, "ipc", options.ipc ?? "private");
+  const pid = await sharedNamespaceMode(containers, "pid", options.pid ?? "");
   const env = mergeEnv(ic.Env ?? [], options.env ?? []);
-  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home}`);
+  // The process gets HOME as runc gives it (the user's home when unset); Config.Env shows
+  // only what the image and the user set, as Docker's does.
+  const processEnv = env.some((e) => e.startsWith("HOME=")) ? env : [...env, `HOME=${user.home}`];
   const dir = containers.path(id);
   const mountFlags = mountFlagsView(options);
   const record: ContainerRecord = {
@@ -340,6 +457,7 @@ export async function createContainerRecord(
         ? { StopSignal: options.stopSignal ?? ic.StopSignal! }
         : {}),
       ...(options.stopTimeout !== undefined ? { StopTimeout: options.stopTimeout } : {}),
+      ...healthOf(ic.Healthcheck, options.healthcheck),
     },
     HostConfig: {
       AutoRemove: options.autoRemove ?? false,
@@ -364,6 +482,29 @@ export async function createContainerRecord(
       ...(netRequest.dns?.length ? { Dns: netRequest.dns } : {}),
       ...(netRequest.dnsSearch?.length ? { DnsSearch: netRequest.dnsSearch } : {}),
       ...mountFlags.host,
+      ShmSize: options.shmSize ?? DEFAULT_SHM_SIZE,
+      IpcMode: ipc,
+      PidMode: pid,
+      UTSMode: options.uts ?? "",
+      CgroupnsMode: options.cgroupns ?? "private",
+      CgroupParent: options.cgroupParent ?? "",
+      ...(options.sysctls ? { Sysctls: options.sysctls } : {}),
+      CpusetCpus: options.cpusetCpus ?? "",
+      CpuQuota: options.cpuQuota ?? 0,
+      CpuPeriod: options.cpuPeriod ?? 0,
+      MemoryReservation: options.memoryReservation ?? 0,
+      OomKillDisable: options.oomKillDisable ?? false,
+      OomScoreAdj: options.oomScoreAdj ?? 0,
+      Devices: (options.devices ?? []).map((d) => ({
+        PathOnHost: d.host,
+        PathInContainer: d.container,
+        CgroupPermissions: d.permissions,
+      })),
+      GroupAdd: options.groupAdd?.length ? options.groupAdd : null,
+      LogConfig: {
+        Type: options.log?.type ?? "json-file",
+        Config: options.log?.config ?? {},
+      },
     },
     Layers: image.chainIds,
     NetworkSettings: net.settings,
@@ -384,7 +525,8 @@ export async function createContainerRecord(
     // Docker's check at start, made before anything exists: a host port another holds.
     choosePorts(startBindings(portFields), portsTakenBy(containers.list()), portIsFree);
   }
-  const spec = buildSpec(record, options, user, layers, dir);
+  const spec = buildSpec(record, options, user, layers, dir, processEnv);
+  applyNamespaceModes(spec, record, devices);
   applyNetworkMode(spec, net.mode);
   const mountInput: MountInput = {
     requests: [
@@ -551,6 +693,8 @@ function buildSpec(
   user: { uid: number; gid: number; additionalGids: number[] },
   layers: string[],
   dir: string,
+  /** The process's environment: Config.Env and the HOME berth adds. */
+  env: string[],
 ): Spec {
   const bind = (file: string, dest: string): Mount => ({
     destination: dest,
@@ -576,7 +720,7 @@ function buildSpec(
   const init = options.init ? initBinary() : undefined;
   const spec = defaultSpec({
     args: init ? [INIT_PATH, "--", record.Path, ...record.Args] : [record.Path, ...record.Args],
-    env: record.Config.Env,
+    env,
     cwd: record.Config.WorkingDir || "/",
     hostname: record.Config.Hostname,
     user,
@@ -607,7 +751,16 @@ function buildSpec(
       }),
     },
   });
-  if (rlimits.length > 0) spec.process.rlimits = rlimits;
+  if (options.tty && options.consoleSize !== undefined) {
+    spec.process.consoleSize = {
+      height: options.consoleSize.rows,
+      width: options.consoleSize.cols,
+    };
+  }
+  spec.process.rlimits = [
+    ...defaultRlimits().filter((d) => !rlimits.some((r) => r.type === d.type)),
+    ...rlimits,
+  ];
   const seccomp = options.privileged
     ? undefined
     : seccompProfile(seccompOpt, spec.process.capabilities?.bounding ?? []);
@@ -633,4 +786,209 @@ function volumesOf(
   const all = { ...(image ?? {}) };
   for (const path of anonymous) all[path] = {};
   return Object.keys(all).length > 0 ? all : null;
+}
+
+/** Docker's /dev/shm: 64 MiB. */
+const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+
+/**
+ * `--ipc`/`--pid` `container:NAME` as `container:ID` (the other container
+ * must exist; its namespace is joined at each start); other modes as given.
+ * @throws {NotFoundError} `No such container: NAME`
+ */
+function sharedNamespaceMode(containers: ContainerStore, _kind: "ipc" | "pid", mode: string) {
+  if (!mode.startsWith("container:")) return mode;
+  const ref = mode.slice("container:".length);
+  try {
+    return `container:${containers.resolve(ref).Id}`;
+  } catch {
+    throw new NotFoundError(`No such container: ${ref}`);
+  }
+}
+
+/**
+ * Config.Healthcheck as Docker merges it: the flags' fields over the
+ * image's HEALTHCHECK (a zero or absent field takes the image's);
+ * `--no-healthcheck` is `["NONE"]`.
+ */
+function healthOf(
+  imageConfig: { Test?: string[] | null } & Omit<HealthConfig, "Test"> | undefined,
+  flags: HealthConfig | undefined,
+): { Healthcheck?: HealthConfig } {
+  let image: HealthConfig | undefined;
+  if (imageConfig !== undefined) {
+    const { Test, ...rest } = imageConfig;
+    image = { ...rest, ...(Test ? { Test } : {}) };
+  }
+  if (flags === undefined) return image === undefined ? {} : { Healthcheck: { ...image } };
+  if (flags.Test?.[0] === "NONE") return { Healthcheck: { Test: ["NONE"] } };
+  const merged: HealthConfig = { ...(image ?? {}) };
+  for (const key of ["Test", "Interval", "Timeout", "StartPeriod", "Retries"] as const) {
+    const value = flags[key];
+    if (value !== undefined && !(typeof value === "number" && value === 0)) {
+      (merged as Record<string, unknown>)[key] = value;
+    }
+  }
+  return Object.keys(merged).length > 0 ? { Healthcheck: merged } : {};
+}
+
+type LinuxDevice = ReturnType<typeof hostDevices>[number];
+
+/**
+ * `--device` entries as `linux.devices`: the host's node (every node under
+ * a directory), at its path in the container.
+ * @throws {EngineError} Docker's error for a path that is not a device
+ */
+function containerDevices(
+  requests: readonly { host: string; container: string; permissions: string }[],
+): { device: LinuxDevice; permissions: string }[] {
+  const out: { device: LinuxDevice; permissions: string }[] = [];
+  for (const r of requests) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(r.host);
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotFound
+        ? "no such file or directory"
+        : String(error);
+      throw new EngineError(
+        `error gathering device information while adding custom device "${r.host}": ${why}`,
+      );
+    }
+    if (info.isDirectory) {
+      for (const d of hostDevices(r.host)) {
+        out.push({
+          device: { ...d, path: r.container + d.path.slice(r.host.length) },
+          permissions: r.permissions,
+        });
+      }
+      continue;
+    }
+    const slash = r.host.lastIndexOf("/");
+    const found = hostDevices(r.host.slice(0, slash) || "/").find((d) => d.path === r.host);
+    if (found === undefined) {
+      throw new EngineError(
+        `error gathering device information while adding custom device "${r.host}": not a device node`,
+      );
+    }
+    out.push({ device: { ...found, path: r.container }, permissions: r.permissions });
+  }
+  return out;
+}
+
+/** Whether this process holds CAP_SYS_RESOURCE (it may raise a hard rlimit). */
+function canRaiseLimits(): boolean {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m !== null && ((BigInt(`0x${m[1]}`) >> 24n) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/** This process's hard limit of `name` (`Max open files`), or undefined if unlimited/unknown. */
+function ownHardLimit(label: string): number | undefined {
+  try {
+    const line = Deno.readTextFileSync("/proc/self/limits").split("\n").find((l) =>
+      l.startsWith(label)
+    );
+    const hard = line?.slice(26).trim().split(/\s+/)[1];
+    return hard === undefined || hard === "unlimited" ? undefined : Number(hard);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The rlimits every container gets unless `--ulimit` says otherwise, so that
+ * they do not depend on the shell berth was started from. They are Docker's
+ * daemon's (its systemd unit sets LimitNOFILE=infinity, i.e. the kernel's
+ * nr_open, 1048576 by default; LimitNPROC and LimitCORE infinity):
+ * RLIMIT_NOFILE 1048576:1048576 and RLIMIT_NPROC, RLIMIT_CORE unlimited.
+ * Where berth may not raise limits (no CAP_SYS_RESOURCE), each is capped at
+ * berth's own hard limit, as the kernel would refuse more.
+ */
+export function defaultRlimits(): { type: string; soft: number; hard: number }[] {
+  const raise = canRaiseLimits();
+  const UNLIMITED = -1; // RLIM_INFINITY, as Docker's `--ulimit core=-1`
+  let nrOpen = 1048576;
+  try {
+    nrOpen = Number(Deno.readTextFileSync("/proc/sys/fs/nr_open").trim()) || nrOpen;
+  } catch {
+    // keep Docker's
+  }
+  const cap = (want: number, label: string) => {
+    const own = ownHardLimit(label);
+    if (raise || own === undefined) return want;
+    return want === UNLIMITED ? own : Math.min(want, own);
+  };
+  const nofile = cap(Math.min(1048576, nrOpen), "Max open files");
+  const nproc = cap(UNLIMITED, "Max processes");
+  const core = cap(UNLIMITED, "Max core file size");
+  return [
+    { type: "RLIMIT_NOFILE", soft: nofile, hard: nofile },
+    { type: "RLIMIT_NPROC", soft: nproc, hard: nproc },
+    { type: "RLIMIT_CORE", soft: core, hard: core },
+  ];
+}
+
+/**
+ * The spec's namespaces, /dev/shm, sysctls, devices, cgroup parent and OOM
+ * score as the record's HostConfig says (`--ipc`, `--pid`, `--uts`,
+ * `--cgroupns`, `--shm-size`, `--sysctl`, `--device`, `--cgroup-parent`,
+ * `--oom-score-adj`). A `container:ID` mode is joined at each start
+ * ({@linkcode joinSharedNamespaces}).
+ */
+function applyNamespaceModes(
+  spec: Spec,
+  record: ContainerRecord,
+  devices: { device: LinuxDevice; permissions: string }[],
+): void {
+  const h = record.HostConfig;
+  const linux = spec.linux ??= {};
+  const drop = (type: string) => {
+    linux.namespaces = (linux.namespaces ?? []).filter((n) => n.type !== type);
+  };
+  if (h.IpcMode === "host") drop("ipc");
+  if (h.PidMode === "host") drop("pid");
+  if (h.UTSMode === "host") {
+    drop("uts");
+    delete spec.hostname;
+  }
+  if (h.CgroupnsMode === "host") drop("cgroup");
+  const shm = (spec.mounts ?? []).findIndex((m) => m.destination === "/dev/shm");
+  if (shm >= 0) {
+    if (h.IpcMode === "none") {
+      spec.mounts!.splice(shm, 1);
+    } else if (h.IpcMode === "host") {
+      spec.mounts![shm] = {
+        destination: "/dev/shm",
+        type: "bind",
+        source: "/dev/shm",
+        options: ["rbind", "nosuid", "noexec", "nodev"],
+      };
+    } else {
+      const m = spec.mounts![shm]!;
+      m.options = (m.options ?? []).map((o) => o.startsWith("size=") ? `size=${h.ShmSize}` : o);
+    }
+  }
+  if (h.Sysctls) linux.sysctl = { ...h.Sysctls };
+  if (devices.length > 0) {
+    linux.devices = [...(linux.devices ?? []), ...devices.map((d) => d.device)];
+    linux.resources = {
+      ...linux.resources,
+      devices: [
+        ...(linux.resources?.devices ?? []),
+        ...devices.map((d) => ({
+          allow: true,
+          type: d.device.type as "c" | "b",
+          major: d.device.major,
+          minor: d.device.minor,
+          access: d.permissions,
+        })),
+      ],
+    };
+  }
+  if (h.CgroupParent) linux.cgroupsPath = `${h.CgroupParent.replace(/\/+$/, "")}/${record.Id}`;
+  if (h.OomScoreAdj) spec.process.oomScoreAdj = h.OomScoreAdj;
 }

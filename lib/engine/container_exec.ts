@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { ConflictError } from "../errors.ts";
+import { ConflictError, EngineError, EXIT_NOT_EXECUTABLE } from "../errors.ts";
 import type { ConsoleEnds } from "../runtime/console.ts";
 import type { Container, ExitResult } from "../runtime/container.ts";
 import { startExec } from "../runtime/exec.ts";
@@ -30,6 +30,8 @@ export interface ExecProcess {
   interactive?: boolean;
   /** Leave it running in the background (`exec -d`); resolves at once with exit code 0. */
   detach?: boolean;
+  /** Every capability, no seccomp filter (`exec --privileged`). */
+  privileged?: boolean;
 }
 
 /** Where an exec's I/O goes. */
@@ -37,6 +39,8 @@ export interface ExecIO {
   stdin?: ReadableStream<Uint8Array>;
   output?: AttachIO["output"];
   console?: ConsoleEnds;
+  /** Kills the process (SIGKILL) when it aborts: a health check past its timeout. */
+  signal?: AbortSignal;
 }
 
 /** What exec needs to know about berth. */
@@ -112,7 +116,16 @@ export async function execInRunning(
     const layers = record.Layers.slice().reverse().map((c) =>
       ctx.store.layers.diffPath(c as `sha256:${string}`)
     );
-    const user = process.user === undefined ? undefined : resolveUser(process.user, layers);
+    let user;
+    try {
+      user = process.user === undefined ? undefined : resolveUser(process.user, layers);
+    } catch (error) {
+      // docker's exec reports a user it cannot find as the process's failure to start.
+      if (error instanceof EngineError && !process.detach) {
+        throw new ExecStartError(error.message, error);
+      }
+      throw error;
+    }
     // exec takes the container's capabilities and profile: an older berth's are out of date.
     if (
       !hasCurrentSecurityDefaults(Deno.readTextFileSync(`${ctx.containerDir}/bundle/config.json`))
@@ -128,12 +141,48 @@ export async function execInRunning(
         ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } }
         : {}),
       terminal: process.tty ?? false,
+      ...(process.privileged ? { privileged: true } : {}),
+    }).catch((error) => {
+      throw startError(error, process.detach === true) ?? error;
     });
   } catch (error) {
     await pending.discard();
     throw error;
   }
   return await follow(container, process, io, await loaded);
+}
+
+/**
+ * A process that `exec` could not start (no such command or user, not
+ * executable, no such working directory): docker's 126, whatever the cause,
+ * in its words. The CLI prints it on stdout, as docker does.
+ */
+export class ExecStartError extends EngineError {
+  constructor(message: string, cause: unknown) {
+    super(message, { exitCode: EXIT_NOT_EXECUTABLE, cause });
+  }
+}
+
+/**
+ * The error for an init's report that the process could not start, if it is
+ * one: an ExecStartError, or for `exec -d` (whose start docker's daemon
+ * reports) an error of exit status 1.
+ */
+function startError(error: unknown, detach: boolean): EngineError | undefined {
+  if (!(error instanceof EngineError)) return undefined;
+  let detail: string | undefined;
+  // The command's lookup (126/127) and the working directory are the process's own failures.
+  if (error.message.startsWith("exec: ")) detail = error.message;
+  const cwd = /^chdir "(.*)": [A-Z]+ \((.*)\)$/.exec(error.message);
+  if (cwd !== null) {
+    detail = `chdir to cwd ("${cwd[1]}") set in config.json failed: ${cwd[2]!.toLowerCase()}`;
+  }
+  if (detail === undefined) return undefined;
+  const message =
+    `OCI runtime exec failed: exec failed: unable to start container process: ${detail}: unknown`;
+  return detach
+    ? new EngineError(message, { exitCode: 1, cause: error })
+    : new ExecStartError(message, error);
 }
 
 /** Copies the exec'd process's I/O until it exits; at once for `exec -d`. */
@@ -176,7 +225,17 @@ async function follow(
     pumps.push(pump(container.child.stdout, "stdout"), pump(container.child.stderr, "stderr"));
     if (io.stdin) io.stdin.pipeTo(container.child.stdin).catch(() => {});
   }
+  const kill = () => {
+    try {
+      container.child.kill("SIGKILL");
+    } catch {
+      // it ended
+    }
+  };
+  if (io.signal?.aborted) kill();
+  io.signal?.addEventListener("abort", kill, { once: true });
   const result = await waitContainer(container);
+  io.signal?.removeEventListener("abort", kill);
   if (open > 0) {
     // Output a process left behind (a background child holding the pipe) is not waited for long.
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -80,11 +80,20 @@ export class LogWriter {
   }
 }
 
-/** RFC 3339 with nanoseconds, as Docker writes log times. */
-export function nanoTime(date = new Date()): string {
-  return `${date.toISOString().slice(0, 19)}.${
-    String(date.getUTCMilliseconds()).padStart(3, "0")
-  }000000Z`;
+/**
+ * RFC 3339 with nanoseconds, as Docker writes log times. Without a date, the
+ * time is the high-resolution clock's (sub-microsecond digits), unless that
+ * has drifted from the wall clock by a millisecond or more.
+ */
+export function nanoTime(date?: Date): string {
+  const wall = date?.getTime() ?? Date.now();
+  const precise = performance.timeOrigin + performance.now();
+  const ms = date === undefined && Math.abs(precise - wall) < 1 ? precise : wall;
+  const whole = Math.floor(ms);
+  const nanos = Math.min(999_999, Math.floor((ms - whole) * 1e6));
+  return `${new Date(whole).toISOString().slice(0, 19)}.${String(whole % 1000).padStart(3, "0")}${
+    String(nanos).padStart(6, "0")
+  }Z`;
 }
 
 const K8S_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
@@ -178,4 +187,19 @@ export function filterLogs(entries: LogEntry[], options: ReadLogsOptions): LogEn
     out = options.tail === 0 ? [] : out.slice(-options.tail);
   }
   return out;
+}
+
+/**
+ * conmon's `--log-size-max` for `--log-opt max-size` (json-file or local):
+ * when the log would pass it, conmon starts the file afresh. conmon keeps no
+ * rotated files, so `max-file` is recorded but berth keeps one file (Docker's
+ * json-file default, max-file=1); `logs` shows what the current file holds.
+ */
+export function logSizeMax(config: Record<string, string> | undefined): number | undefined {
+  const value = config?.["max-size"];
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(value.trim());
+  if (m === null) return undefined;
+  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()]!;
+  return Math.trunc(Number(m[1]) * unit);
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { containerEvent } from "./events.ts";
 import { connectNetwork, disconnectNetwork, joinNetworkNamespace } from "./container_network.ts";
 import { describeError, EngineError, exitCodeOf } from "../errors.ts";
 import { deleteContainer, startContainer } from "../runtime/mod.ts";
@@ -22,6 +23,7 @@ import {
 } from "./container_conmon.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
 import { prepareVolumes } from "./container_mounts.ts";
+import { ensureHealthd } from "./health.ts";
 import {
   type ContainerRecord,
   markRunning,
@@ -83,7 +85,9 @@ export async function startDetached(
       markRunning(r, pid, now);
       r.Monitor = launched!.monitor;
     });
+    containerEvent(ctx.containers, "start", id);
     await startContainer({ stateRoot: ctx.runtimeRoot, id });
+    ensureHealthd(ctx, id);
     return { pid, ...(client !== undefined ? { client } : {}) };
   } catch (error) {
     client?.close();

@@ -26,7 +26,7 @@
 import { closeFd } from "../../ffi/fd.ts";
 import { Rtnetlink } from "../../ffi/netlink.ts";
 import { openNs } from "../../ffi/ns.ts";
-import { ConflictError, EngineError, InvalidError, NotFoundError } from "../errors.ts";
+import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
 import type { Spec } from "../runtime/mod.ts";
 import type { ContainerRecord, ContainerStore } from "./container_record.ts";
 import {
@@ -45,6 +45,7 @@ import {
   parseIPv4,
 } from "./networks/mod.ts";
 import { applyNat } from "./networks/nat.ts";
+import { joinSharedNamespaces } from "./container_namespaces.ts";
 import { withLock } from "../store/lock.ts";
 import {
   choosePorts,
@@ -238,7 +239,8 @@ export function resolvConfFile(
 
 /**
  * Before runtime create: a `container:ID` container gets that container's
- * network namespace in its spec (its init's pid changes at every start).
+ * network namespace (and `--ipc`/`--pid container:X` theirs) in its spec;
+ * their inits' pids change at every start.
  * @throws {EngineError} when that container does not run
  */
 export function joinNetworkNamespace(
@@ -246,29 +248,7 @@ export function joinNetworkNamespace(
   record: ContainerRecord,
   bundle: string,
 ): void {
-  const mode = record.HostConfig.NetworkMode;
-  if (!mode.startsWith("container:")) return;
-  const targetId = mode.slice("container:".length);
-  let target: ContainerRecord;
-  try {
-    target = containers.read(targetId);
-  } catch {
-    throw new EngineError(`No such container: ${targetId}`, { exitCode: 125 });
-  }
-  if (!target.State.Running || target.State.Pid <= 0) {
-    throw new EngineError(
-      `cannot join network of a non running container: ${targetId}`,
-      { exitCode: 125 },
-    );
-  }
-  const path = `${bundle}/config.json`;
-  const spec = JSON.parse(Deno.readTextFileSync(path)) as Spec;
-  const namespaces = (spec.linux?.namespaces ?? []).filter((n) => n.type !== "network");
-  namespaces.push({ type: "network", path: `/proc/${target.State.Pid}/ns/net` });
-  spec.linux = { ...spec.linux, namespaces };
-  const tmp = `${containers.tmpDir}/config.${Deno.pid}.${Date.now()}.json`;
-  Deno.writeTextFileSync(tmp, JSON.stringify(spec, null, 2));
-  Deno.renameSync(tmp, path);
+  joinSharedNamespaces(containers, record, bundle);
 }
 
 function splitCidr(address: string): [string, number] {

@@ -31,6 +31,39 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Its health check's state: only for a container with a check, once started. */
+  Health?: ContainerHealth;
+}
+
+/** Docker's health states (`State.Health.Status`). */
+export type HealthStatus = "starting" | "healthy" | "unhealthy";
+
+/** One run of a health check, as `State.Health.Log` lists it. */
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  /** 0 healthy, else a failure; -1 when it could not run or ran past its timeout. */
+  ExitCode: number;
+  /** Its stdout and stderr together, cut at 4 KiB. */
+  Output: string;
+}
+
+/** `State.Health` of `docker inspect`. */
+export interface ContainerHealth {
+  Status: HealthStatus;
+  /** Failures in a row (not counting those in the start period). */
+  FailingStreak: number;
+  /** The last five runs, oldest first. */
+  Log: HealthLogEntry[];
+}
+
+/**
+ * The health part of Docker's status line (`Up 5 seconds (healthy)`): empty
+ * for a container that is not running (or paused) or has no check.
+ */
+export function healthSuffix(state: ContainerState): string {
+  if (state.Health === undefined || !state.Running || state.Paused || state.Restarting) return "";
+  return state.Health.Status === "starting" ? " (health: starting)" : ` (${state.Health.Status})`;
 }
 
 /** `Config` of `docker inspect` (what the container runs). */
@@ -54,6 +87,17 @@ export interface ContainerConfigView {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  /** Docker's shape, durations in nanoseconds: the image's HEALTHCHECK merged with the flags. */
+  Healthcheck?: HealthConfig;
+}
+
+/** `Config.Healthcheck`: `Test` is `["NONE"]`, `["CMD", ...]` or `["CMD-SHELL", cmd]`. */
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
 }
 
 /** `HostConfig` of `docker inspect` (how berth runs it). */
@@ -87,6 +131,23 @@ export interface HostConfigView {
   Mounts?: HostMount[];
   /** `--tmpfs PATH` -> its options; absent without any. */
   Tmpfs?: Record<string, string>;
+  /** `run`/`create` flags, in Docker's names; absent on older records (Docker's defaults). */
+  ShmSize?: number;
+  IpcMode?: string;
+  PidMode?: string;
+  UTSMode?: string;
+  CgroupnsMode?: string;
+  CgroupParent?: string;
+  Sysctls?: Record<string, string>;
+  CpusetCpus?: string;
+  CpuQuota?: number;
+  CpuPeriod?: number;
+  MemoryReservation?: number;
+  OomKillDisable?: boolean;
+  OomScoreAdj?: number;
+  Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+  GroupAdd?: string[] | null;
+  LogConfig?: { Type: string; Config: Record<string, string> };
 }
 
 /** One `--mount` as `docker inspect` shows it in HostConfig.Mounts. */
@@ -207,6 +268,11 @@ export function markRunning(record: ContainerRecord, pid: number, now: string): 
     OOMKilled: false,
     ExitCode: 0,
   };
+  // A health check starts over with each run (its log stays), as Docker's does.
+  const health = record.State.Health;
+  if (health !== undefined) {
+    record.State.Health = { Status: "starting", FailingStreak: 0, Log: health.Log };
+  }
 }
 
 /**

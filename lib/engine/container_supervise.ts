@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { containerEvent } from "./events.ts";
 import { connectNetwork, disconnectNetwork, joinNetworkNamespace } from "./container_network.ts";
 import { describeError, EngineError, exitCodeOf } from "../errors.ts";
 import {
@@ -25,6 +26,7 @@ import { type ContainerStore, markEnded, markRunning, startTimeOf } from "./cont
 import { logFile, LogWriter } from "./container_logs.ts";
 import { refreshSecurityDefaults } from "./container_create.ts";
 import { prepareVolumes } from "./container_mounts.ts";
+import { ensureHealthd } from "./health.ts";
 import { AttachHub, attachSocketPath, type AttachTarget } from "./container_attach.ts";
 
 /** Where a supervised container's I/O goes besides its log. */
@@ -163,6 +165,8 @@ async function runOnce(
     markRunning(r, container.pid, now);
     r.Monitor = { pid: Deno.pid, startTime: startTimeOf(Deno.pid) ?? "" };
   });
+  containerEvent(ctx.containers, "start", id);
+  ensureHealthd(ctx, id);
   io.onStart?.(container.pid, container.console);
   const pumps: Promise<void>[] = [];
   const emit = (stream: "stdout" | "stderr", bytes: Uint8Array) => {
@@ -202,6 +206,7 @@ async function runOnce(
       delete r.Monitor;
     }
   });
+  containerEvent(ctx.containers, "die", id, { exitCode: String(result.exitCode) });
   return result;
 }
 

@@ -1,7 +1,10 @@
 /**
  * `-u`/`USER` resolution against the image's own `/etc/passwd` and
  * `/etc/group`, read from its extracted layers (top layer first), as Docker
- * does: `name`, `uid`, `name:group`, `uid:gid`, with supplementary groups.
+ * does: `name`, `uid`, `name:group`, `uid:gid`, and the groups the process
+ * holds besides: its primary group, the groups of `/etc/group` that list the
+ * user (only when no group was given, as runc's `GetExecUser`), and
+ * `--group-add`'s. So `id` in a container shows `groups=` as in Docker's.
  *
  * @module
  */
@@ -11,6 +14,7 @@ import { EngineError } from "../errors.ts";
 export interface ResolvedUser {
   uid: number;
   gid: number;
+  /** The supplementary groups, the primary group first (Docker's `AdditionalGids`). */
   additionalGids: number[];
   home: string;
 }
@@ -36,14 +40,23 @@ function table(text: string | undefined): string[][] {
   );
 }
 
+const MAX_ID = 0xffffffff - 1;
+
 /**
- * Resolves `spec` (`""` means root) inside the image whose layer dirs are
- * `layers` (top first).
+ * Resolves `spec` (`""` means root, as the image's default user) inside the
+ * image whose layer dirs are `layers` (top first), with `groupAdd`
+ * (`--group-add`: group names or numeric IDs) added to its groups.
  * @throws {EngineError} `unable to find user nope: no matching entries in passwd file`
  */
-export function resolveUser(spec: string, layers: readonly string[]): ResolvedUser {
-  if (spec === "") return { uid: 0, gid: 0, additionalGids: [], home: "/root" };
-  const [userPart, groupPart] = spec.split(":", 2) as [string, string | undefined];
+export function resolveUser(
+  spec: string,
+  layers: readonly string[],
+  groupAdd: readonly string[] = [],
+): ResolvedUser {
+  const [userPart, groupPart] = (spec === "" ? "0" : spec).split(":", 2) as [
+    string,
+    string | undefined,
+  ];
   const passwd = table(readFromLayers(layers, "etc/passwd"));
   const groups = table(readFromLayers(layers, "etc/group"));
   const numeric = /^\d+$/.test(userPart);
@@ -65,13 +78,25 @@ export function resolveUser(spec: string, layers: readonly string[]): ResolvedUs
       gid = Number(group[2]);
     }
   }
-  const name = entry?.[0];
-  const additionalGids = name === undefined || groupPart !== undefined ? [] : groups
-    .filter((g) => (g[3] ?? "").split(",").includes(name))
-    .map((g) => Number(g[2]))
-    .filter((g) => g !== gid);
-  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid > 0xffffffff - 1) {
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid > MAX_ID || gid > MAX_ID) {
     throw new EngineError(`Invalid user "${spec}"`);
   }
-  return { uid, gid, additionalGids, home: entry?.[5] ?? "/" };
+  const name = entry?.[0];
+  // runc: the groups that list the user count only when no group was named.
+  const member = name === undefined || groupPart !== undefined ? [] : groups
+    .filter((g) => (g[3] ?? "").split(",").includes(name))
+    .map((g) => Number(g[2]));
+  const added = groupAdd.map((g) => {
+    if (/^\d+$/.test(g)) {
+      if (Number(g) > MAX_ID) throw new EngineError(`Unable to find group ${g}`);
+      return Number(g);
+    }
+    const group = groups.find((e) => e[0] === g);
+    if (group === undefined) {
+      throw new EngineError(`Unable to find group ${g}: no matching entries in group file`);
+    }
+    return Number(group[2]);
+  });
+  const additionalGids = [...new Set([gid, ...member, ...added])];
+  return { uid, gid, additionalGids, home: entry?.[5] ?? (spec === "" ? "/root" : "/") };
 }

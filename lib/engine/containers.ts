@@ -23,6 +23,7 @@ import { upperDiff } from "./container_diff.ts";
 import { AttachClient, attachSocketPath } from "./container_attach.ts";
 // container_cp.ts pulls in the tar code; it is loaded only when a copy runs.
 import type { CopyOptions, TarSink } from "./container_cp.ts";
+import type { UpdateOptions } from "./container_update.ts";
 import {
   type ConmonContext,
   handleExit,
@@ -36,7 +37,8 @@ import { type AttachIO, superviseContainer, type SuperviseContext } from "./cont
 import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.ts";
 import { type ImageRecord, resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
-import { pathExists } from "../store/mod.ts";
+import { pathExists, treeSize } from "../store/mod.ts";
+import { containerEvent } from "./events.ts";
 import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
 /** How the container service reaches berth itself and its state. */
@@ -89,9 +91,11 @@ export class ContainerService {
   }
 
   /** `create`: a container from an image, not started. */
-  create(options: ContainerOptions): Promise<ContainerRecord> {
+  async create(options: ContainerOptions): Promise<ContainerRecord> {
     const image = resolveImage(this.store, options.imageName);
-    return createContainerRecord(this.store, this.records, image, options);
+    const record = await createContainerRecord(this.store, this.records, image, options);
+    containerEvent(this.records, "create", record.Id);
+    return record;
   }
 
   /**
@@ -205,6 +209,7 @@ export class ContainerService {
       this.records.update(record.Id, (r) => (r.StoppedByUser = true));
     }
     killContainer(this.#ctx.runtimeRoot, record.Id, signo);
+    containerEvent(this.records, "kill", record.Id, { signal: String(signo) });
     return record;
   }
 
@@ -213,13 +218,11 @@ export class ContainerService {
     let record = await this.get(given);
     this.records.update(record.Id, (r) => (r.StoppedByUser = true));
     if (!record.State.Running) return record;
+    const stopSignal = signal ?? record.Config.StopSignal ?? "SIGTERM";
+    containerEvent(this.records, "kill", record.Id, { signal: String(parseSignal(stopSignal)) });
     const wait = timeout ?? record.Config.StopTimeout ?? 10;
     try {
-      killContainer(
-        this.#ctx.runtimeRoot,
-        record.Id,
-        signal ?? record.Config.StopSignal ?? "SIGTERM",
-      );
+      killContainer(this.#ctx.runtimeRoot, record.Id, stopSignal);
     } catch {
       // it exited meanwhile
     }
@@ -232,6 +235,7 @@ export class ContainerService {
       }
       record = await this.wait(record.Id, 10_000);
     }
+    containerEvent(this.records, "stop", record.Id);
     return record;
   }
 
@@ -270,6 +274,7 @@ export class ContainerService {
         // none
       }
     }
+    containerEvent(this.records, "destroy", record.Id);
     await this.store.locked(() => {
       try {
         Deno.removeSync(this.records.path(record.Id), { recursive: true });
@@ -285,6 +290,7 @@ export class ContainerService {
   /** `exec`: runs a process in a running container. */
   async exec(given: string, process: ExecProcess, io: ExecIO = {}): Promise<ExitResult> {
     const record = await this.get(given);
+    containerEvent(this.records, `exec_start: ${[...process.args].join(" ")}`, record.Id);
     return execInRunning(
       {
         store: this.store,
@@ -302,6 +308,7 @@ export class ContainerService {
   async pause(given: string): Promise<ContainerRecord> {
     const record = await this.running(given);
     await pauseContainer(this.#ctx.runtimeRoot, record.Id);
+    containerEvent(this.records, "pause", record.Id);
     return this.records.update(record.Id, (r) => {
       r.State.Paused = true;
       r.State.Status = "paused";
@@ -313,6 +320,7 @@ export class ContainerService {
     const record = await this.running(given);
     if (!record.State.Paused) throw new ConflictError(`Container ${record.Id} is not paused`);
     await resumeContainer(this.#ctx.runtimeRoot, record.Id);
+    containerEvent(this.records, "unpause", record.Id);
     return this.records.update(record.Id, (r) => {
       r.State.Paused = false;
       r.State.Status = "running";
@@ -328,6 +336,7 @@ export class ContainerService {
   /** `rename OLD NEW`. @throws {ConflictError} when the new name is taken */
   async rename(given: string, name: string): Promise<void> {
     const wanted = checkName(name);
+    const oldName = this.records.resolve(given).Name;
     await this.store.locked(() => {
       const all = this.records.list();
       const record = this.records.resolve(given, all);
@@ -340,6 +349,7 @@ export class ContainerService {
       this.records.update(record.Id, (r) => (r.Name = `/${wanted}`));
       return record.Id;
     }).then((id) => renamedOnNetworks(this.records, id));
+    containerEvent(this.records, "rename", this.records.resolve(wanted).Id, { oldName });
   }
 
   /** `diff`: what the container changed against its image (its overlay upper dir). */
@@ -385,6 +395,46 @@ export class ContainerService {
     const target = { record, given, dir, tmpDir: this.store.tmpDir, runtimeRoot };
     const { copyToContainer } = await import("./container_cp.ts");
     await copyToContainer(target, src, dest, options);
+  }
+
+  /**
+   * `container prune`: removes the stopped containers that `keep` does not keep.
+   * @returns their IDs and the bytes their writable layers held
+   */
+  async prune(
+    keep: (record: ContainerRecord) => boolean = () => false,
+  ): Promise<{ removed: string[]; reclaimed: number }> {
+    const removed: string[] = [];
+    let reclaimed = 0;
+    for (const c of await this.list()) {
+      if (c.State.Running || c.State.Restarting || keep(c)) continue;
+      const size = treeSize(`${this.records.path(c.Id)}/upper`);
+      try {
+        await this.remove(c.Id);
+      } catch (error) {
+        if (error instanceof NotFoundError) continue; // removed by another process meanwhile
+        throw error;
+      }
+      removed.push(c.Id);
+      reclaimed += size;
+    }
+    return { removed, reclaimed };
+  }
+
+  /** `update`: new limits and restart policy (live for a running container). */
+  async update(given: string, options: UpdateOptions): Promise<ContainerRecord> {
+    const record = await this.get(given);
+    const { updateContainer } = await import("./container_update.ts");
+    const updated = updateContainer(this.records, this.#ctx.runtimeRoot, record.Id, options);
+    containerEvent(this.records, "update", record.Id);
+    return updated;
+  }
+
+  /** `export`: hands the tar of the container's file system to `sink`. */
+  async export(given: string, sink: TarSink): Promise<void> {
+    const record = await this.get(given);
+    const { exportContainer } = await import("./container_export.ts");
+    await exportContainer(this.records.path(record.Id), this.store.tmpDir, sink);
   }
 
   /** A running container by name or ID. @throws {ConflictError} when it is not running */

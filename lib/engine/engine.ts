@@ -8,8 +8,9 @@
  * @module
  */
 import { type Digest, loadNativeSha256 } from "../digest.ts";
-import { type OpenOptions, openStore, type Store } from "../store/mod.ts";
+import { type OpenOptions, openStore, type Store, treeSize } from "../store/mod.ts";
 import { ContainerStore } from "./container_record.ts";
+import { imageEvents, recordEvent } from "./events.ts";
 import {
   type ImageRecord,
   type ImageSummary,
@@ -18,11 +19,11 @@ import {
   resolveImage,
   tagInIndex,
 } from "./image_records.ts";
-import { formatReference, type Reference } from "../image/mod.ts";
+import { familiarName, familiarString, formatReference, type Reference } from "../image/mod.ts";
 import type { ImportOptions } from "./image_import.ts";
 import type { LoadedImage, LoadOptions } from "./image_load.ts";
 import type { SaveFormat } from "./image_save.ts";
-import type { PruneReport, RemoveEvent, RemoveOptions } from "./image_remove.ts";
+import type { PruneOptions, PruneReport, RemoveEvent, RemoveOptions } from "./image_remove.ts";
 import { type HistoryRow, imageHistory, inspectImage } from "./image_inspect.ts";
 import type { CommittedImage } from "./image_commit.ts";
 import type { PullOptions, PullResult } from "./image_pull.ts";
@@ -40,21 +41,6 @@ export interface UsageRow {
   active: number;
   size: number;
   reclaimable: number;
-}
-
-/** Bytes of the regular files under `dir` (a container's writable layer). */
-function treeSize(dir: string): number {
-  let size = 0;
-  try {
-    for (const entry of Deno.readDirSync(dir)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) size += treeSize(path);
-      else if (entry.isFile) size += Deno.lstatSync(path).size;
-    }
-  } catch {
-    // gone meanwhile
-  }
-  return size;
 }
 
 /** The engine over one store root. */
@@ -89,7 +75,9 @@ export class Engine {
     options?: ImportOptions,
   ): Promise<CommittedImage> {
     const [{ importImage }] = await Promise.all([import("./image_import.ts"), loadNativeSha256()]);
-    return importImage(this.store, source, options);
+    const image = await importImage(this.store, source, options);
+    recordEvent(this.store.root, "image", "import", image.id);
+    return image;
   }
 
   async loadImages(
@@ -97,7 +85,13 @@ export class Engine {
     options?: LoadOptions,
   ): Promise<LoadedImage[]> {
     const [{ loadImages }] = await Promise.all([import("./image_load.ts"), loadNativeSha256()]);
-    return loadImages(this.store, source, options);
+    const images = await loadImages(this.store, source, options);
+    for (const i of images) {
+      recordEvent(this.store.root, "image", "load", i.id, {
+        name: i.names.map(familiarString)[0] ?? i.id,
+      });
+    }
+    return images;
   }
 
   /** @throws {NotFoundError} when a name does not resolve (before anything is written) */
@@ -111,22 +105,38 @@ export class Engine {
 
   /** Tags `source` as `target` (moving the tag if another image had it). */
   async tagImage(source: string, target: Reference): Promise<void> {
-    await this.store.locked(() => {
+    const id = await this.store.locked(() => {
       const image = resolveImage(this.store, source);
       this.store.index.update((manifests) =>
         tagInIndex(manifests, image.descriptor, formatReference(target))
       );
+      return image.id;
     });
+    recordEvent(this.store.root, "image", "tag", id, { name: familiarString(target) });
   }
 
   async removeImage(nameOrId: string, options?: RemoveOptions): Promise<RemoveEvent[]> {
     const { removeImage } = await import("./image_remove.ts");
-    return removeImage(this.store, nameOrId, { usedBy: this.#usedBy(), ...options });
+    const id = this.#imageId(nameOrId);
+    const events = await removeImage(this.store, nameOrId, { usedBy: this.#usedBy(), ...options });
+    imageEvents(this.store.root, events, id);
+    return events;
   }
 
-  async pruneImages(options?: { all?: boolean }): Promise<PruneReport> {
+  async pruneImages(options?: PruneOptions): Promise<PruneReport> {
     const { pruneImages } = await import("./image_remove.ts");
-    return pruneImages(this.store, { usedBy: this.#usedBy(), ...options });
+    const report = await pruneImages(this.store, { usedBy: this.#usedBy(), ...options });
+    imageEvents(this.store.root, report.events);
+    return report;
+  }
+
+  /** An image's ID, or undefined when the name does not resolve (for its events). */
+  #imageId(nameOrId: string): string | undefined {
+    try {
+      return resolveImage(this.store, nameOrId).id;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Which container (if any) uses an image: such images are never deleted. */
@@ -138,7 +148,11 @@ export class Engine {
   /** Pulls an image from its registry (image_pull.ts; loaded on first use with the tar code). */
   async pullImage(ref: Reference, options?: PullOptions): Promise<PullResult> {
     const [{ pullImage }] = await Promise.all([import("./image_pull.ts"), loadNativeSha256()]);
-    return pullImage(this.store, ref, options);
+    const result = await pullImage(this.store, ref, options);
+    recordEvent(this.store.root, "image", "pull", familiarString(result.reference), {
+      name: familiarName(result.reference),
+    });
+    return result;
   }
 
   /** Pushes a tagged image to its registry (image_push.ts; loaded on first use). */

@@ -76,8 +76,9 @@ export async function pullImage(
   const registry = options.registry ?? RegistryConfig.load();
   const client = registry.client(ref.domain, options.fetch ? { fetch: options.fetch } : {});
   const name = familiarString(ref);
-  emit({ status: `${ref.digest ?? ref.tag}: Pulling from ${ref.path}` });
   const top = await client.getManifest(ref.path, ref.digest ?? ref.tag!, name);
+  // Said once the registry has answered, as docker's pull does.
+  emit({ status: `${ref.digest ?? ref.tag}: Pulling from ${ref.path}` });
   const { manifest, bytes } = await resolvePlatform(client, top, {
     ref,
     name,

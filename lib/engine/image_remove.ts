@@ -98,17 +98,25 @@ export interface PruneReport {
   reclaimed: number;
 }
 
+/** What `image prune` removes: dangling images, or with `all` every unused one, that `filter` passes. */
+export interface PruneOptions {
+  all?: boolean;
+  /** `--filter until=`/`label=`: false keeps the image. */
+  filter?: (image: ImageRecord) => boolean;
+}
+
 /**
  * Removes dangling images (no tag), or with `all` every image; images that
  * containers use are kept.
  */
 export function pruneImages(
   store: Store,
-  options: { all?: boolean; usedBy?: (id: string) => string | undefined } = {},
+  options: PruneOptions & { usedBy?: (id: string) => string | undefined } = {},
 ): Promise<PruneReport> {
   return store.locked(() => {
     const victims = listImages(store).filter((i) =>
-      (options.all || i.names.length === 0) && options.usedBy?.(i.id) === undefined
+      (options.all || i.names.length === 0) && options.usedBy?.(i.id) === undefined &&
+      (options.filter?.(i) ?? true)
     );
     const events: RemoveEvent[] = [];
     for (const image of victims) {

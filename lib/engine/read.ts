@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import type { Store } from "../store/mod.ts";
+import { type Store, treeSize } from "../store/mod.ts";
 import type { ContainerService, ContainerServiceOptions } from "./containers.ts";
 import { type ContainerRecord, ContainerStore, needsReconcile } from "./container_record.ts";
 
@@ -68,4 +68,20 @@ export class ContainerReader {
     const { ContainerService } = await import("./containers.ts");
     return new ContainerService(this.store, this.#options);
   }
+}
+
+/**
+ * A container's sizes as `inspect -s` and `ps -s` show them: `SizeRw`, the
+ * files of its writable layer; `SizeRootFs`, those and its image's layers.
+ */
+export function containerSize(
+  reader: Pick<ContainerReader, "store" | "records">,
+  record: ContainerRecord,
+): { SizeRw: number; SizeRootFs: number } {
+  const rw = treeSize(`${reader.records.path(record.Id)}/upper`);
+  let image = 0;
+  for (const chain of record.Layers) {
+    image += reader.store.layers.info(chain as `sha256:${string}`)?.size ?? 0;
+  }
+  return { SizeRw: rw, SizeRootFs: rw + image };
 }

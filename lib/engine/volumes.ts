@@ -33,6 +33,8 @@ import {
 } from "../../ffi/mount.ts";
 import { ConflictError, InvalidError, NotFoundError } from "../errors.ts";
 import { tempPath, writeFileAtomic } from "../store/tmp.ts";
+import { treeSize } from "../store/mod.ts";
+import { recordEvent } from "./events.ts";
 
 /** A volume as `docker volume inspect` shows it. */
 export interface VolumeRecord {
@@ -216,6 +218,9 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
 type StoredVolume = Omit<VolumeRecord, "Mountpoint">;
 
 /** The volumes of a store root (`<root>/volumes`). */
+/** Docker's attributes of a volume event. */
+const DRIVER = { driver: "local" };
+
 export class VolumeStore {
   readonly dir: string;
   readonly tmpDir: string;
@@ -268,6 +273,7 @@ export class VolumeStore {
       Deno.chmodSync(`${staging}/_data`, 0o755);
       writeFileAtomic(`${staging}/${META}`, `${JSON.stringify(stored, null, 2)}\n`, this.tmpDir);
       Deno.renameSync(staging, this.path(wanted));
+      recordEvent(this.dir.slice(0, -"/volumes".length), "volume", "create", wanted, DRIVER);
     } catch (error) {
       try {
         Deno.removeSync(staging, { recursive: true });
@@ -353,6 +359,7 @@ export class VolumeStore {
       throw error;
     }
     Deno.removeSync(doomed, { recursive: true });
+    recordEvent(this.dir.slice(0, -"/volumes".length), "volume", "destroy", name, DRIVER);
   }
 
   /**
@@ -458,29 +465,6 @@ export class VolumeStore {
       Scope: "local",
     };
   }
-}
-
-/** Sum of the sizes of the regular files under `dir` (symlinks not followed). */
-function treeSize(dir: string): number {
-  let total = 0;
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(dir)];
-  } catch {
-    return 0;
-  }
-  for (const entry of entries) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) total += treeSize(path);
-    else if (entry.isFile) {
-      try {
-        total += Deno.lstatSync(path).size;
-      } catch {
-        // removed meanwhile
-      }
-    }
-  }
-  return total;
 }
 
 /** The part of a container record that says which volumes it mounts. */

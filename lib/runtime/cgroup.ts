@@ -34,8 +34,12 @@ export interface Cgroup {
 }
 
 const MOUNT = "/sys/fs/cgroup";
-/** v1 controllers berth creates a directory in. */
-const V1_CONTROLLERS = ["memory", "pids", "cpu", "cpuacct", "freezer", "devices"];
+/**
+ * v1 controllers berth creates a directory in for every container. blkio is
+ * among them though few containers limit block I/O: its counters are what
+ * `stats` shows as BLOCK I/O, and Docker's containers always have one.
+ */
+const V1_CONTROLLERS = ["memory", "pids", "cpu", "cpuacct", "freezer", "devices", "blkio"];
 
 /** Which cgroup layout the host has: 2 when the root is a cgroup2 mount with controllers. */
 export function cgroupVersion(mount = MOUNT): 1 | 2 {
@@ -148,7 +152,7 @@ function makeDir(cg: Cgroup, root: string, rel: string): void {
 /**
  * Writes the limits into a cgroup from {@linkcode makeCgroupDirs} (v1: adds
  * to `cg` the directories of the controllers that only some limits need:
- * cpuset, blkio, hugetlb, net_cls, net_prio, rdma).
+ * cpuset, hugetlb, net_cls, net_prio, rdma; and blkio where `cg` has none).
  * @throws {InvalidError} naming the field the host cannot apply (the caller removes `cg`)
  */
 export function limitCgroup(cg: Cgroup, rel: string, resources: Resources, mount = MOUNT): void {

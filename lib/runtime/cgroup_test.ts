@@ -377,10 +377,13 @@ Deno.test("createCgroup() refuses a v1 limit the host cannot apply and removes w
     }, { mount });
     assert.deepEqual(
       Object.keys(unset.dirs).sort(),
-      ["cpu", "memory"],
-      "no blkio or hugetlb directory",
+      ["blkio", "cpu", "memory"],
+      "blkio always (its counters are stats' BLOCK I/O), no hugetlb directory",
     );
     assert.equal(await removeCgroup(unset), true, "empty lists and unset values need nothing");
+    for (const ctrl of ["blkio", "cpu", "memory"]) {
+      assert.throws(() => Deno.statSync(`${mount}/${ctrl}/berth/c2`), Deno.errors.NotFound);
+    }
     const noMemory = Deno.makeTempDirSync();
     try {
       fakeV1(noMemory, { cpu: [] });

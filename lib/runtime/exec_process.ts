@@ -43,7 +43,13 @@ export async function execLate(state: ExecState, process: ExecProcess): Promise<
     terminal: process.terminal ?? false,
   };
   if (process.privileged) {
-    const all = Object.keys(CAPABILITIES);
+    // Every capability this process may hold (its bounding set): root in a container or VM may
+    // lack some (CAP_SYS_RESOURCE), and capset refuses any outside the bounding set.
+    const bound = /^CapBnd:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    const mask = bound === null ? -1n : BigInt(`0x${bound[1]}`);
+    const all = Object.keys(CAPABILITIES).filter((c) =>
+      ((mask >> BigInt(CAPABILITIES[c]!)) & 1n) === 1n
+    );
     // No inheritable ones, as Docker since CVE-2022-24769: a file's inheritable caps stay unearned.
     p.capabilities = { bounding: all, effective: all, permitted: all };
     return { process: p };

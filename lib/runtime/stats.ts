@@ -1,7 +1,7 @@
 /**
  * Resource usage of a running container from its cgroup (runc's
- * `events --stats`): memory use and limit, CPU time, pids, and the pids
- * themselves (for `top`).
+ * `events --stats`): memory use and limit, CPU time, pids, block I/O, the
+ * bytes through its network interfaces, and the pids themselves (for `top`).
  *
  * @module
  */
@@ -17,6 +17,15 @@ export interface Stats {
   /** CPU time used, in nanoseconds. */
   cpuNanos: number;
   pids: number;
+  /** Bytes read from and written to block devices (v1 blkio, v2 io.stat). */
+  blockRead: number;
+  blockWrite: number;
+  /**
+   * Bytes received and sent through the interfaces of the init process's
+   * network namespace, loopback aside (Docker's NET I/O sums its endpoints).
+   */
+  networkRx: number;
+  networkTx: number;
   /** The container's processes (host pids). */
   processes: number[];
 }
@@ -39,10 +48,75 @@ function statField(path: string, key: string): number | undefined {
   }
 }
 
+/** Block I/O bytes of a cgroup v2 directory: `rbytes`/`wbytes` summed over io.stat's devices. */
+function ioStat(dir: string): { blockRead: number; blockWrite: number } {
+  let blockRead = 0;
+  let blockWrite = 0;
+  try {
+    for (const m of Deno.readTextFileSync(`${dir}/io.stat`).matchAll(/\b([rw])bytes=(\d+)/g)) {
+      if (m[1] === "r") blockRead += Number(m[2]);
+      else blockWrite += Number(m[2]);
+    }
+  } catch {
+    // no io controller here: nothing counted
+  }
+  return { blockRead, blockWrite };
+}
+
+/**
+ * Block I/O bytes of a cgroup v1 blkio directory, as Docker sums them: the
+ * `Read` and `Write` lines of blkio.throttle.io_service_bytes(_recursive).
+ */
+function blkioStat(dir: string | undefined): { blockRead: number; blockWrite: number } {
+  let blockRead = 0;
+  let blockWrite = 0;
+  if (dir === undefined) return { blockRead, blockWrite };
+  for (const file of ["io_service_bytes_recursive", "io_service_bytes"]) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(`${dir}/blkio.throttle.${file}`);
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/^\S+ (Read|Write) (\d+)$/gm)) {
+      if (m[1] === "Read") blockRead += Number(m[2]);
+      else blockWrite += Number(m[2]);
+    }
+    break;
+  }
+  return { blockRead, blockWrite };
+}
+
+/**
+ * Received and sent bytes of every interface but `lo` in the network
+ * namespace of `pid`, from /proc/PID/net/dev (a header of two lines, then
+ * `name: rx_bytes rx_packets ... tx_bytes ...`, the transmit side from the
+ * ninth number on). Zero when the process is gone.
+ */
+function netDevBytes(pid: number): { networkRx: number; networkTx: number } {
+  let networkRx = 0;
+  let networkTx = 0;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/net/dev`);
+  } catch {
+    return { networkRx, networkTx };
+  }
+  for (const line of text.split("\n").slice(2)) {
+    const colon = line.indexOf(":");
+    if (colon < 0 || line.slice(0, colon).trim() === "lo") continue;
+    const fields = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    networkRx += fields[0] ?? 0;
+    networkTx += fields[8] ?? 0;
+  }
+  return { networkRx, networkTx };
+}
+
 /** Reads a container's usage. @throws {NotFoundError} when it has no state */
 export function containerStats(stateRoot: string, id: string): Stats {
-  const { cgroup } = readState(stateRoot, id);
+  const { cgroup, pid } = readState(stateRoot, id);
   const processes = cgroupPids(cgroup);
+  const network = netDevBytes(pid);
   const hostMemory = Deno.systemMemoryInfo().total;
   if (cgroup.version === 2) {
     const dir = cgroup.dirs[""]!;
@@ -53,6 +127,8 @@ export function containerStats(stateRoot: string, id: string): Stats {
       memoryLimit: readNumber(`${dir}/memory.max`) ?? hostMemory,
       cpuNanos: (statField(`${dir}/cpu.stat`, "usage_usec") ?? 0) * 1000,
       pids: readNumber(`${dir}/pids.current`) ?? processes.length,
+      ...ioStat(dir),
+      ...network,
       processes,
     };
   }
@@ -70,6 +146,8 @@ export function containerStats(stateRoot: string, id: string): Stats {
     pids: cgroup.dirs.pids === undefined
       ? processes.length
       : readNumber(`${cgroup.dirs.pids}/pids.current`) ?? 0,
+    ...blkioStat(cgroup.dirs.blkio),
+    ...network,
     processes,
   };
 }

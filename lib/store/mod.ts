@@ -90,6 +90,32 @@ function createIfAbsent(path: string, text: string, tmpDir: string): void {
   }
 }
 
+/**
+ * Sum of the sizes of the regular files under `dir`, symlinks not followed
+ * (a container's writable layer as Docker's SizeRw, a volume's usage).
+ */
+export function treeSize(dir: string): number {
+  let total = 0;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) total += treeSize(path);
+    else if (entry.isFile) {
+      try {
+        total += Deno.lstatSync(path).size;
+      } catch {
+        // removed meanwhile
+      }
+    }
+  }
+  return total;
+}
+
 /** Whether something (a dangling symlink too) is at `path`. */
 export function pathExists(path: string): boolean {
   try {

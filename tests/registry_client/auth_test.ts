@@ -25,7 +25,7 @@ Deno.test("login checks credentials with Basic auth, saves them 0600, logout rem
     const cfg = `${dir}/cfg`;
     try {
       const bad = await b(`${dir}/a`, ["login", "-u", "alice", "-p", "wrong", reg.host], cfg);
-      assert.equal(bad.code, 125);
+      assert.equal(bad.code, 1);
       assert.match(bad.stderr, /unauthorized/i);
       assert.throws(() => Deno.statSync(`${cfg}/config.json`), Deno.errors.NotFound);
 
@@ -52,7 +52,7 @@ Deno.test("login checks credentials with Basic auth, saves them 0600, logout rem
       const again = ok(await b(`${dir}/a`, ["logout", reg.host], cfg));
       assert.equal(again.stdout, `Not logged in to ${reg.host}\n`);
       const denied = await b(`${dir}/c`, ["pull", name], cfg);
-      assert.equal(denied.code, 125);
+      assert.equal(denied.code, 1);
       assert.match(denied.stderr, /unauthorized/i);
     } finally {
       await reg.close();
@@ -146,7 +146,7 @@ Deno.test("the Bearer-token flow gets a token from the realm for the right scope
       const name = `${reg.host}/team/app:1`;
       await importBusybox(`${dir}/a`, name, dir);
       const anonymous = await b(`${dir}/a`, ["push", name], cfg);
-      assert.equal(anonymous.code, 125);
+      assert.equal(anonymous.code, 1);
       assert.match(anonymous.stderr, /unauthorized/i);
 
       ok(await b(`${dir}/a`, ["login", "-u", "bob", "-p", "hunter2", reg.host], cfg));
@@ -198,7 +198,7 @@ Deno.test("an identity token in config.json is traded at the realm with an OAuth
       const auths = { [reg.host]: { auth: btoa("bob:"), identitytoken: "not-" + refresh } };
       await Deno.writeTextFile(`${cfg}/config.json`, JSON.stringify({ auths }));
       const wrong = await b(`${dir}/a`, ["push", name], cfg);
-      assert.equal(wrong.code, 125, "a stale identity token is refused");
+      assert.equal(wrong.code, 1, "a stale identity token is refused");
       assert.match(wrong.stderr, /unauthorized/i);
 
       auths[reg.host]!.identitytoken = refresh;

@@ -339,6 +339,22 @@ Deno.test(
 );
 
 Deno.test({
+  name: "runtime run: a container without blockIO limits has a blkio cgroup of its own (v1)",
+  ignore: ignore || !v1 || !has("blkio"),
+}, async () => {
+  // The container's blkio root is its own cgroup, so its counters hold only its writes;
+  // in the host's (no cgroup made) they would hold the whole machine's.
+  const out = await runWith(
+    {},
+    "dd if=/dev/zero of=/root/f bs=1M count=5 oflag=direct 2>/dev/null; rm /root/f; " +
+      "awk '$2 == \"Write\" { s += $3 } END { print s + 0 }' " +
+      "/sys/fs/cgroup/blkio/blkio.throttle.io_service_bytes",
+  );
+  const written = Number(out.trim());
+  assert.ok(written >= 5 << 20 && written < 64 << 20, `blkio counted ${out}`);
+});
+
+Deno.test({
   name: "runtime run: a throttle rule for a device the host lacks is refused",
   ignore: ignore || !(has("blkio") || has("io")),
 }, async () => {

@@ -13,6 +13,7 @@ import { type NetworkCreateOptions, planNetwork, planPredefined } from "./create
 import { allocateIn, type AllocateOptions, releaseIn } from "./ipam.ts";
 import { type Cidr, hostRoutes } from "./ipv4.ts";
 import { type Endpoint, isPredefined, type NetworkRecord, PREDEFINED } from "./record.ts";
+import { recordEvent } from "../events.ts";
 
 /** How a {@linkcode NetworkStore} is set up. */
 export interface NetworkStoreOptions {
@@ -37,10 +38,12 @@ export class NetworkStore {
   readonly dir: string;
   readonly tmpDir: string;
   #routes: () => Cidr[];
+  #root: string;
   #locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
 
   constructor(root: string, tmpDir: string, options: NetworkStoreOptions = {}) {
     this.dir = `${root}/networks`;
+    this.#root = root;
     this.tmpDir = tmpDir;
     this.#routes = options.routes ?? (() => hostRoutes());
     this.#locked = options.locked ?? ((fn) => withLock(`${root}/lock`, fn));
@@ -71,6 +74,7 @@ export class NetworkStore {
     return this.#locked(() => {
       const record = planNetwork(name, options, this.#all(), this.#routes());
       this.#write(record);
+      this.#event("create", record);
       return record;
     });
   }
@@ -92,6 +96,7 @@ export class NetworkStore {
         );
       }
       this.#delete(record.Id);
+      this.#event("destroy", record);
       return record;
     });
   }
@@ -107,6 +112,7 @@ export class NetworkStore {
         !isPredefined(r.Name) && Object.keys(r.Containers).length === 0 && !keep(r)
       );
       for (const r of doomed) this.#delete(r.Id);
+      for (const r of doomed) this.#event("destroy", r);
       return doomed.sort((a, b) => a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0);
     });
   }
@@ -123,6 +129,7 @@ export class NetworkStore {
       const had = record.Containers[containerId];
       const endpoint = allocateIn(record, containerId, options);
       if (had === undefined) this.#write(record);
+      if (had === undefined) this.#event("connect", record, containerId);
       return endpoint;
     });
   }
@@ -142,6 +149,7 @@ export class NetworkStore {
       }
       if (!releaseIn(record, containerId)) return false;
       this.#write(record);
+      this.#event("disconnect", record, containerId);
       return true;
     });
   }
@@ -167,6 +175,7 @@ export class NetworkStore {
         if (doomed.length === 0) continue;
         for (const id of doomed) releaseIn(record, id);
         this.#write(record);
+        for (const id of doomed) this.#event("disconnect", record, id);
         touched.push(record.Name);
       }
       return touched.sort();
@@ -174,6 +183,16 @@ export class NetworkStore {
   }
 
   /** Every record, the missing predefined ones written first (call under the lock). */
+  /** Records a network event (Docker's attributes: name, type, the container). */
+  #event(action: string, record: NetworkRecord, container?: string): void {
+    const attributes = {
+      ...(container ? { container } : {}),
+      name: record.Name,
+      type: record.Driver,
+    };
+    recordEvent(this.#root, "network", action, record.Id, attributes);
+  }
+
   #all(): NetworkRecord[] {
     const records = this.#readAll();
     const missing = planPredefined(records, this.#routes());

@@ -93,7 +93,9 @@ export class Transport {
         });
       } catch (error) {
         if (req.signal?.aborted) throw error;
-        throw new EngineError(`Cannot reach registry "${url.host}"`, { cause: error });
+        throw new EngineError(`Cannot reach registry "${url.host}"`, {
+          cause: await blockedPortError(url, error) ?? error,
+        });
       }
       const retryable = !(req.body instanceof ReadableStream);
       if (res.status !== 401 || attempt > 0 || !retryable) return res;
@@ -102,6 +104,28 @@ export class Transport {
       await res.body?.cancel();
     }
   }
+}
+
+/**
+ * Deno's fetch will not use the ports the Fetch standard blocks (1, 6000,
+ * 6665...) and says so in its own words; the connection error the port gives,
+ * found by connecting to it, reads as any other port's.
+ */
+async function blockedPortError(url: URL, error: unknown): Promise<Error | undefined> {
+  if (!(error instanceof TypeError) || !/port \d+ (are|is) blocked/i.test(error.message)) {
+    return undefined;
+  }
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  let why: string;
+  try {
+    (await Deno.connect({ hostname: url.hostname.replace(/^\[|\]$/g, ""), port })).close();
+    why = `port ${port} is one that Deno's fetch refuses to use`;
+  } catch (probe) {
+    why = `tcp connect error: ${probe instanceof Error ? probe.message : String(probe)}`;
+  }
+  return new Error(
+    `fetch failed: error sending request for url (${url}): client error (Connect): ${why}`,
+  );
 }
 
 /** `MANIFEST_UNKNOWN` → `manifest unknown`, as Docker's errcode prints a code. */
