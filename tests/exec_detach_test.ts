@@ -105,6 +105,13 @@ Deno.test("exec -it: Ctrl-P Ctrl-Q detaches and the shell runs on; rm leaves not
     }
     assert.deepEqual(left, [], "no conmon or process outlives the container");
     assert.deepEqual(processesWith("sleep 4242"), []);
+    let sockets: string[] = [];
+    try {
+      sockets = [...Deno.readDirSync(`${env.dir}/run/conmon`)].map((e) => e.name);
+    } catch {
+      // never made
+    }
+    assert.deepEqual(sockets, [], "no attach socket directory outlives the container");
   });
 });
 

@@ -14,6 +14,7 @@
  */
 import { closeFd, pipe, setCloexec, writeAll } from "../../ffi/fd.ts";
 import { EngineError } from "../errors.ts";
+import { pathExists } from "../store/mod.ts";
 import type { Process } from "../runtime/spec.ts";
 import { AttachClient } from "./container_attach.ts";
 import { conmonAttachPath, findConmon, parseSyncMessage, readAll } from "./container_conmon.ts";
@@ -52,7 +53,7 @@ export async function startExecSession(
   const conmon = findConmon();
   const id = [...crypto.getRandomValues(new Uint8Array(32))]
     .map((b) => b.toString(16).padStart(2, "0")).join("");
-  sweepEnded(`${ctx.containerDir}/exec`, record.Id);
+  sweepEnded(`${ctx.containerDir}/exec`, record.Id, `${ctx.runRoot}/conmon`);
   const dir = `${ctx.containerDir}/exec/${id}`;
   Deno.mkdirSync(`${dir}/exit`, { recursive: true, mode: 0o700 });
   const socketDir = `${ctx.runRoot}/conmon`;
@@ -148,12 +149,15 @@ export async function startExecSession(
       client: session,
       pid: report.data,
       dispose: () => {
-        if (pathExists(exitPath)) removeTree(dir);
+        if (!pathExists(exitPath)) return;
+        removeTree(dir);
+        removeTree(`${socketDir}/${id.slice(0, 24)}`); // conmon's attach socket directory
       },
     };
   } catch (error) {
     client?.close();
     removeTree(dir);
+    removeTree(`${socketDir}/${id.slice(0, 24)}`);
     throw error;
   } finally {
     for (const fd of [syncRead, startWrite, attachRead]) closeFd(fd);
@@ -199,8 +203,25 @@ function readExit(path: string): number | undefined {
   return Number.isNaN(code) || code < 0 ? 255 : code;
 }
 
-/** Removes the directories of sessions that ended (a detached one leaves its files behind). */
-function sweepEnded(execDir: string, containerId: string): void {
+/**
+ * When a container is removed: the attach socket directories of its exec
+ * sessions (which live under the run root, not in the container's directory).
+ */
+export function removeSessionSockets(containerDir: string, runRoot: string): void {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(`${containerDir}/exec`)];
+  } catch {
+    return;
+  }
+  for (const e of entries) removeTree(`${runRoot}/conmon/${e.name.slice(0, 24)}`);
+}
+
+/**
+ * Removes the directories of sessions that ended (a detached one leaves its
+ * files behind), and their conmon attach socket directories under `socketDir`.
+ */
+function sweepEnded(execDir: string, containerId: string, socketDir: string): void {
   let entries: Deno.DirEntry[];
   try {
     entries = [...Deno.readDirSync(execDir)];
@@ -210,16 +231,8 @@ function sweepEnded(execDir: string, containerId: string): void {
   for (const e of entries) {
     if (e.isDirectory && pathExists(`${execDir}/${e.name}/exit/${containerId}`)) {
       removeTree(`${execDir}/${e.name}`);
+      removeTree(`${socketDir}/${e.name.slice(0, 24)}`);
     }
-  }
-}
-
-function pathExists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
