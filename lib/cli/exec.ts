@@ -34,10 +34,35 @@ export const exec: Command = {
     const interactive = bool(flags, "interactive");
     const user = str(flags, "user");
     const workdir = str(flags, "workdir");
-    detachKeysOf(flags); // Docker's error for a bad sequence, before anything runs
+    const detachKeys = detachKeysOf(flags); // Docker's error for a bad sequence, before anything runs
+    const detach = bool(flags, "detach");
     const env = [...list(flags, "env-file").flatMap(parseEnvFile), ...list(flags, "env")];
     // Docker's exec -t: TERM=xterm unless the user gives one.
     if (tty && !env.some((e) => e.startsWith("TERM=") || e === "TERM")) env.push("TERM=xterm");
+    const process = {
+      args: command,
+      env,
+      tty,
+      ...(bool(flags, "privileged") ? { privileged: true } : {}),
+      interactive,
+      detach,
+      ...(user !== undefined ? { user } : {}),
+      ...(workdir !== undefined ? { workdir } : {}),
+    };
+    if (tty && !detach) {
+      // Under conmon, so that the detach keys leave the process running.
+      const [{ execSessionByName }, { attachSession, sessionStatus, ttySize }] = await Promise.all([
+        import("../engine/container_exec.ts"),
+        import("./_attach.ts"),
+      ]);
+      const session = await execSessionByName(ctx, name, process, ttySize(true).consoleSize);
+      try {
+        const end = await attachSession(session.client, { tty, stdin: interactive, detachKeys });
+        return sessionStatus(end, 0);
+      } finally {
+        session.dispose();
+      }
+    }
     const { execByName } = await import("../engine/container_exec.ts");
     // Plain output needs nothing of the terminal code.
     const { io, release } = tty || interactive
@@ -50,16 +75,7 @@ export const exec: Command = {
         release: () => {},
       };
     try {
-      const result = await execByName(ctx, name, {
-        args: command,
-        env,
-        tty,
-        ...(bool(flags, "privileged") ? { privileged: true } : {}),
-        interactive,
-        detach: bool(flags, "detach"),
-        ...(user !== undefined ? { user } : {}),
-        ...(workdir !== undefined ? { workdir } : {}),
-      }, {
+      const result = await execByName(ctx, name, process, {
         ...(io.stdin ? { stdin: io.stdin } : {}),
         ...(io.output ? { output: io.output } : {}),
         ...(io.console ? { console: io.console } : {}),

@@ -30,6 +30,8 @@ import { closeFd } from "../../ffi/fd.ts";
 import { connectUnix, sendFd, SOCK_STREAM } from "../../ffi/socket.ts";
 import { bool, type Command, type Context, list as listFlag, str } from "./_command.ts";
 import type { FlagSpec } from "./_args.ts";
+import type { ExecProcess } from "../runtime/exec.ts";
+import type { Process } from "../runtime/spec.ts";
 
 const ROOT: FlagSpec = {
   name: "root",
@@ -121,12 +123,13 @@ function parseUser(value: string): { uid: number; gid: number } {
   return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
 }
 
-/** `runtime exec`: run a process in a running container, in the foreground. */
+/** `runtime exec`: run a process in a running container, in the foreground or detached. */
 export const exec: Command = {
-  usage: "[OPTIONS] ID COMMAND [ARG...]",
+  usage: "[OPTIONS] ID [COMMAND [ARG...]]",
   summary: "Run a process in a running container",
   flags: [
     ROOT,
+    PID_FILE,
     { name: "tty", short: "t", type: "bool", description: "Allocate a pseudo-TTY" },
     {
       name: "env",
@@ -137,35 +140,137 @@ export const exec: Command = {
     },
     { name: "cwd", short: "w", type: "string", value: "DIR", description: "Working directory" },
     { name: "user", short: "u", type: "string", value: "UID[:GID]", description: "User to run as" },
+    {
+      name: "process",
+      short: "p",
+      type: "string",
+      value: "FILE",
+      description: "The process to run, as a runtime-spec process JSON (instead of COMMAND)",
+    },
+    {
+      name: "detach",
+      short: "d",
+      type: "bool",
+      description: "Return once the process runs; it keeps this process's stdio",
+    },
+    {
+      name: "console-socket",
+      type: "string",
+      value: "PATH",
+      description: "Send the pty master of a terminal process to this unix socket",
+    },
+    {
+      name: "privileged",
+      type: "bool",
+      description: "Every capability of the bounding set, no seccomp filter (berth's)",
+    },
   ],
-  args: { min: 2 },
+  args: { min: 1 },
   stopAtPositional: true,
   async run(ctx, flags, [id, ...args]) {
-    const user = str(flags, "user");
-    const cwd = str(flags, "cwd");
-    const size = bool(flags, "tty") ? terminalSize(0) ?? terminalSize(1) : undefined;
-    const e = await execInContainer(stateRoot(ctx, flags), id!, {
-      args,
-      extraEnv: listFlag(flags, "env"),
-      terminal: bool(flags, "tty"),
-      ...(size ? { consoleSize: { height: size.rows, width: size.cols } } : {}),
-      ...(user ? { user: parseUser(user) } : {}),
-      ...(cwd ? { cwd } : {}),
-    }, { self: ctx.self });
-    const handlers = FORWARDED.map((sig) => [sig, () => e.child.kill(sig)] as const);
-    for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
-    const term = e.console === undefined ? undefined : attachTerminal(e.console);
     try {
-      const result = await waitContainer(e);
-      await term?.done;
-      return result.exitCode;
-    } finally {
-      term?.detach();
-      if (e.console !== undefined) closeConsole(e.console);
-      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+      return await execForCaller(ctx, flags, id!, args);
+    } catch (error) {
+      if (Deno.env.get(STATUS_LINE_ENV) !== "1") throw error;
+      const code = error instanceof EngineError ? error.exitCode : EXIT_ENGINE;
+      ctx.printErr(`berth-error ${code} ${describeError(error).replace(/\n/g, " ")}\n`);
+      return code;
     }
   },
 };
+
+/** The process of `runtime exec --process FILE` (runc's: a runtime-spec `process`). */
+function processFromFile(path: string): ExecProcess {
+  const p = JSON.parse(Deno.readTextFileSync(path)) as Partial<Process>;
+  if (!Array.isArray(p.args) || p.args.length === 0) {
+    throw new UsageError(`${path}: "args" must name the command`);
+  }
+  return {
+    args: p.args,
+    ...(p.env ? { env: p.env } : {}),
+    ...(p.cwd ? { cwd: p.cwd } : {}),
+    ...(p.user ? { user: p.user } : {}),
+    terminal: p.terminal ?? false,
+    ...(p.consoleSize ? { consoleSize: p.consoleSize } : {}),
+    ...(p.capabilities ? { capabilities: p.capabilities } : {}),
+  };
+}
+
+async function execForCaller(
+  ctx: Context,
+  flags: Record<string, unknown>,
+  id: string,
+  args: string[],
+): Promise<number> {
+  const f = flags as never;
+  const file = str(f, "process");
+  if ((file === undefined) === (args.length === 0)) {
+    throw new UsageError("runtime exec takes a COMMAND or --process FILE (one of them)");
+  }
+  const detach = bool(f, "detach");
+  const user = str(f, "user");
+  const cwd = str(f, "cwd");
+  const extraEnv = listFlag(f, "env");
+  let process: ExecProcess;
+  if (file !== undefined) {
+    process = processFromFile(file);
+    if (extraEnv.length > 0) process.extraEnv = extraEnv;
+  } else {
+    const size = bool(f, "tty") ? terminalSize(0) ?? terminalSize(1) : undefined;
+    process = {
+      args,
+      extraEnv,
+      terminal: bool(f, "tty"),
+      ...(size ? { consoleSize: { height: size.rows, width: size.cols } } : {}),
+    };
+  }
+  if (user) process.user = parseUser(user);
+  if (cwd) process.cwd = cwd;
+  if (bool(f, "privileged")) process.privileged = true;
+  const consoleSocket = str(f, "console-socket");
+  if (process.terminal && detach && consoleSocket === undefined) {
+    throw new UsageError(`a detached terminal process needs --console-socket`);
+  }
+  // Detached, the process keeps this one's stdio (conmon's pipes) and outlives it.
+  const e = await execInContainer(stateRoot(ctx, flags), id, process, {
+    self: ctx.self,
+    ...(detach ? { pdeathsig: false } : {}),
+  });
+  if (detach) {
+    try {
+      const pidFile = str(f, "pid-file");
+      if (pidFile) Deno.writeTextFileSync(pidFile, String(e.pid));
+      if (e.console !== undefined) {
+        const sock = connectUnix(consoleSocket!, SOCK_STREAM);
+        try {
+          sendFd(sock, e.console, "/dev/ptmx");
+        } finally {
+          closeFd(sock);
+        }
+      }
+    } catch (error) {
+      e.child.kill("SIGKILL");
+      await e.child.status.catch(() => {});
+      throw error;
+    } finally {
+      if (e.console !== undefined) closeConsole(e.console);
+    }
+    e.child.unref();
+    return 0;
+  }
+  const handlers = FORWARDED.map((sig) => [sig, () => e.child.kill(sig)] as const);
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  const term = e.console === undefined ? undefined : attachTerminal(e.console);
+  try {
+    const result = await waitContainer(e);
+    await term?.done;
+    return result.exitCode;
+  } finally {
+    term?.detach();
+    if (e.console !== undefined) closeConsole(e.console);
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  }
+}
 
 /**
  * Set by berth when conmon runs `runtime create` for it: a failure is then

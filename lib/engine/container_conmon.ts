@@ -189,7 +189,8 @@ export async function launchConmon(
   };
 }
 
-function readAll(fd: number): string {
+/** Reads one report line from conmon's pipe `fd` (blocking). */
+export function readAll(fd: number): string {
   const decoder = new TextDecoder();
   const buf = new Uint8Array(8192);
   let text = "";
@@ -202,7 +203,8 @@ function readAll(fd: number): string {
   return text + decoder.decode();
 }
 
-function parseSyncMessage(text: string): { data: number; message?: string } | undefined {
+/** conmon's report line, `{"data": N}` or `{"data": -1, "message": ...}`. */
+export function parseSyncMessage(text: string): { data: number; message?: string } | undefined {
   const line = text.split("\n").find((l) => l.trim() !== "");
   if (line === undefined) return undefined;
   try {

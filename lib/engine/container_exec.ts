@@ -67,6 +67,44 @@ export async function execByName(
   process: ExecProcess,
   io: ExecIO = {},
 ): Promise<ExitResult> {
+  const { ctx, record } = await findRunning(options, given);
+  return await execInRunning(ctx, record, process, io);
+}
+
+/**
+ * `exec -t` for a front end that attaches to it: like {@linkcode execByName},
+ * but the process runs under conmon (see container_exec_session.ts), so the
+ * client may detach and leave it running.
+ * @param consoleSize the terminal's size, set before the process runs
+ * @throws {NotFoundError} no such container; {ConflictError} not running;
+ *   {ExecStartError} the process could not start
+ */
+export async function execSessionByName(
+  options: { root: string; runRoot: string; self: string[] },
+  given: string,
+  process: ExecProcess,
+  consoleSize?: { rows: number; cols: number },
+): Promise<import("./container_exec_session.ts").ExecSession> {
+  const { ctx, record } = await findRunning(options, given);
+  if (!record.State.Running) throw new ConflictError(`Container ${record.Id} is not running`);
+  const { startExecSession } = await import("./container_exec_session.ts");
+  const user = await prepare(ctx, record, process);
+  return await startExecSession(
+    { ...ctx, runRoot: options.runRoot },
+    record,
+    process,
+    user,
+    consoleSize,
+  )
+    .catch((error) => {
+      throw startError(error, false) ?? error;
+    });
+}
+
+async function findRunning(
+  options: { root: string; runRoot: string; self: string[] },
+  given: string,
+): Promise<{ ctx: ExecContext; record: ContainerRecord }> {
   // A laid-out store as it is: exec writes no more than a refreshed config.json.
   const store = openStore(options.root, { reading: true });
   const records = new ContainerStore(store.root, store.tmpDir);
@@ -82,7 +120,41 @@ export async function execByName(
     runtimeRoot: `${options.runRoot}/runtime`,
     self: options.self,
   };
-  return await execInRunning(ctx, record, process, io);
+  return { ctx, record };
+}
+
+/**
+ * The user `process` runs as, resolved in the container's image, and the
+ * container's security defaults brought up to date (exec takes its
+ * capabilities and profile: an older berth's are out of date).
+ */
+async function prepare(
+  ctx: ExecContext,
+  record: ContainerRecord,
+  process: ExecProcess,
+): Promise<{ uid: number; gid: number; additionalGids: number[] } | undefined> {
+  const layers = record.Layers.slice().reverse().map((c) =>
+    ctx.store.layers.diffPath(c as `sha256:${string}`)
+  );
+  let user;
+  try {
+    user = process.user === undefined ? undefined : resolveUser(process.user, layers);
+  } catch (error) {
+    // docker's exec reports a user it cannot find as the process's failure to start.
+    if (error instanceof EngineError && !process.detach) {
+      throw new ExecStartError(error.message, error);
+    }
+    throw error;
+  }
+  if (
+    !hasCurrentSecurityDefaults(Deno.readTextFileSync(`${ctx.containerDir}/bundle/config.json`))
+  ) {
+    const { refreshSecurityDefaults } = await import("./container_create.ts");
+    refreshSecurityDefaults(record, ctx.containerDir, ctx.store.tmpDir);
+  }
+  return user === undefined
+    ? undefined
+    : { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
 }
 
 /**
@@ -113,33 +185,12 @@ export async function execInRunning(
   ]);
   let container;
   try {
-    const layers = record.Layers.slice().reverse().map((c) =>
-      ctx.store.layers.diffPath(c as `sha256:${string}`)
-    );
-    let user;
-    try {
-      user = process.user === undefined ? undefined : resolveUser(process.user, layers);
-    } catch (error) {
-      // docker's exec reports a user it cannot find as the process's failure to start.
-      if (error instanceof EngineError && !process.detach) {
-        throw new ExecStartError(error.message, error);
-      }
-      throw error;
-    }
-    // exec takes the container's capabilities and profile: an older berth's are out of date.
-    if (
-      !hasCurrentSecurityDefaults(Deno.readTextFileSync(`${ctx.containerDir}/bundle/config.json`))
-    ) {
-      const { refreshSecurityDefaults } = await import("./container_create.ts");
-      refreshSecurityDefaults(record, ctx.containerDir, ctx.store.tmpDir);
-    }
+    const user = await prepare(ctx, record, process);
     container = await pending.run({
       args: process.args,
       ...(process.env ? { extraEnv: process.env } : {}),
       ...(process.workdir ? { cwd: process.workdir } : {}),
-      ...(user
-        ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } }
-        : {}),
+      ...(user ? { user } : {}),
       terminal: process.tty ?? false,
       ...(process.privileged ? { privileged: true } : {}),
     }).catch((error) => {

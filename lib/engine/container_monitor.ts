@@ -31,6 +31,7 @@ import {
   startTimeOf,
 } from "./container_record.ts";
 import { pathExists } from "../store/mod.ts";
+import { removeSessionSockets } from "./container_exec_session.ts";
 import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
 export type { ConmonContext } from "./container_conmon.ts";
@@ -234,6 +235,7 @@ function removeRecord(ctx: ConmonContext, id: string): Promise<void> {
     const tmp = `${exits}/.${id}.${Deno.pid}`;
     Deno.writeTextFileSync(tmp, String(record.State.ExitCode));
     Deno.renameSync(tmp, `${exits}/${id}.removed`);
+    removeSessionSockets(ctx.containers.path(id), ctx.runRoot);
     Deno.removeSync(ctx.containers.path(id), { recursive: true });
     // `--rm` takes the container's anonymous volumes with it, as Docker's does.
     const volumes = new VolumeStore(ctx.containers.root, ctx.containers.tmpDir);

@@ -38,6 +38,7 @@ import { execInRunning, type ExecIO, type ExecProcess } from "./container_exec.t
 import { type ImageRecord, resolveImage } from "./image_records.ts";
 import { deleteContainer } from "../runtime/mod.ts";
 import { pathExists, treeSize } from "../store/mod.ts";
+import { removeSessionSockets } from "./container_exec_session.ts";
 import { containerEvent } from "./events.ts";
 import { releaseVolumes, VolumeStore } from "./volumes.ts";
 
@@ -275,6 +276,7 @@ export class ContainerService {
       }
     }
     containerEvent(this.records, "destroy", record.Id);
+    removeSessionSockets(this.records.path(record.Id), this.#ctx.runRoot);
     await this.store.locked(() => {
       try {
         Deno.removeSync(this.records.path(record.Id), { recursive: true });

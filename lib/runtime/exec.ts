@@ -30,6 +30,8 @@ export interface ExecProcess {
   terminal?: boolean;
   /** The pty's initial size, set before the process runs. */
   consoleSize?: { height: number; width: number };
+  /** Replaces the container's capabilities when given (runtime exec --process). */
+  capabilities?: Process["capabilities"];
   /** Grant every capability (docker exec --privileged). @default false */
   privileged?: boolean;
 }

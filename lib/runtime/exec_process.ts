@@ -41,6 +41,7 @@ export async function execLate(state: ExecState, process: ExecProcess): Promise<
     cwd: process.cwd ?? base.cwd,
     user: process.user ?? base.user,
     terminal: process.terminal ?? false,
+    ...(process.capabilities ? { capabilities: process.capabilities } : {}),
   };
   if (process.privileged) {
     // Every capability this process may hold (its bounding set): root in a container or VM may
