@@ -5,64 +5,9 @@
  * container's exit code. Terminals are real ptys, driven by script(1).
  */
 import assert from "node:assert/strict";
-import { berthArgs, listDir, REPO } from "./_helpers.ts";
-import { type Env, withBusybox } from "./_containers.ts";
-
-const CTRL_P_Q = "\x10\x11";
-
-/** A berth command on a pty (script(1)), with its input written and its output watched as it goes. */
-class PtySession {
-  #child: Deno.ChildProcess;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #output = "";
-  #done: Promise<void>;
-
-  constructor(env: Env, args: string[]) {
-    const quoted = args.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
-    const cmd = `${Deno.execPath()} run -A --quiet ${REPO}main.ts --root ${env.dir}/root ` +
-      `--run-root ${env.dir}/run ${quoted}`;
-    const child = new Deno.Command("script", {
-      args: ["-qefc", cmd, "/dev/null"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    this.#writer = child.stdin.getWriter();
-    this.#done = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of child.stdout) this.#output += decoder.decode(chunk);
-    })();
-  }
-
-  get output(): string {
-    return this.#output;
-  }
-
-  async send(text: string): Promise<void> {
-    await this.#writer.write(new TextEncoder().encode(text));
-  }
-
-  /** Waits until the output matches, failing after 15 s. */
-  async expect(pattern: RegExp): Promise<void> {
-    const end = Date.now() + 15_000;
-    while (!pattern.test(this.#output)) {
-      if (Date.now() > end) assert.fail(`no ${pattern} in output: ${JSON.stringify(this.#output)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** The exit status of berth (script -e passes it on). */
-  async status(): Promise<number> {
-    const end = setTimeout(() => this.#child.kill("SIGKILL"), 20_000);
-    const { code } = await this.#child.status;
-    clearTimeout(end);
-    await this.#done;
-    await this.#writer.close().catch(() => {});
-    await this.#child.stderr.cancel();
-    return code;
-  }
-}
+import { berthArgs, listDir } from "./_helpers.ts";
+import { withBusybox } from "./_containers.ts";
+import { CTRL_P_Q, PtySession } from "./_pty.ts";
 
 Deno.test("run -it: Ctrl-P Ctrl-Q detaches, attach joins again and gets the exit code", async () => {
   await withBusybox(async (env) => {
