@@ -167,6 +167,28 @@ Deno.test("--restart on-failure:2 restarts twice; always comes back until stoppe
   });
 });
 
+Deno.test("stop of a container waiting out its restart back-off shows it exited at once and it stays stopped", async () => {
+  await withBusybox(async ({ b }) => {
+    await b(["run", "-d", "--name", "loop", "--restart", "always", "busybox", "false"]);
+    const info = async () => JSON.parse((await b(["inspect", "loop"])).stdout)[0];
+    // From the fourth restart on, the back-off is 1.6 s or more: stop lands inside it.
+    for (let i = 0; i < 100 && (await info()).RestartCount < 4; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (let i = 0; i < 50 && !(await info()).State.Restarting; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await info()).State.Status, "restarting");
+    assert.equal((await b(["stop", "loop"])).code, 0);
+    assert.equal((await info()).State.Status, "exited", "at once");
+    const count = (await info()).RestartCount;
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await info();
+    assert.equal(after.State.Status, "exited", "the back-off's end starts nothing");
+    assert.equal(after.RestartCount, count);
+  });
+});
+
 Deno.test("logs --tail, -t, --since and --until filter the json-file log", async () => {
   await withBusybox(async ({ b }) => {
     await b([

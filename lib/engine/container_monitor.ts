@@ -200,6 +200,12 @@ export async function handleExit(ctx: ConmonContext, id: string): Promise<void> 
       return;
     }
     if (!record.State.Restarting) return;
+    // A stop may have come while the update above was being written.
+    try {
+      if (ctx.containers.read(id).StoppedByUser) return;
+    } catch {
+      return; // removed
+    }
     try {
       await startDetached(ctx, id);
       return;

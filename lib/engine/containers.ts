@@ -217,7 +217,16 @@ export class ContainerService {
   /** `stop -t`: the stop signal, then SIGKILL after the timeout (seconds). */
   async stop(given: string, timeout?: number, signal?: string): Promise<ContainerRecord> {
     let record = await this.get(given);
-    this.records.update(record.Id, (r) => (r.StoppedByUser = true));
+    // A stop wins over the restart policy at once, as Docker's: a container waiting
+    // out its restart back-off shows exited now, and its exit command, when it
+    // wakes, finds it stopped and does not start it again.
+    record = this.records.update(record.Id, (r) => {
+      r.StoppedByUser = true;
+      if (!r.State.Running && r.State.Restarting) {
+        r.State.Restarting = false;
+        r.State.Status = "exited";
+      }
+    });
     if (!record.State.Running) return record;
     const stopSignal = signal ?? record.Config.StopSignal ?? "SIGTERM";
     containerEvent(this.records, "kill", record.Id, { signal: String(parseSignal(stopSignal)) });
