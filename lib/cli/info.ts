@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { INSPECT_FLAGS } from "./_format.ts";
 import { type Command, str } from "./_command.ts";
 import { containerService } from "./_service.ts";
 import { Engine } from "../engine/engine.ts";
@@ -147,13 +148,7 @@ export const info: Command = {
   usage: "[OPTIONS]",
   summary: "Display system-wide information",
   args: { max: 0 },
-  flags: [{
-    name: "format",
-    short: "f",
-    type: "string",
-    value: "string",
-    description: "Format output using a custom template: 'json' or a Go template",
-  }],
+  flags: INSPECT_FLAGS,
   async run(ctx, flags) {
     const data = await infoData(ctx);
     const format = str(flags, "format");

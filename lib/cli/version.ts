@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { INSPECT_FLAGS } from "./_format.ts";
 import { type Command, str } from "./_command.ts";
 import { VERSION } from "./mod.ts";
 
@@ -66,13 +67,7 @@ export const version: Command = {
   usage: "[OPTIONS]",
   summary: "Show the berth version information",
   args: { max: 0 },
-  flags: [{
-    name: "format",
-    short: "f",
-    type: "string",
-    value: "string",
-    description: "Format output using a custom template: 'json' or a Go template",
-  }],
+  flags: INSPECT_FLAGS,
   async run(ctx, flags) {
     const data = versionData();
     const format = str(flags, "format");
