@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { NotFoundError } from "../errors.ts";
 import type { FlagSpec } from "./_args.ts";
 import type { Context } from "./_command.ts";
 import { formatTable } from "./_tabwriter.ts";
@@ -91,6 +92,32 @@ export async function printInspect(
   const { parseFormat, renderTemplate } = await import("./_template.ts");
   const { template } = parseFormat(format);
   for (const object of objects) ctx.print(`${renderTemplate(template, object)}\n`);
+}
+
+/**
+ * `X inspect REF...`: prints the objects found (see {@linkcode printInspect}),
+ * then fails for the ones not found, as Docker does.
+ * @throws {NotFoundError} `No such KIND: a, b`
+ */
+export async function inspectEach(
+  ctx: Context,
+  refs: readonly string[],
+  lookup: (ref: string) => unknown,
+  kind: string,
+  format?: string,
+): Promise<void> {
+  const found: unknown[] = [];
+  const missing: string[] = [];
+  for (const ref of refs) {
+    try {
+      found.push(await lookup(ref));
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      missing.push(ref);
+    }
+  }
+  await printInspect(ctx, found, format);
+  if (missing.length > 0) throw new NotFoundError(`No such ${kind}: ${missing.join(", ")}`);
 }
 
 /** A time as Go's `time.Time.String()` prints it in UTC: `2024-05-01 10:00:00 +0000 UTC`. */

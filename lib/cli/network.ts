@@ -17,7 +17,7 @@ import { bool, type Command, type Context, list, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { forEachName } from "./_each.ts";
 import { type Filter, hasLabel, keyValues, parseFilters } from "./_filters.ts";
-import { INSPECT_FLAGS, printInspect, printRows } from "./_format.ts";
+import { INSPECT_FLAGS, inspectEach, printRows } from "./_format.ts";
 
 /** Network filters: `type` is custom or builtin, `dangling` a boolean. */
 function checkFilter(filter: Filter): void {
@@ -235,18 +235,13 @@ export const networkInspect: Command = {
   ],
   async run(ctx, flags, args) {
     const store = networks(Engine.open(ctx.root));
-    const found = [];
-    const missing: string[] = [];
-    for (const ref of args) {
-      try {
-        found.push(inspectView(await store.get(ref)));
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
-        missing.push(ref);
-      }
-    }
-    await printInspect(ctx, found, str(flags, "format"));
-    if (missing.length > 0) throw new NotFoundError(`No such network: ${missing.join(", ")}`);
+    await inspectEach(
+      ctx,
+      args,
+      async (ref) => inspectView(await store.get(ref)),
+      "network",
+      str(flags, "format"),
+    );
     return 0;
   },
 };

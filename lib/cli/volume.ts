@@ -17,7 +17,7 @@ import { bool, type Command, type Context, list, str } from "./_command.ts";
 import { confirm } from "./_confirm.ts";
 import { forEachName } from "./_each.ts";
 import { type Filter, hasLabel, keyValues, parseFilters } from "./_filters.ts";
-import { INSPECT_FLAGS, printInspect, printRows } from "./_format.ts";
+import { INSPECT_FLAGS, inspectEach, printRows } from "./_format.ts";
 import { humanSize } from "./_units.ts";
 
 /** Volume filters: `dangling` and `all` are booleans. */
@@ -176,18 +176,7 @@ export const volumeInspect: Command = {
   flags: INSPECT_FLAGS,
   async run(ctx, flags, args) {
     const store = volumes(Engine.open(ctx.root, { reading: true }));
-    const found: VolumeRecord[] = [];
-    const missing: string[] = [];
-    for (const name of args) {
-      try {
-        found.push(store.get(name));
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
-        missing.push(name);
-      }
-    }
-    await printInspect(ctx, found, str(flags, "format"));
-    if (missing.length > 0) throw new NotFoundError(`No such volume: ${missing.join(", ")}`);
+    await inspectEach(ctx, args, (name) => store.get(name), "volume", str(flags, "format"));
     return 0;
   },
 };
